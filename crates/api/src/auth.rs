@@ -1,0 +1,304 @@
+//! Access tokens: EdDSA JWTs signed with the current key of
+//! `signing_keys`, and the [`Caller`] extractor that validates them.
+//!
+//! Validation pins the algorithm to EdDSA, needs a known `kid`, and checks
+//! `exp`, `nbf`, `iss` and `aud` (jsonwebtoken checks neither `nbf` nor
+//! `aud` unless told to). Then, on every request, the database must still
+//! agree: the tenant exists and is active, the client is not revoked, and
+//! the token is not older than the client's last secret rotation.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use kluis_core::{Actor, ActorKind, DomainError, Scope, TenantId};
+use kluis_store::tenancy::{self, keys};
+use kluis_store::{Db, MasterKey};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::state::{ApiConfig, AppState};
+
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+pub const LEEWAY_SECS: u64 = 30;
+/// The `typ` of kluis access tokens (RFC 9068).
+pub const TOKEN_TYPE: &str = "at+jwt";
+
+/// How long a retired key stays published: the longest a token it signed
+/// can still be accepted (its lifetime plus the clock-skew leeway).
+pub fn publication_window(access_token_ttl: Duration) -> time::Duration {
+    let ttl = access_token_ttl.min(Duration::from_secs(900));
+    time::Duration::seconds(i64::try_from(ttl.as_secs() + LEEWAY_SECS).unwrap_or(i64::MAX))
+}
+
+/// The claims of a kluis access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer: the public base URL.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// The client id (or, for people, the person id).
+    pub sub: String,
+    /// Tenant id; absent for the operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
+    /// Space-separated scopes.
+    pub scope: String,
+    /// Processing purposes the client is bound to.
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Not before (Unix seconds).
+    pub nbf: i64,
+    /// Expires (Unix seconds).
+    pub exp: i64,
+    /// Unique token id: a UUIDv7, so it also records the issue instant to the
+    /// millisecond (what a secret rotation is compared against).
+    pub jti: String,
+}
+
+/// A freshly issued access token.
+#[derive(Debug)]
+pub struct IssuedToken {
+    /// The JWT.
+    pub access_token: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+    /// Space-separated scopes it carries.
+    pub scope: String,
+}
+
+#[derive(Default)]
+struct KeyRing {
+    signing: Option<(String, EncodingKey)>,
+    verifying: HashMap<String, DecodingKey>,
+    loaded_at: Option<Instant>,
+}
+
+/// Issues and verifies access tokens; caches the keys, reloading when the
+/// database names a newer current key or a token names an unknown `kid`.
+pub struct TokenService {
+    master: Arc<MasterKey>,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+    ring: RwLock<KeyRing>,
+}
+
+/// An unknown `kid` triggers at most one reload per this interval, so forged
+/// kids cannot make every request hit the database twice.
+const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
+
+impl TokenService {
+    /// A service signing with keys opened by `master`.
+    pub fn new(master: Arc<MasterKey>, config: &ApiConfig) -> Self {
+        TokenService {
+            master,
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            ttl: config.access_token_ttl.min(Duration::from_secs(900)),
+            ring: RwLock::new(KeyRing::default()),
+        }
+    }
+
+    /// How long a retired key stays published.
+    pub fn max_token_ttl(&self) -> time::Duration {
+        publication_window(self.ttl)
+    }
+
+    fn reload(&self, conn: &mut Db) -> Result<(), DomainError> {
+        let current = keys::current(conn, &self.master)?;
+        let published = keys::published(conn, self.max_token_ttl())?;
+        let mut verifying = HashMap::new();
+        for key in published {
+            let decoding =
+                DecodingKey::from_ed_components(&key.x()).map_err(|e| DomainError::Internal(e.to_string()))?;
+            verifying.insert(key.kid, decoding);
+        }
+        let encoding = EncodingKey::from_ed_der(&current.pkcs8_der);
+        let mut ring = self.ring.write().unwrap_or_else(|p| p.into_inner());
+        *ring = KeyRing { signing: Some((current.kid, encoding)), verifying, loaded_at: Some(Instant::now()) };
+        Ok(())
+    }
+
+    /// Sign `claims` with the current key (reloading if another process rotated it).
+    pub fn sign(&self, conn: &mut Db, claims: &Claims) -> Result<String, DomainError> {
+        let current_kid = keys::current_kid(conn)?;
+        let stale = {
+            let ring = self.ring.read().unwrap_or_else(|p| p.into_inner());
+            ring.signing.as_ref().is_none_or(|(kid, _)| *kid != current_kid)
+        };
+        if stale {
+            self.reload(conn)?;
+        }
+        let ring = self.ring.read().unwrap_or_else(|p| p.into_inner());
+        let (kid, key) = ring.signing.as_ref().ok_or_else(|| DomainError::Internal("no signing key".into()))?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid.clone());
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        jsonwebtoken::encode(&header, claims, key).map_err(|e| DomainError::Internal(e.to_string()))
+    }
+
+    /// Issue a token for a client (`tenant` is `None` for the operator).
+    pub fn issue(
+        &self,
+        conn: &mut Db,
+        tenant: Option<&TenantId>,
+        subject: &str,
+        scopes: &[Scope],
+        purposes: &[String],
+    ) -> Result<IssuedToken, DomainError> {
+        let jti = kluis_core::new_id();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(900);
+        let scope = Scope::join(scopes);
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: subject.to_owned(),
+            tid: tenant.map(|t| t.0.clone()),
+            scope: scope.clone(),
+            purposes: purposes.to_vec(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl,
+            jti,
+        };
+        let access_token = self.sign(conn, &claims)?;
+        Ok(IssuedToken { access_token, expires_in: self.ttl.as_secs(), scope })
+    }
+
+    fn decoding_key(&self, conn: &mut Db, kid: &str) -> Result<Option<DecodingKey>, DomainError> {
+        let (found, may_reload) = {
+            let ring = self.ring.read().unwrap_or_else(|p| p.into_inner());
+            let may_reload = ring.loaded_at.is_none_or(|at| at.elapsed() >= RELOAD_INTERVAL);
+            (ring.verifying.get(kid).cloned(), may_reload)
+        };
+        if found.is_some() || !may_reload {
+            return Ok(found);
+        }
+        self.reload(conn)?;
+        let ring = self.ring.read().unwrap_or_else(|p| p.into_inner());
+        Ok(ring.verifying.get(kid).cloned())
+    }
+
+    /// Validate a token's signature and claims; `None` when it is not valid.
+    pub fn verify(&self, conn: &mut Db, token: &str) -> Result<Option<Claims>, DomainError> {
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Ok(None);
+        };
+        if header.alg != Algorithm::EdDSA {
+            return Ok(None);
+        }
+        let Some(kid) = header.kid else {
+            return Ok(None);
+        };
+        let Some(key) = self.decoding_key(conn, &kid)? else {
+            return Ok(None);
+        };
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_audience(&[&self.audience]);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+        Ok(jsonwebtoken::decode::<Claims>(token, &key, &validation).ok().map(|data| data.claims))
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Actor);
+
+impl Caller {
+    /// 403 unless the token grants `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.0.has(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                code: "insufficient_scope",
+                detail: format!("this endpoint needs the `{scope}` scope"),
+            })
+        }
+    }
+
+    /// For tenant endpoints: the caller's tenant, once it holds `scope`.
+    /// The operator has no tenant and is refused here, whatever it holds.
+    pub fn tenant_with(&self, scope: Scope) -> Result<TenantId, ApiError> {
+        let Some(tenant) = self.0.tenant.clone() else {
+            return Err(ApiError::Forbidden {
+                code: "operator_not_allowed",
+                detail: "operator tokens cannot use tenant endpoints".to_owned(),
+            });
+        };
+        self.require(scope)?;
+        Ok(tenant)
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Err(ApiError::Unauthorized { code: "missing_token", detail: "this endpoint needs a bearer token" });
+    };
+    let text = value.to_str().map_err(|_| ApiError::invalid_token())?;
+    let (scheme, token) = text.split_once(' ').ok_or_else(ApiError::invalid_token)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() || token.len() > 8192 {
+        return Err(ApiError::invalid_token());
+    }
+    Ok(token.trim().to_owned())
+}
+
+fn actor_from(claims: Claims) -> Option<Actor> {
+    let scopes = Scope::parse_list(&claims.scope).ok()?;
+    let kind = if claims.tid.is_some() { ActorKind::Client } else { ActorKind::Operator };
+    Some(Actor { kind, id: claims.sub, tenant: claims.tid.map(TenantId), scopes, purposes: claims.purposes })
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let token = token?;
+            let state = state.ok_or_else(|| ApiError::Internal("app state missing".into()))?;
+            let tokens = state.clone();
+            let actor = state
+                .db(move |conn| {
+                    let Some(claims) = tokens.tokens.verify(conn, &token)? else {
+                        return Ok(None);
+                    };
+                    let tenant = claims.tid.clone().map(TenantId);
+                    let subject = tenancy::TokenSubject {
+                        tenant: tenant.as_ref(),
+                        client_id: &claims.sub,
+                        issued_at_ms: kluis_core::ids::v7_millis(&claims.jti).unwrap_or(i64::MIN),
+                    };
+                    if !tenancy::token_subject_is_live(conn, &subject)? {
+                        return Ok(None);
+                    }
+                    Ok(actor_from(claims))
+                })
+                .await?
+                .ok_or_else(ApiError::invalid_token)?;
+            let span = tracing::Span::current();
+            span.record("client.id", tracing::field::display(&actor.id));
+            if let Some(tenant) = &actor.tenant {
+                span.record("tenant.id", tracing::field::display(tenant));
+            }
+            Ok(Caller(actor))
+        })
+    }
+}

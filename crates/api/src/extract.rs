@@ -1,0 +1,196 @@
+//! Request extractors that answer bad input with problem+json: a JSON body
+//! extractor that tells malformed (400) from invalid (422), too large (413)
+//! and not JSON (415); `If-Match`; and list paging.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::QueryPayloadError;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use kluis_core::page::{Cursor, DEFAULT_LIMIT, MAX_LIMIT};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+
+/// True for `application/json` and `application/*+json`.
+pub fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Read the body within the configured limit (413 beyond it).
+pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<web::Bytes, ApiError> {
+    web::Bytes::from_request(req, payload).await.map_err(|e| {
+        if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(body_limit(req))
+        } else {
+            ApiError::Malformed("the body could not be read".to_owned())
+        }
+    })
+}
+
+/// The configured body limit, for messages.
+pub fn body_limit(req: &HttpRequest) -> usize {
+    req.app_data::<web::Data<crate::AppState>>().map(|s| s.config.body_limit).unwrap_or(256 * 1024)
+}
+
+/// Parse JSON, telling syntax errors (400) from data errors such as an
+/// unknown field or a wrong type (422, naming the field).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Syntax first, over the whole body: `{} {}` is malformed, not a missing field.
+    let mut syntax = serde_json::Deserializer::from_slice(bytes);
+    serde::de::IgnoredAny::deserialize(&mut syntax)
+        .and_then(|_| syntax.end())
+        .map_err(|e| ApiError::Malformed(format!("line {} column {}", e.line(), e.column())))?;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+            return ApiError::Malformed(format!("line {} column {}", inner.line(), inner.column()));
+        }
+        let message = inner.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        // serde_path_to_error's path already ends at an unknown field, but
+        // stops at the parent of a missing one.
+        let field = match (path.as_str(), message.strip_prefix("missing field `")) {
+            (".", Some(rest)) => rest.split('`').next().unwrap_or("body").to_owned(),
+            (parent, Some(rest)) => format!("{parent}.{}", rest.split('`').next().unwrap_or("")),
+            (".", None) => "body".to_owned(),
+            (field, None) => field.to_owned(),
+        };
+        ApiError::invalid(field, message)
+    })?;
+    Ok(value)
+}
+
+/// The field name in serde's "unknown field `x`, expected …" and
+/// "missing field `x`" messages.
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("missing field `"))?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+/// A JSON request body. Bodies are `deny_unknown_fields`: a field kluis does
+/// not know is a 422, never silently dropped (no mass assignment).
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json(&req) {
+                return Err(ApiError::UnsupportedMediaType("application/json"));
+            }
+            let bytes = read_body(&req, &mut payload).await?;
+            parse_json(&bytes).map(Json)
+        })
+    }
+}
+
+/// The `If-Match` precondition: `None` when absent or `*`.
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub Option<i64>);
+
+impl IfMatch {
+    /// The ETag of a resource at `version`.
+    pub fn etag(version: i64) -> String {
+        format!("\"{version}\"")
+    }
+}
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = match req.headers().get(header::IF_MATCH) {
+            None => Ok(IfMatch(None)),
+            Some(value) => {
+                let text = value.to_str().unwrap_or("").trim();
+                if text == "*" {
+                    Ok(IfMatch(None))
+                } else {
+                    let tag = text.strip_prefix("W/").unwrap_or(text);
+                    // An ETag kluis did not make can never match: 412, like a stale one.
+                    let version = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).and_then(|v| v.parse().ok());
+                    version.map(|v| IfMatch(Some(v))).ok_or(ApiError::PreconditionFailed)
+                }
+            }
+        };
+        std::future::ready(parsed)
+    }
+}
+
+/// `?limit=&cursor=` on every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListQuery {
+    /// The checked page size and the key to continue after.
+    pub fn page(&self) -> Result<(i64, Option<String>), ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::invalid("limit", "must be between 1 and 200"));
+        }
+        let after = match &self.cursor {
+            None => None,
+            Some(cursor) => {
+                Some(Cursor::decode(cursor).ok_or_else(|| ApiError::invalid("cursor", "not a cursor kluis made"))?)
+            }
+        };
+        Ok((limit, after))
+    }
+}
+
+/// Query-string errors as 422 naming the parameter.
+pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let message = match &error {
+        QueryPayloadError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    let field = unknown_field(&message).unwrap_or_else(|| "query".to_owned());
+    ApiError::invalid(field, message).into()
+}
+
+/// Path errors as 404: a malformed id names nothing.
+pub fn path_error(_: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound.into()
+}
+
+/// The raw body, read within the limit (413 beyond it), for handlers that
+/// accept more than JSON (the token endpoint).
+#[derive(Debug)]
+pub struct RawBody(pub web::Bytes);
+
+impl FromRequest for RawBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move { read_body(&req, &mut payload).await.map(RawBody) })
+    }
+}

@@ -1,0 +1,142 @@
+//! kluis-api: the HTTP layer. actix-web handlers, request and response types
+//! (utoipa `ToSchema` + validator), the bearer-token extractor, problem+json
+//! errors, middleware, and the OpenAPI document collected from the handlers
+//! themselves. Handlers are thin: the caller, its scope, `.validate()?`, one
+//! call into a domain crate.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod limiter;
+pub mod metrics;
+pub mod middleware;
+pub mod routes;
+pub mod state;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::{App, HttpResponse, web};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use error::ApiError;
+pub use state::{ApiConfig, AppState};
+
+/// The parts of the OpenAPI document not collected from handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kluis",
+        description = "Keeps people's personal data the way the GDPR asks: profiles, accounts, consents, devices, retention and a tamper-evident audit log, per tenant.",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
+    ),
+    modifiers(&BearerScheme),
+    components(schemas(error::Problem, error::ProblemField)),
+    tags(
+        (name = "tokens", description = "OAuth 2.0 client credentials and the signing keys"),
+        (name = "tenants", description = "Tenants, for the platform operator"),
+        (name = "clients", description = "A tenant's API clients"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from POST /v1/oauth/token"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Register every route; the OpenAPI document is collected from the same calls.
+pub fn routes(cfg: &mut ServiceConfig) {
+    use routes::{clients, meta, oauth, tenants};
+    cfg.service(meta::live)
+        .service(meta::ready)
+        .service(meta::metrics)
+        .service(meta::jwks)
+        .service(oauth::token)
+        .service(tenants::create_tenant)
+        .service(tenants::list_tenants)
+        .service(tenants::get_tenant)
+        .service(tenants::update_tenant)
+        .service(tenants::delete_tenant)
+        .service(clients::create_client)
+        .service(clients::list_clients)
+        .service(clients::get_client)
+        .service(clients::update_client)
+        .service(clients::delete_client)
+        .service(clients::rotate_secret);
+}
+
+/// The OpenAPI document of the API (what `/openapi.json` serves and
+/// `openapi/openapi.json` must equal).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
+    api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    api
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+            middleware::REQUEST_ID,
+        ])
+        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, middleware::REQUEST_ID])
+        .max_age(600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+async fn route_not_found() -> HttpResponse {
+    use actix_web::ResponseError;
+    ApiError::NotFound.error_response()
+}
+
+/// The whole app: routes, docs, errors, CORS and per-request plumbing.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, _) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
+    let cors = cors(&state.config.cors_origins);
+    let body_limit = state.config.body_limit;
+    app.app_data(state)
+        .app_data(web::PayloadConfig::new(body_limit))
+        .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+        .app_data(web::PathConfig::default().error_handler(extract::path_error))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi()))
+        .default_service(web::to(route_not_found))
+        .wrap(cors)
+        .wrap(actix_web::middleware::from_fn(middleware::observe))
+}

@@ -1,0 +1,80 @@
+//! Per-request plumbing: a request id (echoed when the caller sent a sane
+//! one), a tracing span that carries ids only, one log line per request
+//! (method, route pattern, status, latency: never a query string, body,
+//! token, name or IP), and the request metrics.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{CACHE_CONTROL, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, web};
+use tracing::Instrument;
+
+use crate::metrics::{RequestLabels, RouteLabels};
+use crate::state::AppState;
+
+/// The request id header.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, in request extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn acceptable(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+/// The middleware: wrap it around the whole app.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| acceptable(id))
+        .map(str::to_owned)
+        .unwrap_or_else(kluis_core::new_id);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = req.method().to_string();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let span = tracing::info_span!(
+        "request",
+        request.id = %request_id,
+        http.method = %method,
+        http.route = %route,
+        http.status = tracing::field::Empty,
+        tenant.id = tracing::field::Empty,
+        client.id = tracing::field::Empty,
+    );
+    let result = next.call(req).instrument(span.clone()).await;
+    let mut response = result?;
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    span.record("http.status", status);
+    span.in_scope(|| {
+        tracing::info!(latency_ms = elapsed.as_secs_f64() * 1000.0, "served");
+    });
+    if let Some(state) = state {
+        state
+            .metrics
+            .requests
+            .get_or_create(&RequestLabels { method: method.clone(), route: route.clone(), status })
+            .inc();
+        state.metrics.latency.get_or_create(&RouteLabels { method, route }).observe(elapsed.as_secs_f64());
+    }
+    // Responses carry personal data and secrets: no cache keeps them unless a
+    // handler says otherwise (the JWKS does).
+    if !response.headers().contains_key(CACHE_CONTROL) {
+        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(response)
+}

@@ -1,0 +1,317 @@
+//! A tenant's API clients (`clients:admin`). A client can hand out only
+//! scopes it holds itself, so `clients:admin` alone is no path to more.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use kluis_core::Scope;
+use kluis_store::tenancy::{ApiClient, ClientChanges, NewClient, clients};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::{check_id, created, versioned};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::error::responses::{AuthErrors, BodyErrors, NotFound, Precondition};
+use crate::extract::{IfMatch, Json, ListQuery};
+use crate::state::AppState;
+
+/// The scopes a tenant client can hold (for the schema; the wire form is the string).
+#[derive(ToSchema)]
+#[schema(as = Scope)]
+pub enum ScopeSchema {
+    /// Manage API clients.
+    #[schema(rename = "clients:admin")]
+    ClientsAdmin,
+    /// Read people.
+    #[schema(rename = "people:read")]
+    PeopleRead,
+    /// Create, change and delete people.
+    #[schema(rename = "people:write")]
+    PeopleWrite,
+    /// Manage accounts.
+    #[schema(rename = "accounts:admin")]
+    AccountsAdmin,
+    /// Read consents, purposes and the register.
+    #[schema(rename = "consent:read")]
+    ConsentRead,
+    /// Record consents; manage purposes, recipients and policies.
+    #[schema(rename = "consent:write")]
+    ConsentWrite,
+    /// Read devices and visit statistics.
+    #[schema(rename = "devices:read")]
+    DevicesRead,
+    /// Remove devices; record visits.
+    #[schema(rename = "devices:write")]
+    DevicesWrite,
+    /// Retention, export, erasure, backups.
+    #[schema(rename = "retention:admin")]
+    RetentionAdmin,
+    /// Read the audit log and breaches.
+    #[schema(rename = "audit:read")]
+    AuditRead,
+}
+
+/// A client id with its secret, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct ClientSecret {
+    /// The OAuth `client_id`.
+    pub client_id: String,
+    /// The OAuth `client_secret`; kluis keeps only its hash and cannot show it again.
+    pub client_secret: String,
+}
+
+/// An API client of the tenant.
+#[derive(Serialize, ToSchema)]
+pub struct ClientView {
+    /// The OAuth `client_id`.
+    pub client_id: String,
+    /// Display name.
+    pub name: String,
+    /// Scopes its tokens may carry.
+    #[schema(value_type = Vec<ScopeSchema>)]
+    pub scopes: Vec<Scope>,
+    /// Processing purposes it is bound to (processors).
+    pub purposes: Vec<String>,
+    /// Version for `If-Match`.
+    pub version: i64,
+    /// Created (RFC 3339).
+    #[serde(with = "kluis_core::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: time::PrimitiveDateTime,
+    /// Last changed (RFC 3339).
+    #[serde(with = "kluis_core::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: time::PrimitiveDateTime,
+}
+
+impl From<ApiClient> for ClientView {
+    fn from(c: ApiClient) -> Self {
+        ClientView {
+            client_id: c.id.0,
+            name: c.name,
+            scopes: c.scopes,
+            purposes: c.purposes,
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A client with its new secret, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct ClientWithSecret {
+    /// The client.
+    #[serde(flatten)]
+    pub client: ClientView,
+    /// The secret; kluis keeps only its hash and cannot show it again.
+    pub client_secret: String,
+}
+
+/// A page of clients.
+#[derive(Serialize, ToSchema)]
+pub struct ClientPage {
+    /// Clients in creation order.
+    pub items: Vec<ClientView>,
+    /// Cursor of the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Create a client.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClient {
+    /// Display name, 1 to 200 characters.
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub name: String,
+    /// At least one scope, each held by the caller.
+    #[schema(value_type = Vec<ScopeSchema>)]
+    #[validate(length(min = 1, message = "at least one scope"), custom(function = "tenant_scopes"))]
+    pub scopes: Vec<Scope>,
+    /// Processing purposes (keys of a-z, 0-9 and '_'), at most 50.
+    #[serde(default)]
+    #[validate(length(max = 50, message = "at most 50 purposes"))]
+    pub purposes: Vec<String>,
+}
+
+/// Change a client; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClient {
+    /// Display name, 1 to 200 characters.
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub name: Option<String>,
+    /// The new scope set, each held by the caller; tokens already issued keep theirs until they expire.
+    #[schema(value_type = Option<Vec<ScopeSchema>>)]
+    #[validate(length(min = 1, message = "at least one scope"), custom(function = "tenant_scopes"))]
+    pub scopes: Option<Vec<Scope>>,
+    /// The new purpose set.
+    #[validate(length(max = 50, message = "at most 50 purposes"))]
+    pub purposes: Option<Vec<String>>,
+}
+
+/// Only tenant scopes: never the operator's `tenants:admin` nor a person's `self`.
+fn tenant_scopes(scopes: &[Scope]) -> Result<(), validator::ValidationError> {
+    if scopes.iter().all(|s| Scope::tenant_client_scopes().any(|t| t == *s)) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("tenant_scope")
+            .with_message("a tenant client can hold only tenant scopes".into()))
+    }
+}
+
+fn within_own_scopes(caller: &Caller, scopes: &[Scope]) -> Result<(), ApiError> {
+    match scopes.iter().find(|s| !caller.0.has(**s)) {
+        None => Ok(()),
+        Some(scope) => Err(ApiError::Forbidden {
+            code: "scope_not_held",
+            detail: format!("a client cannot grant the `{scope}` scope, which it does not hold itself"),
+        }),
+    }
+}
+
+/// Create an API client.
+#[utoipa::path(
+    tag = "clients",
+    request_body = CreateClient,
+    responses((status = 201, body = ClientWithSecret, description = "Created; `client_secret` is shown only now"), BodyErrors),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[post("/v1/clients")]
+pub async fn create_client(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateClient>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
+    body.0.validate()?;
+    within_own_scopes(&caller, &body.0.scopes)?;
+    let new = NewClient { name: body.0.name, scopes: body.0.scopes, purposes: body.0.purposes };
+    let issued = state.db(move |conn| clients::create(conn, &tenant, &new)).await?;
+    let location = format!("/v1/clients/{}", issued.client.id);
+    let version = issued.client.version;
+    let body = ClientWithSecret { client_secret: issued.secret.to_string(), client: issued.client.into() };
+    Ok(created(location, version, &body))
+}
+
+/// List the tenant's API clients.
+#[utoipa::path(
+    tag = "clients",
+    params(ListQuery),
+    responses((status = 200, body = ClientPage), AuthErrors),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[get("/v1/clients")]
+pub async fn list_clients(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
+    let (limit, after) = query.page()?;
+    let page = state.db(move |conn| clients::list(conn, &tenant, limit, after.as_deref())).await?;
+    let page = page.map(ClientView::from);
+    Ok(HttpResponse::Ok().json(ClientPage { items: page.items, next_cursor: page.next_cursor }))
+}
+
+/// Read an API client.
+#[utoipa::path(
+    tag = "clients",
+    params(("client_id" = String, Path, description = "Client id")),
+    responses((status = 200, body = ClientView, headers(("ETag" = String))), AuthErrors, NotFound),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[get("/v1/clients/{client_id}")]
+pub async fn get_client(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
+    let id = path.into_inner();
+    check_id(&id)?;
+    let client = state.db(move |conn| clients::get(conn, &tenant, &id)).await?;
+    Ok(versioned(StatusCode::OK, client.version, &ClientView::from(client)))
+}
+
+/// Change an API client's name, scopes or purposes.
+#[utoipa::path(
+    tag = "clients",
+    params(
+        ("client_id" = String, Path, description = "Client id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
+    ),
+    request_body = UpdateClient,
+    responses((status = 200, body = ClientView, headers(("ETag" = String))), BodyErrors, NotFound, Precondition),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[patch("/v1/clients/{client_id}")]
+pub async fn update_client(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<UpdateClient>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
+    body.0.validate()?;
+    if let Some(scopes) = &body.0.scopes {
+        within_own_scopes(&caller, scopes)?;
+    }
+    let id = path.into_inner();
+    check_id(&id)?;
+    let changes = ClientChanges { name: body.0.name, scopes: body.0.scopes, purposes: body.0.purposes };
+    let client = state.db(move |conn| clients::update(conn, &tenant, &id, if_match.0, &changes)).await?;
+    Ok(versioned(StatusCode::OK, client.version, &ClientView::from(client)))
+}
+
+/// Revoke an API client: it can no longer get tokens, and its tokens stop working at once.
+#[utoipa::path(
+    tag = "clients",
+    params(
+        ("client_id" = String, Path, description = "Client id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version this deletion is based on"),
+    ),
+    responses((status = 204, description = "Revoked"), AuthErrors, NotFound, Precondition),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[delete("/v1/clients/{client_id}")]
+pub async fn delete_client(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
+    let id = path.into_inner();
+    check_id(&id)?;
+    state.db(move |conn| clients::revoke(conn, &tenant, &id, if_match.0)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Rotate an API client's secret: the old one and every token issued with it stop working at once.
+#[utoipa::path(
+    tag = "clients",
+    params(
+        ("client_id" = String, Path, description = "Client id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version this rotation is based on"),
+    ),
+    responses((status = 200, body = ClientWithSecret, description = "The new secret, shown only now"), AuthErrors, NotFound, Precondition),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[post("/v1/clients/{client_id}/secret")]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
+    let id = path.into_inner();
+    check_id(&id)?;
+    let issued = state.db(move |conn| clients::rotate_secret(conn, &tenant, &id, if_match.0)).await?;
+    let version = issued.client.version;
+    let body = ClientWithSecret { client_secret: issued.secret.to_string(), client: issued.client.into() };
+    Ok(versioned(StatusCode::OK, version, &body))
+}

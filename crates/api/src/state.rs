@@ -1,0 +1,94 @@
+//! What every handler shares: the pool, the token service, the failure
+//! limiter, metrics and the API's own settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use kluis_core::DomainError;
+use kluis_store::db::{DbPool, PooledDb};
+use kluis_store::error::from_pool;
+
+use crate::auth::TokenService;
+use crate::error::ApiError;
+use crate::limiter::FailureLimiter;
+use crate::metrics::Metrics;
+
+/// Settings of the HTTP layer, taken from the server's configuration.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// `iss` of issued tokens: the public base URL.
+    pub issuer: String,
+    /// `aud` of issued tokens.
+    pub audience: String,
+    /// Access-token lifetime (at most 15 minutes).
+    pub access_token_ttl: Duration,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Origins allowed by CORS; empty allows none.
+    pub cors_origins: Vec<String>,
+    /// Failed client authentications tolerated per window.
+    pub max_auth_failures: u32,
+    /// The window those failures are counted in.
+    pub auth_failure_window: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            issuer: "http://127.0.0.1:8080".to_owned(),
+            audience: "kluis".to_owned(),
+            access_token_ttl: Duration::from_secs(900),
+            body_limit: 256 * 1024,
+            cors_origins: Vec::new(),
+            max_auth_failures: 10,
+            auth_failure_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Shared state of the app.
+pub struct AppState {
+    /// The database pool.
+    pub pool: DbPool,
+    /// Issues and verifies access tokens.
+    pub tokens: TokenService,
+    /// Counts failed client authentications.
+    pub limiter: FailureLimiter,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// The API's settings.
+    pub config: ApiConfig,
+}
+
+impl AppState {
+    /// Build the state; `master` opens the signing keys.
+    pub fn new(pool: DbPool, master: Arc<kluis_store::MasterKey>, config: ApiConfig) -> AppState {
+        AppState {
+            tokens: TokenService::new(master, &config),
+            limiter: FailureLimiter::new(config.max_auth_failures, config.auth_failure_window),
+            metrics: Metrics::new(),
+            pool,
+            config,
+        }
+    }
+
+    /// Run blocking database work off the async executor, inside the
+    /// caller's tracing span.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PooledDb) -> Result<T, DomainError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        web::block(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get().map_err(from_pool)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))?
+        .map_err(ApiError::from)
+    }
+}

@@ -1,0 +1,16 @@
+//! kluis-core: the vocabulary every kluis crate shares: ids, time, who is
+//! calling ([`Actor`]), [`Scope`]s, the [`DomainError`] domains return, and
+//! keyset pagination. It knows nothing of HTTP or of the database.
+
+pub mod actor;
+pub mod error;
+pub mod ids;
+pub mod page;
+pub mod scope;
+pub mod time;
+
+pub use actor::{Actor, ActorKind};
+pub use error::{DomainError, FieldError, Result};
+pub use ids::{ClientId, TenantId, new_id};
+pub use page::{Cursor, Page};
+pub use scope::Scope;

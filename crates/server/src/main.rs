@@ -1,0 +1,153 @@
+//! The `kluis` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use figment::Figment;
+use figment::providers::Serialized;
+use kluis_server::settings::{ENVIRONMENT, LogFormat, Settings};
+use kluis_server::{Application, startup, telemetry};
+use serde::Serialize;
+
+fn environment_help() -> String {
+    let mut text = String::from("Environment (overridden by flags; a --config file sits below them):\n");
+    for (name, what) in ENVIRONMENT {
+        text.push_str(&format!("  {name:<30} {what}\n"));
+    }
+    text
+}
+
+/// kluis: personal data kept the way the GDPR asks. Serves the HTTP API by default.
+#[derive(Parser)]
+#[command(name = "kluis", version, after_help = environment_help())]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "KLUIS_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    overrides: Overrides,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Flags that override the file and the environment.
+#[derive(clap::Args, Serialize, Default)]
+struct Overrides {
+    /// Data directory.
+    #[arg(long, global = true, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, global = true, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<String>,
+    /// Listen address.
+    #[arg(long, global = true, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bind: Option<String>,
+    /// Log filter.
+    #[arg(long, global = true, value_name = "FILTER")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log: Option<String>,
+    /// Log format.
+    #[arg(long, global = true, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Platform operator clients.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+    /// Token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Create an operator client and print its credentials as JSON (the secret is shown only now).
+    CreateClient {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key current; the old one stays published until its tokens expire.
+    Rotate,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        return match serde_json::to_string_pretty(&kluis_api::openapi()) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e.to_string()),
+        };
+    }
+    let settings = match Settings::load(cli.config.as_deref(), Figment::from(Serialized::defaults(&cli.overrides))) {
+        Ok(settings) => settings,
+        Err(e) => return fail(&e.to_string()),
+    };
+    telemetry::init(&settings.log, settings.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&settings),
+        Command::Migrate => startup::open_database(&settings).map(|_| ()).map_err(|e| e.to_string()),
+        Command::Openapi => Ok(()),
+        Command::Operator { command: OperatorCommand::CreateClient { name } } => create_operator(&settings, &name),
+        Command::Keys { command: KeysCommand::Rotate } => rotate_keys(&settings),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("kluis: {message}");
+    ExitCode::FAILURE
+}
+
+fn serve(settings: &Settings) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async {
+        let app = Application::build(settings).map_err(|e| e.to_string())?;
+        tracing::info!(url = %settings.public_url(), "kluis is serving");
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+fn create_operator(settings: &Settings, name: &str) -> Result<(), String> {
+    let prepared = startup::prepare(settings).map_err(|e| e.to_string())?;
+    let mut conn = prepared.pool.get().map_err(|e| e.to_string())?;
+    let issued = kluis_store::tenancy::operator::create(&mut conn, name).map_err(|e| e.to_string())?;
+    let json = serde_json::json!({"client_id": issued.client_id.as_str(), "client_secret": issued.secret.as_str()});
+    println!("{json}");
+    Ok(())
+}
+
+fn rotate_keys(settings: &Settings) -> Result<(), String> {
+    let prepared = startup::prepare(settings).map_err(|e| e.to_string())?;
+    let mut conn = prepared.pool.get().map_err(|e| e.to_string())?;
+    let ttl = kluis_api::auth::publication_window(settings.access_token_ttl());
+    let kid = kluis_store::tenancy::keys::rotate(&mut conn, &prepared.master, ttl).map_err(|e| e.to_string())?;
+    println!("{}", serde_json::json!({"kid": kid}));
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Typed settings, built once at startup: defaults, then an optional TOML
+//! file (`--config` / `KLUIS_CONFIG`), then `KLUIS_*` environment variables,
+//! then command-line flags. The embedded SQLite default needs none of them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, for development.
+    Pretty,
+    /// One JSON object per line, for production.
+    Json,
+}
+
+/// Every setting of the server.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Settings {
+    /// Where kluis keeps its files (SQLite database, master key, operator credentials).
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; default `sqlite://<data_dir>/kluis.db`.
+    pub database_url: Option<String>,
+    /// Address to listen on.
+    pub bind: String,
+    /// Public base URL, the `iss` of tokens; default `http://<bind>`.
+    pub public_url: Option<String>,
+    /// Base64 of 32 random bytes; default: generated into `<data_dir>/master.key`.
+    #[serde(serialize_with = "hide_secret")]
+    pub master_key: Option<SecretString>,
+    /// Origins allowed by CORS (comma-separated in the environment).
+    #[serde(deserialize_with = "list_or_csv")]
+    pub cors_origins: Vec<String>,
+    /// Log filter (tracing `EnvFilter` syntax).
+    pub log: String,
+    /// `pretty` or `json`.
+    pub log_format: LogFormat,
+    /// Access-token lifetime in seconds (at most 900).
+    pub access_token_ttl_secs: u64,
+    /// Largest request body in bytes.
+    pub body_limit: usize,
+    /// Database connections in the pool.
+    pub db_pool_size: u32,
+    /// HTTP worker threads; default: one per core.
+    pub workers: Option<usize>,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_timeout_secs: u64,
+}
+
+fn hide_secret<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(secret) => s.serialize_some(secret.expose_secret()),
+        None => s.serialize_none(),
+    }
+}
+
+fn list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrCsv {
+        List(Vec<String>),
+        Csv(String),
+    }
+    Ok(match ListOrCsv::deserialize(d)? {
+        ListOrCsv::List(list) => list,
+        ListOrCsv::Csv(csv) => csv.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+    })
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            bind: "127.0.0.1:8080".to_owned(),
+            public_url: None,
+            master_key: None,
+            cors_origins: Vec::new(),
+            log: "info".to_owned(),
+            log_format: LogFormat::Pretty,
+            access_token_ttl_secs: 900,
+            body_limit: 256 * 1024,
+            db_pool_size: 16,
+            workers: None,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A source could not be read or a value has the wrong type.
+    #[error("configuration: {0}")]
+    Figment(#[from] Box<figment::Error>),
+    /// A value is out of range.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+/// The variables `kluis --help` lists, with what they set.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("KLUIS_CONFIG", "TOML configuration file (same keys, lowercase)"),
+    ("KLUIS_DATA_DIR", "data directory [default: ./data]"),
+    ("KLUIS_DATABASE_URL", "sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://<data_dir>/kluis.db]"),
+    ("KLUIS_BIND", "listen address [default: 127.0.0.1:8080]"),
+    ("KLUIS_PUBLIC_URL", "public base URL, the token issuer [default: http://<bind>]"),
+    ("KLUIS_MASTER_KEY", "base64 of 32 bytes sealing secrets at rest [default: generated <data_dir>/master.key]"),
+    ("KLUIS_CORS_ORIGINS", "comma-separated origins allowed by CORS [default: none]"),
+    ("KLUIS_LOG", "log filter, e.g. info or kluis_api=debug [default: info]"),
+    ("KLUIS_LOG_FORMAT", "pretty or json [default: pretty]"),
+    ("KLUIS_ACCESS_TOKEN_TTL_SECS", "access-token lifetime, at most 900 [default: 900]"),
+    ("KLUIS_BODY_LIMIT", "largest request body in bytes [default: 262144]"),
+    ("KLUIS_DB_POOL_SIZE", "database connections [default: 16]"),
+    ("KLUIS_WORKERS", "HTTP worker threads [default: one per core]"),
+    ("KLUIS_SHUTDOWN_TIMEOUT_SECS", "seconds in-flight requests get on shutdown [default: 30]"),
+    ("KLUIS_SMTP_URL", "SMTP server for outgoing mail (used once accounts send mail)"),
+    ("KLUIS_MAIL_DIR", "write outgoing mail as .eml files here instead (development)"),
+];
+
+impl Settings {
+    /// Defaults < `config_file` < `KLUIS_*` environment < `overrides`.
+    pub fn load(config_file: Option<&Path>, overrides: Figment) -> Result<Settings, SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = config_file {
+            if !path.exists() {
+                return Err(SettingsError::Invalid(format!("config file {} does not exist", path.display())));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("KLUIS_").ignore(&["CONFIG"])).merge(overrides);
+        let settings: Settings = figment.extract().map_err(Box::new)?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        if self.access_token_ttl_secs == 0 || self.access_token_ttl_secs > 900 {
+            return Err(SettingsError::Invalid("access_token_ttl_secs must be 1 to 900".into()));
+        }
+        if self.body_limit < 1024 {
+            return Err(SettingsError::Invalid("body_limit must be at least 1024 bytes".into()));
+        }
+        if self.db_pool_size == 0 {
+            return Err(SettingsError::Invalid("db_pool_size must be at least 1".into()));
+        }
+        kluis_store::Backend::of(&self.database_url()).map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The database URL, defaulting to SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("kluis.db").display()))
+    }
+
+    /// The token issuer.
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind)).trim_end_matches('/').to_owned()
+    }
+
+    /// The access-token lifetime.
+    pub fn access_token_ttl(&self) -> Duration {
+        Duration::from_secs(self.access_token_ttl_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let s = Settings::load(None, Figment::new()).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert!(s.database_url().starts_with("sqlite://"));
+        assert!(s.database_url().ends_with("kluis.db"));
+        assert_eq!(s.public_url(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn file_then_overrides_and_bare_paths_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kluis.toml");
+        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\ncors_origins = [\"https://a.example\"]\n").unwrap();
+        let s = Settings::load(Some(&file), Figment::new()).unwrap();
+        assert_eq!(s.bind, "0.0.0.0:9000");
+        assert_eq!(s.cors_origins, vec!["https://a.example".to_owned()]);
+        let over = Figment::from(Serialized::default("cors_origins", "https://b.example, https://c.example"));
+        let s = Settings::load(Some(&file), over).unwrap();
+        assert_eq!(s.cors_origins.len(), 2);
+        let bare = Figment::from(Serialized::default("database_url", "data/kluis.db"));
+        assert!(Settings::load(None, bare).is_err());
+        let ttl = Figment::from(Serialized::default("access_token_ttl_secs", 3600));
+        assert!(Settings::load(None, ttl).is_err());
+    }
+}

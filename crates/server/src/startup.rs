@@ -1,0 +1,223 @@
+//! Startup: make the data directory, load or generate the master key, open
+//! the pool, migrate, make sure a signing key exists, and on first start
+//! create the operator client and write its credentials file. Then serve.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::net::TcpListener;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{HttpServer, web};
+use kluis_api::{ApiConfig, AppState};
+use kluis_store::tenancy::{keys, operator};
+use kluis_store::{DbPool, MasterKey, PoolOptions, build_pool, migrate};
+use secrecy::ExposeSecret;
+
+use crate::settings::Settings;
+
+/// Name of the operator credentials file in the data directory.
+pub const OPERATOR_FILE: &str = "operator-client.json";
+/// Name of the generated master key file in the data directory.
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+/// Why kluis could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A file or directory could not be made or read.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The master key is malformed.
+    #[error("master key: {0}")]
+    MasterKey(String),
+    /// The database could not be opened.
+    #[error("database: {0}")]
+    Database(String),
+    /// A migration failed.
+    #[error("migrations: {0}")]
+    Migration(String),
+    /// Binding the listen address failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StartupError + 'a {
+    move |source| StartupError::Io { what, path: path.to_owned(), source }
+}
+
+/// Everything opened before serving; the CLI commands use it too.
+pub struct Prepared {
+    /// The database pool (migrated).
+    pub pool: DbPool,
+    /// The master key.
+    pub master: Arc<MasterKey>,
+}
+
+/// Create `dir` (mode 0700, it holds keys and personal data) if missing.
+fn ensure_data_dir(dir: &Path) -> Result<(), StartupError> {
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io("cannot create data directory", dir))?;
+    }
+    Ok(())
+}
+
+/// Write `contents` to a new file readable by the owner only.
+fn write_private(path: &Path, contents: &[u8]) -> Result<(), StartupError> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io("cannot write", path))?;
+    // An existing file keeps its old mode through `open`: set it again.
+    file.set_permissions(fs::Permissions::from_mode(0o600)).map_err(io("cannot restrict", path))?;
+    file.write_all(contents).map_err(io("cannot write", path))?;
+    file.sync_all().map_err(io("cannot sync", path))?;
+    Ok(())
+}
+
+fn load_master_key(settings: &Settings) -> Result<MasterKey, StartupError> {
+    if let Some(key) = &settings.master_key {
+        return MasterKey::from_base64(key.expose_secret()).map_err(|e| StartupError::MasterKey(e.to_string()));
+    }
+    let path = settings.data_dir.join(MASTER_KEY_FILE);
+    if path.exists() {
+        let text = zeroize::Zeroizing::new(fs::read_to_string(&path).map_err(io("cannot read", &path))?);
+        return MasterKey::from_base64(&text).map_err(|e| StartupError::MasterKey(format!("{}: {e}", path.display())));
+    }
+    let key = MasterKey::generate().map_err(|e| StartupError::MasterKey(e.to_string()))?;
+    write_private(&path, key.to_base64().as_bytes())?;
+    tracing::info!(path = %path.display(), "generated a master key; back it up: without it the signing keys cannot be opened");
+    Ok(key)
+}
+
+/// The SQLite file holds personal data: owner-only, like the key files
+/// (SQLite gives its -wal and -shm files the database file's mode).
+fn restrict_sqlite_files(url: &str) -> Result<(), StartupError> {
+    let Some(path) = kluis_store::db::sqlite_path(url) else {
+        return Ok(());
+    };
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{path}{suffix}"));
+        if file.exists() {
+            fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).map_err(io("cannot restrict", &file))?;
+        }
+    }
+    Ok(())
+}
+
+/// Open the pool and apply pending migrations.
+pub fn open_database(settings: &Settings) -> Result<DbPool, StartupError> {
+    let url = settings.database_url();
+    if let Some(parent) = kluis_store::db::sqlite_path(&url).and_then(|p| Path::new(p).parent())
+        && !parent.as_os_str().is_empty()
+    {
+        ensure_data_dir(parent)?;
+    }
+    let options = PoolOptions { max_size: settings.db_pool_size, ..PoolOptions::default() };
+    let pool = build_pool(&url, options).map_err(|e| StartupError::Database(e.to_string()))?;
+    let mut conn = pool.get().map_err(|e| StartupError::Database(e.to_string()))?;
+    restrict_sqlite_files(&url)?;
+    let applied = migrate::run_pending(&mut conn).map_err(|e| StartupError::Migration(e.to_string()))?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied migrations");
+    }
+    Ok(pool)
+}
+
+/// Data directory, master key, database, signing key and first-start operator.
+pub fn prepare(settings: &Settings) -> Result<Prepared, StartupError> {
+    ensure_data_dir(&settings.data_dir)?;
+    let master = load_master_key(settings)?;
+    let pool = open_database(settings)?;
+    let mut conn = pool.get().map_err(|e| StartupError::Database(e.to_string()))?;
+    keys::ensure_current(&mut conn, &master).map_err(|e| StartupError::Database(e.to_string()))?;
+    if operator::none_exist(&mut conn).map_err(|e| StartupError::Database(e.to_string()))? {
+        let issued = operator::create(&mut conn, "operator").map_err(|e| StartupError::Database(e.to_string()))?;
+        let path = settings.data_dir.join(OPERATOR_FILE);
+        let json = zeroize::Zeroizing::new(
+            serde_json::json!({"client_id": issued.client_id.as_str(), "client_secret": issued.secret.as_str()})
+                .to_string(),
+        );
+        write_private(&path, json.as_bytes())?;
+        tracing::info!(path = %path.display(), client.id = %issued.client_id, "first start: wrote the operator client's credentials");
+    }
+    drop(conn);
+    Ok(Prepared { pool, master: Arc::new(master) })
+}
+
+/// The API settings derived from the server's.
+pub fn api_config(settings: &Settings) -> ApiConfig {
+    ApiConfig {
+        issuer: settings.public_url(),
+        access_token_ttl: settings.access_token_ttl(),
+        body_limit: settings.body_limit,
+        cors_origins: settings.cors_origins.clone(),
+        ..ApiConfig::default()
+    }
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Prepare everything and bind the listen address (port 0 picks one).
+    pub fn build(settings: &Settings) -> Result<Application, StartupError> {
+        let prepared = prepare(settings)?;
+        let state = web::Data::new(AppState::new(prepared.pool, prepared.master, api_config(settings)));
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
+        let port =
+            listener.local_addr().map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?.port();
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || kluis_api::app(app_state.clone()))
+            .shutdown_timeout(settings.shutdown_timeout_secs)
+            .client_request_timeout(Duration::from_secs(30));
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers.max(1));
+        }
+        let server =
+            server.listen(listener).map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?.run();
+        tracing::info!(port, "listening");
+        Ok(Application { port, server, state })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests reach the pool and token service through it).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serve until SIGINT/SIGTERM; in-flight requests get the shutdown timeout to finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

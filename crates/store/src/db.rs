@@ -1,0 +1,282 @@
+//! The connection: one diesel `MultiConnection` over SQLite and PostgreSQL,
+//! pooled by r2d2. The backend is chosen by the URL scheme; a URL without a
+//! scheme is refused rather than guessed.
+//!
+//! This module is the single audited place where the two dialects differ
+//! (`match conn { Db::Pg(..) => .., Db::Sqlite(..) => .. }`).
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{PgConnection, RunQueryDsl};
+
+/// A database connection: SQLite (embedded default) or PostgreSQL.
+#[derive(diesel::MultiConnection)]
+pub enum Db {
+    /// PostgreSQL, for production and scale.
+    Pg(PgConnection),
+    /// SQLite, the embedded default.
+    Sqlite(SqliteConnection),
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Db::Pg(_) => "Db::Pg",
+            Db::Sqlite(_) => "Db::Sqlite",
+        })
+    }
+}
+
+/// Which database a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite://PATH`
+    Sqlite,
+    /// `postgres://…` or `postgresql://…`
+    Postgres,
+}
+
+/// Why a database URL was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UrlError {
+    /// No `scheme://` prefix.
+    #[error(
+        "database URL has no scheme: use sqlite://PATH or postgres://USER@HOST/DB (a bare path is refused so that a typo never creates an empty database)"
+    )]
+    NoScheme,
+    /// A scheme kluis does not speak.
+    #[error("unsupported database URL scheme `{0}`: use sqlite:// or postgres://")]
+    Unsupported(String),
+    /// `sqlite://` with nothing after it.
+    #[error("sqlite:// URL names no file")]
+    EmptyPath,
+}
+
+impl Backend {
+    /// The backend a URL names.
+    pub fn of(url: &str) -> Result<Backend, UrlError> {
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Err(UrlError::NoScheme);
+        };
+        match scheme {
+            "sqlite" if rest.is_empty() => Err(UrlError::EmptyPath),
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            other => Err(UrlError::Unsupported(other.to_owned())),
+        }
+    }
+}
+
+/// The file path of a `sqlite://PATH` URL (`sqlite:///abs` is absolute).
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite://").filter(|p| !p.is_empty())
+}
+
+impl Db {
+    /// Open one connection to `url`, by its scheme.
+    pub fn open(url: &str) -> ConnectionResult<Db> {
+        let backend = Backend::of(url).map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+        match backend {
+            Backend::Postgres => PgConnection::establish(url).map(Db::Pg),
+            Backend::Sqlite => {
+                let path = sqlite_path(url).unwrap_or_default();
+                SqliteConnection::establish(path).map(Db::Sqlite)
+            }
+        }
+    }
+
+    /// Which backend this connection is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Pg(_) => Backend::Postgres,
+            Db::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// r2d2 manager that opens [`Db`] connections by URL scheme.
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    url: String,
+}
+
+impl ManageConnection for DbManager {
+    type Connection = Db;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<Db, r2d2::Error> {
+        Db::open(&self.url).map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut Db) -> Result<(), r2d2::Error> {
+        diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Db) -> bool {
+        match conn {
+            Db::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+            Db::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+        }
+    }
+}
+
+/// Per-connection settings. SQLite's pragmas hold per connection: without
+/// them `ON DELETE CASCADE` silently does nothing and writers fail with
+/// SQLITE_BUSY instead of waiting.
+#[derive(Debug, Clone, Copy)]
+pub struct Customizer {
+    busy_timeout_ms: u64,
+}
+
+impl CustomizeConnection<Db, r2d2::Error> for Customizer {
+    fn on_acquire(&self, conn: &mut Db) -> Result<(), r2d2::Error> {
+        if let Db::Sqlite(c) = conn {
+            let pragmas = format!(
+                "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                self.busy_timeout_ms
+            );
+            c.batch_execute(&pragmas).map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// A pool of [`Db`] connections.
+pub type DbPool = r2d2::Pool<DbManager>;
+/// A connection checked out of the pool.
+pub type PooledDb = r2d2::PooledConnection<DbManager>;
+
+/// Pool sizing.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most connections open at once.
+    pub max_size: u32,
+    /// How long a request waits for a connection before it is answered 503.
+    pub connection_timeout: Duration,
+    /// SQLite: how long a writer waits for the write lock.
+    pub busy_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions { max_size: 16, connection_timeout: Duration::from_secs(5), busy_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Build a pool for `url`; a `sqlite://` file is created if missing, and
+/// opening one connection up front surfaces a bad URL at startup.
+pub fn build_pool(url: &str, options: PoolOptions) -> Result<DbPool, r2d2::Error> {
+    // One direct connection first: a wrong URL or an unreachable server fails
+    // at once with its real cause, not after the pool's retries.
+    drop(Db::open(url).map_err(r2d2::Error::ConnectionError)?);
+    let busy_timeout_ms = u64::try_from(options.busy_timeout.as_millis()).unwrap_or(u64::MAX);
+    r2d2::Pool::builder()
+        .max_size(options.max_size)
+        .connection_timeout(options.connection_timeout)
+        .connection_customizer(Box::new(Customizer { busy_timeout_ms }))
+        .build(DbManager { url: url.to_owned() })
+        .map_err(|e| r2d2::Error::ConnectionError(ConnectionError::BadConnection(e.to_string())))
+}
+
+/// Run `f` in a write transaction. On SQLite the transaction starts with
+/// `BEGIN IMMEDIATE`, taking the write lock up front, so concurrent writers
+/// queue on the busy timeout instead of failing on a lock upgrade. Nested
+/// calls become savepoints.
+pub fn write_tx<T, E, F>(conn: &mut Db, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Db) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let nested = match conn {
+        Db::Pg(c) => in_transaction(c),
+        Db::Sqlite(c) => in_transaction(c),
+    };
+    if nested {
+        return conn.transaction(f);
+    }
+    match conn {
+        Db::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+        Db::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            if let Err(commit_error) = <Db as Connection>::TransactionManager::commit_transaction(conn) {
+                let _ = <Db as Connection>::TransactionManager::rollback_transaction(conn);
+                return Err(commit_error.into());
+            }
+            Ok(value)
+        }
+        Err(error) => {
+            <Db as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(error)
+        }
+    }
+}
+
+fn in_transaction<C>(conn: &mut C) -> bool
+where
+    C: Connection<TransactionManager = AnsiTransactionManager>,
+{
+    !matches!(AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth(), Ok(None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_by_scheme_and_bare_paths_refused() {
+        assert_eq!(Backend::of("sqlite://data/kluis.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of("postgres://postgres@localhost/x").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::of("postgresql://localhost/x").unwrap(), Backend::Postgres);
+        assert!(matches!(Backend::of("data/kluis.db"), Err(UrlError::NoScheme)));
+        assert!(matches!(Backend::of("mysql://x"), Err(UrlError::Unsupported(_))));
+        assert!(matches!(Backend::of("sqlite://"), Err(UrlError::EmptyPath)));
+        assert_eq!(sqlite_path("sqlite:///var/lib/kluis.db"), Some("/var/lib/kluis.db"));
+    }
+
+    #[test]
+    fn sqlite_connections_get_their_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let pool = build_pool(&url, PoolOptions::default()).unwrap();
+        let mut conn = pool.get().unwrap();
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            foreign_keys: i64,
+        }
+        let row: Row = diesel::sql_query("PRAGMA foreign_keys").get_result(&mut *conn).unwrap();
+        assert_eq!(row.foreign_keys, 1);
+    }
+
+    #[test]
+    fn write_tx_rolls_back_on_error_and_nests() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let pool = build_pool(&url, PoolOptions::default()).unwrap();
+        let mut conn = pool.get().unwrap();
+        diesel::sql_query("CREATE TABLE t (x INTEGER)").execute(&mut *conn).unwrap();
+        let failed: Result<(), diesel::result::Error> = write_tx(&mut conn, |c| {
+            diesel::sql_query("INSERT INTO t VALUES (1)").execute(c)?;
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(failed.is_err());
+        write_tx(&mut conn, |c| {
+            diesel::sql_query("INSERT INTO t VALUES (2)").execute(c)?;
+            write_tx(c, |c| diesel::sql_query("INSERT INTO t VALUES (3)").execute(c))
+        })
+        .unwrap();
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let count: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM t").get_result(&mut *conn).unwrap();
+        assert_eq!(count.n, 2);
+    }
+}

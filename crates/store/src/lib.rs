@@ -1,0 +1,15 @@
+//! kluis-store: the one place that talks to the database. It holds the diesel
+//! schema, the [`Db`] connection over SQLite or PostgreSQL, the r2d2 pool, the
+//! embedded migrations of both backends, transactions, the crypto for secrets
+//! at rest, and the platform tables every domain stands on: tenants, their
+//! API clients, the operator's clients and the token signing keys.
+
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod migrate;
+pub mod schema;
+pub mod tenancy;
+
+pub use crypto::MasterKey;
+pub use db::{Backend, Db, DbPool, PoolOptions, build_pool, write_tx};

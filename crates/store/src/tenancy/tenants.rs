@@ -1,0 +1,224 @@
+//! Tenants: the businesses that run kluis for their customers. Only the
+//! operator manages them; deleting one deletes all its data (every tenant
+//! table cascades from `tenants`).
+
+use diesel::prelude::*;
+use kluis_core::page::Page;
+use kluis_core::{DomainError, FieldError, Result, Scope, TenantId};
+use time::PrimitiveDateTime;
+
+use super::clients::{self, IssuedClient, NewClient};
+use super::rules;
+use crate::db::{Db, write_tx};
+use crate::error::{StoreResultExt, TxError, is_unique_violation};
+use crate::schema::tenants;
+
+/// Whether a tenant's tokens work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStatus {
+    /// Serving.
+    Active,
+    /// Kept, but every token of the tenant is refused.
+    Suspended,
+}
+
+impl TenantStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Active => "active",
+            TenantStatus::Suspended => "suspended",
+        }
+    }
+
+    fn parse(text: &str) -> Result<TenantStatus> {
+        match text {
+            "active" => Ok(TenantStatus::Active),
+            "suspended" => Ok(TenantStatus::Suspended),
+            other => Err(DomainError::Internal(format!("unknown tenant status {other}"))),
+        }
+    }
+}
+
+/// A tenant.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    /// Its id (`tid` in tokens).
+    pub id: TenantId,
+    /// Its URL name, unique across the platform.
+    pub slug: String,
+    /// Its display name.
+    pub name: String,
+    /// Active or suspended.
+    pub status: TenantStatus,
+    /// Optimistic-concurrency version, bumped by every change.
+    pub version: i64,
+    /// When it was created.
+    pub created_at: PrimitiveDateTime,
+    /// When it last changed.
+    pub updated_at: PrimitiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = tenants)]
+struct TenantRow {
+    id: String,
+    slug: String,
+    name: String,
+    status: String,
+    version: i64,
+    created_at: PrimitiveDateTime,
+    updated_at: PrimitiveDateTime,
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = DomainError;
+
+    fn try_from(row: TenantRow) -> Result<Tenant> {
+        Ok(Tenant {
+            id: TenantId(row.id),
+            slug: row.slug,
+            name: row.name,
+            status: TenantStatus::parse(&row.status)?,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// What the operator gives to create a tenant.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    /// Display name.
+    pub name: String,
+    /// URL name.
+    pub slug: String,
+}
+
+/// A change to a tenant; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TenantChanges {
+    /// New display name.
+    pub name: Option<String>,
+    /// New URL name.
+    pub slug: Option<String>,
+    /// Suspend or reactivate.
+    pub status: Option<TenantStatus>,
+}
+
+fn slug_taken() -> DomainError {
+    DomainError::Conflict { code: "slug_taken", message: "a tenant with this slug exists".into() }
+}
+
+/// Create a tenant and its first admin client (every tenant scope) in one
+/// transaction; the client's secret is returned once, here.
+pub fn create(conn: &mut Db, new: &NewTenant) -> Result<(Tenant, IssuedClient)> {
+    let mut errors = Vec::new();
+    rules::check_name("name", &new.name, &mut errors);
+    rules::check_slug(&new.slug, &mut errors);
+    if !errors.is_empty() {
+        return Err(DomainError::Validation(errors));
+    }
+    let now = kluis_core::time::now();
+    let row = TenantRow {
+        id: kluis_core::new_id(),
+        slug: new.slug.clone(),
+        name: new.name.trim().to_owned(),
+        status: TenantStatus::Active.as_str().to_owned(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let admin =
+        NewClient { name: "admin".to_owned(), scopes: Scope::tenant_client_scopes().collect(), purposes: Vec::new() };
+    write_tx(conn, |conn| -> Result<_, TxError> {
+        diesel::insert_into(tenants::table)
+            .values(&row)
+            .execute(conn)
+            .map_err(|e| if is_unique_violation(&e) { TxError(slug_taken()) } else { TxError::from(e) })?;
+        let tenant_id = TenantId(row.id.clone());
+        let issued = clients::insert(conn, &tenant_id, &admin)?;
+        Ok(issued)
+    })
+    .map_err(DomainError::from)
+    .and_then(|issued| Ok((Tenant::try_from(row)?, issued)))
+}
+
+/// One tenant by id.
+pub fn get(conn: &mut Db, id: &TenantId) -> Result<Tenant> {
+    tenants::table.find(id.as_str()).select(TenantRow::as_select()).first(conn).domain()?.try_into()
+}
+
+/// One tenant by slug.
+pub fn get_by_slug(conn: &mut Db, slug: &str) -> Result<Tenant> {
+    tenants::table.filter(tenants::slug.eq(slug)).select(TenantRow::as_select()).first(conn).domain()?.try_into()
+}
+
+/// Tenants in creation order, `limit` at a time after the id `after`.
+pub fn list(conn: &mut Db, limit: i64, after: Option<&str>) -> Result<Page<Tenant>> {
+    let mut query =
+        tenants::table.select(TenantRow::as_select()).order(tenants::id.asc()).limit(limit + 1).into_boxed();
+    if let Some(after) = after {
+        query = query.filter(tenants::id.gt(after.to_owned()));
+    }
+    let rows = query.load(conn).domain()?;
+    let tenants = rows.into_iter().map(Tenant::try_from).collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(tenants, limit, |t| t.id.0.clone()))
+}
+
+/// Change a tenant. With `if_version`, only when it is still that version.
+pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &TenantChanges) -> Result<Tenant> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    if let Some(name) = &changes.name {
+        rules::check_name("name", name, &mut errors);
+    }
+    if let Some(slug) = &changes.slug {
+        rules::check_slug(slug, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::Validation(errors));
+    }
+    write_tx(conn, |conn| -> Result<Tenant, TxError> {
+        let current = get(conn, id)?;
+        if if_version.is_some_and(|v| v != current.version) {
+            return Err(DomainError::VersionMismatch.into());
+        }
+        let now = kluis_core::time::now();
+        let name = changes.name.as_deref().map(str::trim).unwrap_or(&current.name).to_owned();
+        let slug = changes.slug.clone().unwrap_or_else(|| current.slug.clone());
+        let status = changes.status.unwrap_or(current.status);
+        diesel::update(tenants::table.find(id.as_str()).filter(tenants::version.eq(current.version)))
+            .set((
+                tenants::name.eq(&name),
+                tenants::slug.eq(&slug),
+                tenants::status.eq(status.as_str()),
+                tenants::version.eq(current.version + 1),
+                tenants::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .map_err(|e| if is_unique_violation(&e) { TxError(slug_taken()) } else { TxError::from(e) })?;
+        Ok(Tenant { name, slug, status, version: current.version + 1, updated_at: now, ..current })
+    })
+    .map_err(DomainError::from)
+}
+
+/// Delete a tenant and, through the cascade, everything it holds.
+pub fn delete(conn: &mut Db, id: &TenantId, if_version: Option<i64>) -> Result<()> {
+    write_tx(conn, |conn| -> Result<(), TxError> {
+        let current = get(conn, id)?;
+        if if_version.is_some_and(|v| v != current.version) {
+            return Err(DomainError::VersionMismatch.into());
+        }
+        diesel::delete(tenants::table.find(id.as_str())).execute(conn)?;
+        Ok(())
+    })
+    .map_err(DomainError::from)
+}
+
+/// True when the tenant exists and is active.
+pub fn is_active(conn: &mut Db, id: &TenantId) -> Result<bool> {
+    let status: Option<String> =
+        tenants::table.find(id.as_str()).select(tenants::status).first(conn).optional().domain()?;
+    Ok(status.as_deref() == Some(TenantStatus::Active.as_str()))
+}

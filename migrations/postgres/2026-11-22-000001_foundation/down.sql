@@ -1,0 +1,4 @@
+DROP TABLE signing_keys;
+DROP TABLE api_clients;
+DROP TABLE operator_clients;
+DROP TABLE tenants;

@@ -1,0 +1,305 @@
+//! The test harness: [`TestApp::spawn`] starts the real app on a free port
+//! over SQLite (a temporary file) or PostgreSQL (a database created for the
+//! test and dropped after it), and [`both_backends!`] runs each test on both.
+//!
+//! PostgreSQL comes from `KLUIS_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`). When none answers, the
+//! PostgreSQL half is skipped with a loud line, unless
+//! `KLUIS_REQUIRE_POSTGRES=1`, which turns the skip into a failure (CI).
+//! `TEST_LOG=1` shows the app's logs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test harness: a failure should panic")]
+
+use std::path::Path;
+
+use actix_web::web;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use figment::Figment;
+use kluis_api::AppState;
+use kluis_server::settings::{LogFormat, Settings};
+use kluis_server::{Application, telemetry};
+use serde_json::{Value, json};
+
+pub use reqwest::StatusCode;
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A fresh PostgreSQL database.
+    Postgres,
+}
+
+/// Run each `async fn name(app) { .. }` as `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[actix_web::test]
+                async fn sqlite() {
+                    let $app = $crate::TestApp::spawn($crate::Backend::Sqlite).await.unwrap();
+                    $body
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    let Some($app) = $crate::TestApp::spawn($crate::Backend::Postgres).await else {
+                        return;
+                    };
+                    $body
+                }
+            }
+        )*
+    };
+}
+
+/// Client credentials.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_secret`.
+    pub client_secret: String,
+}
+
+/// A tenant made for one test, with its admin client and a token for it.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    /// Tenant id.
+    pub id: String,
+    /// Slug.
+    pub slug: String,
+    /// The admin client.
+    pub admin: Credentials,
+    /// An admin access token.
+    pub token: String,
+}
+
+/// A PostgreSQL database that exists for one test.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+            let _ =
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)).execute(&mut conn);
+        }
+    }
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("KLUIS_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn require_postgres() -> bool {
+    std::env::var("KLUIS_REQUIRE_POSTGRES").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+fn create_pg_database() -> Option<(PgDatabase, String)> {
+    let admin_url = pg_admin_url();
+    let mut conn = match PgConnection::establish(&admin_url) {
+        Ok(conn) => conn,
+        Err(e) => {
+            assert!(!require_postgres(), "KLUIS_REQUIRE_POSTGRES=1 but PostgreSQL at {admin_url} does not answer: {e}");
+            eprintln!(
+                "\n!!!! SKIPPING the PostgreSQL half: no server at {admin_url} ({e}); set KLUIS_TEST_DATABASE_URL !!!!\n"
+            );
+            return None;
+        }
+    };
+    let name = format!("kluis_test_{}", uuid::Uuid::now_v7().simple());
+    diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).expect("create test database");
+    let (base, _) = admin_url.rsplit_once('/').expect("database URL with a path");
+    let url = format!("{base}/{name}");
+    Some((PgDatabase { admin_url, name }, url))
+}
+
+/// A running app for one test.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// Which database it runs on.
+    pub backend: Backend,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    /// The app's shared state (pool, token service).
+    pub state: web::Data<AppState>,
+    /// The settings it runs with.
+    pub settings: Settings,
+    /// The operator client written on first start.
+    pub operator: Credentials,
+    _data_dir: tempfile::TempDir,
+    // Dropped last: the database outlives the app's connections.
+    _pg: Option<PgDatabase>,
+}
+
+impl TestApp {
+    /// Start an app on `backend`; `None` when PostgreSQL is unavailable and not required.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Start an app with adjusted settings.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+        if std::env::var("TEST_LOG").is_ok() {
+            telemetry::init("info", LogFormat::Pretty);
+        }
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let (pg, database_url) = match backend {
+            Backend::Sqlite => (None, format!("sqlite://{}", data_dir.path().join("kluis.db").display())),
+            Backend::Postgres => {
+                let (pg, url) = create_pg_database()?;
+                (Some(pg), url)
+            }
+        };
+        let mut settings = Settings::load(None, Figment::new()).expect("settings");
+        settings.data_dir = data_dir.path().to_owned();
+        settings.database_url = Some(database_url);
+        settings.bind = "127.0.0.1:0".to_owned();
+        settings.workers = Some(2);
+        settings.db_pool_size = 8;
+        adjust(&mut settings);
+        let app = Application::build(&settings).expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state();
+        actix_web::rt::spawn(app.run_until_stopped());
+        let operator = read_credentials(&data_dir.path().join("operator-client.json"));
+        Some(TestApp {
+            address,
+            backend,
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            state,
+            settings,
+            operator,
+            _data_dir: data_dir,
+            _pg: pg,
+        })
+    }
+
+    /// Absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A pooled connection to the app's database.
+    pub fn conn(&self) -> kluis_store::db::PooledDb {
+        self.state.pool.get().expect("connection")
+    }
+
+    /// The raw token response for a client-credentials request (form body).
+    pub async fn request_token(&self, creds: &Credentials, scope: Option<&str>) -> reqwest::Response {
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", creds.client_id.as_str()),
+            ("client_secret", creds.client_secret.as_str()),
+        ];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        self.client.post(self.url("/v1/oauth/token")).form(&form).send().await.unwrap()
+    }
+
+    /// An access token for `creds`; panics unless it is issued.
+    pub async fn token(&self, creds: &Credentials) -> String {
+        let response = self.request_token(creds, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "token request failed");
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// An operator access token.
+    pub async fn operator_token(&self) -> String {
+        self.token(&self.operator.clone()).await
+    }
+
+    /// GET with a bearer token.
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    /// POST JSON with a bearer token.
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap()
+    }
+
+    /// PATCH JSON with a bearer token.
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client.patch(self.url(path)).bearer_auth(token).json(body).send().await.unwrap()
+    }
+
+    /// DELETE with a bearer token.
+    pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client.delete(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    /// Create a tenant through the API with a unique slug; returns it with an admin token.
+    pub async fn new_tenant(&self) -> Tenant {
+        let operator = self.operator_token().await;
+        let random = uuid::Uuid::now_v7().simple().to_string();
+        let slug = format!("t-{}", &random[random.len() - 16..]);
+        let response = self.post("/v1/tenants", &operator, &json!({"name": "Test tenant", "slug": slug})).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        let admin = Credentials {
+            client_id: body["admin_client"]["client_id"].as_str().unwrap().to_owned(),
+            client_secret: body["admin_client"]["client_secret"].as_str().unwrap().to_owned(),
+        };
+        let token = self.token(&admin).await;
+        Tenant { id: body["id"].as_str().unwrap().to_owned(), slug, admin, token }
+    }
+
+    /// Create a client in `tenant` with `scopes`; returns its credentials.
+    pub async fn new_client(&self, tenant: &Tenant, scopes: &[&str]) -> Credentials {
+        let response = self.post("/v1/clients", &tenant.token, &json!({"name": "test client", "scopes": scopes})).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        Credentials {
+            client_id: body["client_id"].as_str().unwrap().to_owned(),
+            client_secret: body["client_secret"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
+/// Read a `{"client_id","client_secret"}` file.
+pub fn read_credentials(path: &Path) -> Credentials {
+    let value: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("credentials file")).unwrap();
+    Credentials {
+        client_id: value["client_id"].as_str().unwrap().to_owned(),
+        client_secret: value["client_secret"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// The claims of a JWT, decoded without verification (to inspect what was issued).
+pub fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON claims")
+}
+
+/// The header of a JWT.
+pub fn header_of(token: &str) -> Value {
+    let header = token.split('.').next().expect("a JWT");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("base64url")).expect("JSON header")
+}
+
+/// Assert an RFC 9457 problem with `status` and `code`; returns the body.
+pub async fn assert_problem(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status");
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "problem code in {body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string());
+    body
+}

@@ -1,0 +1,10 @@
+//! The black-box suite: every test runs on SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests: a failure should panic")]
+
+mod clients;
+mod contract;
+mod http;
+mod schema;
+mod tenants;
+mod tokens;
