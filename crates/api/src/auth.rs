@@ -215,14 +215,33 @@ impl TokenService {
     }
 }
 
-/// The authenticated caller of a request.
+/// The authenticated caller of a request, with what its audit entries need.
 #[derive(Debug, Clone)]
-pub struct Caller(pub Actor);
+pub struct Caller {
+    /// Who is calling.
+    pub actor: Actor,
+    /// The request id.
+    pub request_id: Option<String>,
+    /// The connection's IP (truncated before it is stored anywhere).
+    pub ip: Option<std::net::IpAddr>,
+}
 
 impl Caller {
+    /// The audit context of this caller in its own tenant; the operator has
+    /// none (use [`Caller::audit_in`]).
+    pub fn audit(&self) -> Result<kluis_audit::Context, ApiError> {
+        let tenant = self.actor.tenant.clone().ok_or_else(|| ApiError::Internal("no tenant for audit".into()))?;
+        Ok(self.audit_in(tenant))
+    }
+
+    /// The audit context of this caller recorded in `tenant`'s chain.
+    pub fn audit_in(&self, tenant: TenantId) -> kluis_audit::Context {
+        kluis_audit::Context::new(&self.actor, tenant, self.request_id.clone(), self.ip)
+    }
+
     /// 403 unless the token grants `scope`.
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.0.has(scope) {
+        if self.actor.has(scope) {
             Ok(())
         } else {
             Err(ApiError::Forbidden {
@@ -235,7 +254,7 @@ impl Caller {
     /// For tenant endpoints: the caller's tenant, once it holds `scope`.
     /// The operator has no tenant and is refused here, whatever it holds.
     pub fn tenant_with(&self, scope: Scope) -> Result<TenantId, ApiError> {
-        let Some(tenant) = self.0.tenant.clone() else {
+        let Some(tenant) = self.actor.tenant.clone() else {
             return Err(ApiError::Forbidden {
                 code: "operator_not_allowed",
                 detail: "operator tokens cannot use tenant endpoints".to_owned(),
@@ -271,6 +290,8 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let request_id = crate::middleware::request_id(req);
+        let ip = req.peer_addr().map(|addr| addr.ip());
         Box::pin(async move {
             let token = token?;
             let state = state.ok_or_else(|| ApiError::Internal("app state missing".into()))?;
@@ -298,7 +319,7 @@ impl FromRequest for Caller {
             if let Some(tenant) = &actor.tenant {
                 span.record("tenant.id", tracing::field::display(tenant));
             }
-            Ok(Caller(actor))
+            Ok(Caller { actor, request_id, ip })
         })
     }
 }

@@ -41,6 +41,7 @@ pub use state::{ApiConfig, AppState};
         (name = "tokens", description = "OAuth 2.0 client credentials and the signing keys"),
         (name = "tenants", description = "Tenants, for the platform operator"),
         (name = "clients", description = "A tenant's API clients"),
+        (name = "audit", description = "The tenant's hash-chained audit log"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -66,7 +67,7 @@ impl utoipa::Modify for BearerScheme {
 
 /// Register every route; the OpenAPI document is collected from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
-    use routes::{clients, meta, oauth, tenants};
+    use routes::{audit, clients, meta, oauth, tenants};
     cfg.service(meta::live)
         .service(meta::ready)
         .service(meta::metrics)
@@ -82,7 +83,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(clients::get_client)
         .service(clients::update_client)
         .service(clients::delete_client)
-        .service(clients::rotate_secret);
+        .service(clients::rotate_secret)
+        .service(audit::list_events)
+        .service(audit::verify);
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves and

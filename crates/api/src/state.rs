@@ -7,7 +7,8 @@ use std::time::Duration;
 use actix_web::web;
 use kluis_core::DomainError;
 use kluis_store::db::{DbPool, PooledDb};
-use kluis_store::error::from_pool;
+use kluis_store::error::{TxError, from_pool};
+use kluis_store::write_tx;
 
 use crate::auth::TokenService;
 use crate::error::ApiError;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub limiter: FailureLimiter,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// Writes the audit entries of reads in groups.
+    pub audit: kluis_audit::Appender,
     /// The API's settings.
     pub config: ApiConfig,
 }
@@ -68,6 +71,7 @@ impl AppState {
             tokens: TokenService::new(master, &config),
             limiter: FailureLimiter::new(config.max_auth_failures, config.auth_failure_window),
             metrics: Metrics::new(),
+            audit: kluis_audit::Appender::start(pool.clone()),
             pool,
             config,
         }
@@ -90,5 +94,15 @@ impl AppState {
         .await
         .map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))?
         .map_err(ApiError::from)
+    }
+
+    /// [`AppState::db`] inside one write transaction: a change and its audit
+    /// entry commit together or not at all.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut kluis_store::Db) -> Result<T, TxError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db(move |conn| write_tx(conn, f).map_err(DomainError::from)).await
     }
 }

@@ -1,11 +1,28 @@
-//! kluis-audit: the append-only, hash-chained audit log and the breach
-//! register.
+//! kluis-audit: the append-only, hash-chained audit log.
 //!
-//! It will own: `audit::record(conn, actor, action, target, fields, purpose)`,
-//! called by every domain inside the transaction of the change it records;
-//! a batching appender for reads of personal data (group commit); per-person
-//! subject keys so that an erased person's entries can no longer be linked
-//! to them while the chain still verifies; verification of the chain; and
-//! the register of personal-data breaches with their 72-hour deadline.
+//! - One chain per tenant: entry `n` stores `prev_hash` (entry `n-1`'s hash)
+//!   and `hash = SHA-256(prev_hash || canonical JSON of the entry)`. Appends
+//!   are serialised per tenant through the chain's head row and happen inside
+//!   the caller's transaction, so a change and its entry commit together or
+//!   not at all. [`verify`] finds the first entry that was changed, removed
+//!   or moved.
+//! - Entries never hold values: field names only, ids, and for people a
+//!   `subject_ref = HMAC-SHA256(subject_key, person_id)`. Erasing a person
+//!   deletes their key ([`forget_subject`]): the entries stay and the chain
+//!   still verifies, but nobody can tell any more which were theirs.
+//! - Reads of personal data go through the [`Appender`], which writes them in
+//!   groups (within 50 ms, and on shutdown) so a read costs no transaction.
 //!
-//! Nothing is implemented yet: the audit issue builds it on the store.
+//! No function here edits or deletes an entry.
+
+mod appender;
+mod chain;
+mod query;
+mod record;
+mod subject;
+
+pub use appender::Appender;
+pub use chain::{GENESIS, Verification, verify};
+pub use query::{EventFilter, EventRecord, for_each, list};
+pub use record::{Action, Context, Target, init_chain, record};
+pub use subject::{forget_subject, subject_ref};

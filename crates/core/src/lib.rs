@@ -5,12 +5,13 @@
 pub mod actor;
 pub mod error;
 pub mod ids;
+pub mod net;
 pub mod page;
 pub mod scope;
 pub mod time;
 
 pub use actor::{Actor, ActorKind};
 pub use error::{DomainError, FieldError, Result};
-pub use ids::{ClientId, TenantId, new_id};
+pub use ids::{ClientId, PersonId, TenantId, new_id};
 pub use page::{Cursor, Page};
 pub use scope::Scope;

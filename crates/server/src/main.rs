@@ -74,6 +74,27 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// A tenant's audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the chain; print the result as JSON and exit 1 when it is broken.
+    Verify {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Print every entry in chain order as NDJSON.
+    Export {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -108,10 +129,17 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     telemetry::init(&settings.log, settings.log_format);
+    if let Some(Command::Audit { command }) = &cli.command {
+        return match audit(&settings, command) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => fail(&e),
+        };
+    }
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&settings),
         Command::Migrate => startup::open_database(&settings).map(|_| ()).map_err(|e| e.to_string()),
-        Command::Openapi => Ok(()),
+        Command::Openapi | Command::Audit { .. } => Ok(()),
         Command::Operator { command: OperatorCommand::CreateClient { name } } => create_operator(&settings, &name),
         Command::Keys { command: KeysCommand::Rotate } => rotate_keys(&settings),
     };
@@ -150,4 +178,39 @@ fn rotate_keys(settings: &Settings) -> Result<(), String> {
     let kid = kluis_store::tenancy::keys::rotate(&mut conn, &prepared.master, ttl).map_err(|e| e.to_string())?;
     println!("{}", serde_json::json!({"kid": kid}));
     Ok(())
+}
+
+/// Verify or export a tenant's audit log; `Ok(false)` when the chain is broken.
+fn audit(settings: &Settings, command: &AuditCommand) -> Result<bool, String> {
+    let pool = startup::open_database(settings).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let slug = match command {
+        AuditCommand::Verify { tenant } | AuditCommand::Export { tenant } => tenant,
+    };
+    let tenant = kluis_store::tenancy::tenants::get_by_slug(&mut conn, slug)
+        .map_err(|_| format!("no tenant with slug `{slug}`"))?;
+    match command {
+        AuditCommand::Verify { .. } => {
+            let result = kluis_audit::verify(&mut conn, &tenant.id).map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string(&result).map_err(|e| e.to_string())?);
+            Ok(result.ok)
+        }
+        AuditCommand::Export { .. } => {
+            use std::io::Write;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut failed = None;
+            kluis_audit::for_each(&mut conn, &tenant.id, |event| {
+                let line = serde_json::to_string(&kluis_api::routes::audit::AuditEvent::from(event));
+                if let Err(e) =
+                    line.map_err(|e| e.to_string()).and_then(|l| writeln!(out, "{l}").map_err(|e| e.to_string()))
+                {
+                    failed.get_or_insert(e);
+                }
+            })
+            .map_err(|e| e.to_string())?;
+            out.flush().map_err(|e| e.to_string())?;
+            failed.map_or(Ok(true), Err)
+        }
+    }
 }

@@ -216,8 +216,13 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serve until SIGINT/SIGTERM; in-flight requests get the shutdown timeout to finish.
+    /// Serve until SIGINT/SIGTERM; in-flight requests get the shutdown
+    /// timeout to finish, then queued audit entries are written.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        let state = self.state;
+        let _ = web::block(move || state.audit.shutdown()).await;
+        tracing::info!("stopped");
+        result
     }
 }

@@ -215,3 +215,49 @@ fn cli_commands() {
     let after = jwks(&server.base);
     assert_eq!(after, vec![kid, before[0].clone()], "the running server publishes the new key and keeps the old");
 }
+
+#[test]
+fn audit_cli_verifies_and_exports_and_exits_1_when_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), free_port());
+    let creds = read_json(&dir.path().join("data/operator-client.json"));
+    let token = operator_token(&server.base, &creds);
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/tenants", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Audited", "slug": "audited"}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    drop(server);
+
+    let verified = run(dir.path(), &["audit", "verify", "--tenant", "audited"], &[]);
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+    let result: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(result["ok"], true);
+    assert_eq!(result["checked"], 2, "tenant.create and the admin client's client.create");
+
+    let exported = run(dir.path(), &["audit", "export", "--tenant", "audited"], &[]);
+    assert!(exported.status.success());
+    let lines: Vec<Value> =
+        String::from_utf8(exported.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["seq"], 1);
+    assert_eq!(lines[0]["action"], "tenant.create");
+    assert_eq!(lines[1]["prev_hash"], lines[0]["hash"]);
+
+    // Tamper with the file directly, as an attacker with disk access would.
+    let url = format!("sqlite://{}", dir.path().join("data/kluis.db").display());
+    let pool = kluis_store::build_pool(&url, kluis_store::PoolOptions::default()).unwrap();
+    let mut conn = pool.get().unwrap();
+    use diesel::RunQueryDsl;
+    diesel::sql_query("UPDATE audit_events SET action = 'tenant.read' WHERE seq = 2").execute(&mut *conn).unwrap();
+    let broken = run(dir.path(), &["audit", "verify", "--tenant", "audited"], &[]);
+    assert_eq!(broken.status.code(), Some(1));
+    let result: Value = serde_json::from_slice(&broken.stdout).unwrap();
+    assert_eq!(result["first_broken_seq"], 2);
+
+    let unknown = run(dir.path(), &["audit", "verify", "--tenant", "nobody"], &[]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no tenant"));
+}

@@ -50,5 +50,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_heads (tenant_id) {
+        tenant_id -> Text,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_events (tenant_id, seq) {
+        tenant_id -> Text,
+        seq -> BigInt,
+        id -> Text,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Text,
+        action -> Text,
+        target_kind -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        subject_ref -> Nullable<Text>,
+        fields -> Text,
+        purpose -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        ip_prefix -> Nullable<Text>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    subject_keys (tenant_id, person_id) {
+        tenant_id -> Text,
+        person_id -> Text,
+        key -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_clients -> tenants (tenant_id));
-diesel::allow_tables_to_appear_in_same_query!(tenants, operator_clients, api_clients, signing_keys);
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    operator_clients,
+    api_clients,
+    signing_keys,
+    audit_heads,
+    audit_events,
+    subject_keys,
+);

@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
+use kluis_audit::{Action, Target};
 use kluis_core::Scope;
 use kluis_store::tenancy::{ApiClient, ClientChanges, NewClient, clients};
 use serde::{Deserialize, Serialize};
@@ -162,7 +163,7 @@ fn tenant_scopes(scopes: &[Scope]) -> Result<(), validator::ValidationError> {
 }
 
 fn within_own_scopes(caller: &Caller, scopes: &[Scope]) -> Result<(), ApiError> {
-    match scopes.iter().find(|s| !caller.0.has(**s)) {
+    match scopes.iter().find(|s| !caller.actor.has(**s)) {
         None => Ok(()),
         Some(scope) => Err(ApiError::Forbidden {
             code: "scope_not_held",
@@ -188,7 +189,15 @@ pub async fn create_client(
     body.0.validate()?;
     within_own_scopes(&caller, &body.0.scopes)?;
     let new = NewClient { name: body.0.name, scopes: body.0.scopes, purposes: body.0.purposes };
-    let issued = state.db(move |conn| clients::create(conn, &tenant, &new)).await?;
+    let ctx = caller.audit()?;
+    let issued = state
+        .write(move |conn| {
+            let issued = clients::create(conn, &tenant, &new)?;
+            let target = Target::client(issued.client.id.as_str());
+            kluis_audit::record(conn, &ctx, Action::ClientCreate, target, &["name", "scopes", "purposes"], None)?;
+            Ok(issued)
+        })
+        .await?;
     let location = format!("/v1/clients/{}", issued.client.id);
     let version = issued.client.version;
     let body = ClientWithSecret { client_secret: issued.secret.to_string(), client: issued.client.into() };
@@ -232,6 +241,7 @@ pub async fn get_client(
     let id = path.into_inner();
     check_id(&id)?;
     let client = state.db(move |conn| clients::get(conn, &tenant, &id)).await?;
+    state.audit.read(&caller.audit()?, Action::ClientRead, Target::client(client.id.as_str()), &[], None);
     Ok(versioned(StatusCode::OK, client.version, &ClientView::from(client)))
 }
 
@@ -262,7 +272,19 @@ pub async fn update_client(
     let id = path.into_inner();
     check_id(&id)?;
     let changes = ClientChanges { name: body.0.name, scopes: body.0.scopes, purposes: body.0.purposes };
-    let client = state.db(move |conn| clients::update(conn, &tenant, &id, if_match.0, &changes)).await?;
+    let fields = super::present(&[
+        ("name", changes.name.is_some()),
+        ("scopes", changes.scopes.is_some()),
+        ("purposes", changes.purposes.is_some()),
+    ]);
+    let ctx = caller.audit()?;
+    let client = state
+        .write(move |conn| {
+            let client = clients::update(conn, &tenant, &id, if_match.0, &changes)?;
+            kluis_audit::record(conn, &ctx, Action::ClientUpdate, Target::client(&id), &fields, None)?;
+            Ok(client)
+        })
+        .await?;
     Ok(versioned(StatusCode::OK, client.version, &ClientView::from(client)))
 }
 
@@ -286,7 +308,14 @@ pub async fn delete_client(
     let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
     let id = path.into_inner();
     check_id(&id)?;
-    state.db(move |conn| clients::revoke(conn, &tenant, &id, if_match.0)).await?;
+    let ctx = caller.audit()?;
+    state
+        .write(move |conn| {
+            clients::revoke(conn, &tenant, &id, if_match.0)?;
+            kluis_audit::record(conn, &ctx, Action::ClientDelete, Target::client(&id), &[], None)?;
+            Ok(())
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -310,7 +339,14 @@ pub async fn rotate_secret(
     let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
     let id = path.into_inner();
     check_id(&id)?;
-    let issued = state.db(move |conn| clients::rotate_secret(conn, &tenant, &id, if_match.0)).await?;
+    let ctx = caller.audit()?;
+    let issued = state
+        .write(move |conn| {
+            let issued = clients::rotate_secret(conn, &tenant, &id, if_match.0)?;
+            kluis_audit::record(conn, &ctx, Action::ClientRotateSecret, Target::client(&id), &["client_secret"], None)?;
+            Ok(issued)
+        })
+        .await?;
     let version = issued.client.version;
     let body = ClientWithSecret { client_secret: issued.secret.to_string(), client: issued.client.into() };
     Ok(versioned(StatusCode::OK, version, &body))

@@ -1,6 +1,7 @@
 //! The handlers, one module per resource. Each handler: the caller, its
 //! scope check, `.validate()?`, one call into the domain, the response.
 
+pub mod audit;
 pub mod clients;
 pub mod meta;
 pub mod oauth;
@@ -27,4 +28,9 @@ pub(crate) fn created<T: Serialize>(location: String, version: i64, body: &T) ->
 /// without asking the database.
 pub(crate) fn check_id(id: &str) -> Result<(), crate::error::ApiError> {
     if kluis_core::ids::is_uuid(id) { Ok(()) } else { Err(crate::error::ApiError::NotFound) }
+}
+
+/// The names of the fields a change touches, for its audit entry.
+pub(crate) fn present(fields: &[(&'static str, bool)]) -> Vec<&'static str> {
+    fields.iter().filter(|(_, given)| *given).map(|(name, _)| *name).collect()
 }

@@ -8,7 +8,8 @@ use actix_web::http::header::{self, CacheControl, CacheDirective, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use kluis_core::Scope;
+use kluis_audit::{Action, Target};
+use kluis_core::{Actor, ActorKind, Scope, TenantId};
 use kluis_store::tenancy::{self, AuthFailure, Authenticated};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -172,11 +173,32 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: RawBody) 
 
     let app = state.clone();
     let id = client_id.clone();
+    let request_id = crate::middleware::request_id(&req);
+    let ip = req.peer_addr().map(|addr| addr.ip());
+    // Attempts on a tenant's client land in that tenant's audit log, issued or denied.
+    let audit = move |tenant: &TenantId| {
+        let actor = Actor {
+            kind: ActorKind::Client,
+            id: id.clone(),
+            tenant: Some(tenant.clone()),
+            scopes: vec![],
+            purposes: vec![],
+        };
+        kluis_audit::Context::new(&actor, tenant.clone(), request_id.clone(), ip)
+    };
+    let id = client_id.clone();
     let outcome = state
-        .db(move |conn| {
+        .write(move |conn| {
             let authenticated = match tenancy::authenticate(conn, &id, &secret)? {
                 Ok(authenticated) => authenticated,
-                Err(failure) => return Ok(Err(Some(failure))),
+                Err(failure) => {
+                    if let AuthFailure::BadCredentials { tenant: Some(tenant) }
+                    | AuthFailure::TenantSuspended { tenant } = &failure
+                    {
+                        kluis_audit::record(conn, &audit(tenant), Action::TokenDenied, Target::client(&id), &[], None)?;
+                    }
+                    return Ok(Err(Some(failure)));
+                }
             };
             let (tenant, held, purposes) = match &authenticated {
                 Authenticated::Operator { .. } => (None, vec![Scope::TenantsAdmin], Vec::new()),
@@ -189,7 +211,11 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: RawBody) 
                 Some(requested) if requested.iter().all(|s| held.contains(s)) && !requested.is_empty() => requested,
                 Some(_) => return Ok(Err(None)),
             };
-            app.tokens.issue(conn, tenant.as_ref(), &id, &granted, &purposes).map(Ok)
+            let issued = app.tokens.issue(conn, tenant.as_ref(), &id, &granted, &purposes)?;
+            if let Some(tenant) = &tenant {
+                kluis_audit::record(conn, &audit(tenant), Action::TokenIssue, Target::client(&id), &[], None)?;
+            }
+            Ok(Ok(issued))
         })
         .await?;
 
@@ -211,10 +237,10 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: RawBody) 
             "invalid_scope",
             "the requested scope is empty or exceeds the scopes granted to the client",
         )),
-        Err(Some(AuthFailure::TenantSuspended)) => {
+        Err(Some(AuthFailure::TenantSuspended { .. })) => {
             Ok(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "the client's tenant is suspended"))
         }
-        Err(Some(AuthFailure::BadCredentials)) => {
+        Err(Some(AuthFailure::BadCredentials { .. })) => {
             state.limiter.fail(&client_id);
             Ok(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret"))
         }

@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
+use kluis_audit::{Action, Target};
 use kluis_core::{Scope, TenantId};
 use kluis_store::tenancy::{self, NewTenant, Tenant, TenantChanges, TenantStatus, tenants};
 use serde::{Deserialize, Serialize};
@@ -143,7 +144,17 @@ pub async fn create_tenant(
     caller.require(Scope::TenantsAdmin)?;
     body.0.validate()?;
     let new = NewTenant { name: body.0.name, slug: body.0.slug };
-    let (tenant, admin) = state.db(move |conn| tenants::create(conn, &new)).await?;
+    let (tenant, admin) = state
+        .write(move |conn| {
+            let (tenant, admin) = tenants::create(conn, &new)?;
+            kluis_audit::init_chain(conn, &tenant.id)?;
+            let ctx = caller.audit_in(tenant.id.clone());
+            kluis_audit::record(conn, &ctx, Action::TenantCreate, Target::tenant(&tenant.id), &["name", "slug"], None)?;
+            let admin_id = admin.client.id.as_str();
+            kluis_audit::record(conn, &ctx, Action::ClientCreate, Target::client(admin_id), &["name", "scopes"], None)?;
+            Ok((tenant, admin))
+        })
+        .await?;
     let location = format!("/v1/tenants/{}", tenant.id);
     let version = tenant.version;
     let body = TenantCreated { tenant: tenant.into(), admin_client: admin.into() };
@@ -214,7 +225,19 @@ pub async fn update_tenant(
     let id = TenantId(path.into_inner());
     check_id(id.as_str())?;
     let changes = TenantChanges { name: body.0.name, slug: body.0.slug, status: body.0.status.map(Into::into) };
-    let tenant = state.db(move |conn| tenants::update(conn, &id, if_match.0, &changes)).await?;
+    let fields = super::present(&[
+        ("name", changes.name.is_some()),
+        ("slug", changes.slug.is_some()),
+        ("status", changes.status.is_some()),
+    ]);
+    let tenant = state
+        .write(move |conn| {
+            let tenant = tenants::update(conn, &id, if_match.0, &changes)?;
+            let ctx = caller.audit_in(id.clone());
+            kluis_audit::record(conn, &ctx, Action::TenantUpdate, Target::tenant(&id), &fields, None)?;
+            Ok(tenant)
+        })
+        .await?;
     Ok(versioned(StatusCode::OK, tenant.version, &TenantView::from(tenant)))
 }
 

@@ -33,10 +33,17 @@ pub enum Authenticated {
 /// secret learns that its tenant is suspended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AuthFailure {
-    /// Unknown id, revoked client or wrong secret.
-    BadCredentials,
+    /// Unknown id, revoked client or wrong secret; `tenant` when the id is a
+    /// live client of that tenant (so the attempt lands in its audit log).
+    BadCredentials {
+        /// The client's tenant, if the id names one of its live clients.
+        tenant: Option<TenantId>,
+    },
     /// Right secret, but the tenant is suspended.
-    TenantSuspended,
+    TenantSuspended {
+        /// The suspended tenant.
+        tenant: TenantId,
+    },
 }
 
 /// What a token's caller must still be, checked on every request so that
@@ -62,10 +69,10 @@ pub fn authenticate(
 ) -> kluis_core::Result<Result<Authenticated, AuthFailure>> {
     if let Some((client, secret_hash, tenant_active)) = clients::find_for_auth(conn, client_id)? {
         if !crate::crypto::verify_secret(secret, &secret_hash) {
-            return Ok(Err(AuthFailure::BadCredentials));
+            return Ok(Err(AuthFailure::BadCredentials { tenant: Some(client.tenant_id) }));
         }
         if !tenant_active {
-            return Ok(Err(AuthFailure::TenantSuspended));
+            return Ok(Err(AuthFailure::TenantSuspended { tenant: client.tenant_id }));
         }
         return Ok(Ok(Authenticated::Tenant(client)));
     }
@@ -73,12 +80,12 @@ pub fn authenticate(
         return Ok(if crate::crypto::verify_secret(secret, &secret_hash) {
             Ok(Authenticated::Operator { client_id: ClientId(client_id.to_owned()) })
         } else {
-            Err(AuthFailure::BadCredentials)
+            Err(AuthFailure::BadCredentials { tenant: None })
         });
     }
     // Same work as a known id, so response time does not reveal which ids exist.
     let _ = crate::crypto::verify_secret(secret, &[0u8; 32]);
-    Ok(Err(AuthFailure::BadCredentials))
+    Ok(Err(AuthFailure::BadCredentials { tenant: None }))
 }
 
 /// True while the token's client is not revoked, its tenant (if any) exists

@@ -1,0 +1,199 @@
+//! The batching appender for reads of personal data: entries queue in memory
+//! and a worker thread appends them in one transaction per tenant, within
+//! 50 ms of the first queued entry (group commit), and on shutdown. The
+//! chain stays gapless: the worker appends exactly as [`crate::record`] does.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use kluis_core::TenantId;
+use kluis_store::DbPool;
+
+use crate::record::{Action, Context, Pending, Target, append};
+
+/// How long an entry may wait before its group is written.
+pub const MAX_DELAY: Duration = Duration::from_millis(50);
+/// A group is written early when it reaches this size.
+const MAX_BATCH: usize = 1000;
+/// Entries kept for a retry when the database is away; beyond it the oldest
+/// are dropped with an error in the log.
+const MAX_BACKLOG: usize = 100_000;
+
+enum Message {
+    Entry(Box<Pending>),
+    Flush(Sender<()>),
+}
+
+/// Queues read entries and writes them in groups.
+pub struct Appender {
+    sender: Mutex<Option<Sender<Message>>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Appender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Appender")
+    }
+}
+
+impl Appender {
+    /// Start the worker on `pool`.
+    pub fn start(pool: DbPool) -> Appender {
+        let (sender, receiver) = mpsc::channel::<Message>();
+        let worker = std::thread::Builder::new()
+            .name("kluis-audit".into())
+            .spawn(move || {
+                let mut queue: Vec<Pending> = Vec::new();
+                let mut oldest: Option<Instant> = None;
+                loop {
+                    let message = match oldest {
+                        None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                        Some(at) => receiver.recv_timeout(MAX_DELAY.saturating_sub(at.elapsed())),
+                    };
+                    match message {
+                        Ok(Message::Entry(entry)) => {
+                            oldest.get_or_insert_with(Instant::now);
+                            queue.push(*entry);
+                            if queue.len() >= MAX_BATCH {
+                                write(&pool, &mut queue);
+                                oldest = (!queue.is_empty()).then(Instant::now);
+                            }
+                        }
+                        Ok(Message::Flush(done)) => {
+                            write(&pool, &mut queue);
+                            oldest = (!queue.is_empty()).then(Instant::now);
+                            let _ = done.send(());
+                        }
+                        Err(RecvTimeoutError::Timeout) => {
+                            write(&pool, &mut queue);
+                            oldest = (!queue.is_empty()).then(Instant::now);
+                        }
+                        Err(RecvTimeoutError::Disconnected) => {
+                            write(&pool, &mut queue);
+                            break;
+                        }
+                    }
+                }
+            })
+            .ok();
+        if worker.is_none() {
+            tracing::error!("could not start the audit appender thread");
+        }
+        Appender { sender: Mutex::new(Some(sender)), worker: Mutex::new(worker) }
+    }
+
+    /// Queue the entry of a read.
+    pub fn read(&self, ctx: &Context, action: Action, target: Target, fields: &[&str], purpose: Option<&str>) {
+        let entry = Box::new(Pending::new(ctx, action, target, fields, purpose));
+        let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
+        let sent = sender.as_ref().is_some_and(|s| s.send(Message::Entry(entry)).is_ok());
+        if !sent {
+            tracing::error!(tenant.id = %ctx.tenant, "audit appender stopped: a read entry was lost");
+        }
+    }
+
+    /// Write everything queued so far, and wait for it.
+    pub fn flush(&self) {
+        let (done, wait) = mpsc::channel();
+        let sent = {
+            let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
+            sender.as_ref().is_some_and(|s| s.send(Message::Flush(done)).is_ok())
+        };
+        if sent {
+            let _ = wait.recv();
+        }
+    }
+
+    /// Write everything queued and stop the worker (graceful shutdown).
+    pub fn shutdown(&self) {
+        self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(worker) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// Append the queue, one transaction per tenant; what fails stays queued.
+fn write(pool: &DbPool, queue: &mut Vec<Pending>) {
+    if queue.is_empty() {
+        return;
+    }
+    let mut by_tenant: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();
+    for entry in queue.drain(..) {
+        by_tenant.entry(entry.ctx.tenant.clone()).or_default().push(entry);
+    }
+    let mut conn = match pool.get() {
+        Ok(conn) => conn,
+        Err(e) => {
+            tracing::warn!(error = %e, "audit appender: database unavailable, will retry");
+            queue.extend(by_tenant.into_values().flatten());
+            trim(queue);
+            return;
+        }
+    };
+    for (tenant, entries) in by_tenant {
+        let count = entries.len();
+        if let Err(e) = append(&mut conn, &tenant, entries.clone()) {
+            // A deleted tenant has no chain left to append to.
+            let gone = matches!(kluis_store::tenancy::tenants::is_active(&mut conn, &tenant), Ok(false))
+                && kluis_store::tenancy::tenants::get(&mut conn, &tenant).is_err();
+            if gone {
+                tracing::info!(tenant.id = %tenant, count, "audit appender: tenant deleted, entries dropped");
+            } else {
+                tracing::warn!(tenant.id = %tenant, count, error = %e, "audit appender: append failed, will retry");
+                queue.extend(entries);
+            }
+        }
+    }
+    trim(queue);
+}
+
+fn trim(queue: &mut Vec<Pending>) {
+    if queue.len() > MAX_BACKLOG {
+        let dropped = queue.len() - MAX_BACKLOG;
+        queue.drain(..dropped);
+        tracing::error!(dropped, "audit appender: backlog full, oldest read entries dropped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kluis_core::{Actor, ActorKind};
+    use kluis_store::tenancy::{NewTenant, tenants};
+    use kluis_store::{PoolOptions, build_pool, migrate};
+
+    use super::*;
+
+    #[test]
+    fn queued_reads_are_written_in_groups_and_on_shutdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = build_pool(&format!("sqlite://{}/a.db", dir.path().display()), PoolOptions::default()).unwrap();
+        let mut conn = pool.get().unwrap();
+        migrate::run_pending(&mut conn).unwrap();
+        let (tenant, _) = tenants::create(&mut conn, &NewTenant { name: "T".into(), slug: "tee".into() }).unwrap();
+        crate::init_chain(&mut conn, &tenant.id).unwrap();
+        let actor = Actor {
+            kind: ActorKind::Client,
+            id: "c".into(),
+            tenant: Some(tenant.id.clone()),
+            scopes: vec![],
+            purposes: vec![],
+        };
+        let ctx = Context::new(&actor, tenant.id.clone(), None, None);
+
+        let appender = Appender::start(pool.clone());
+        for _ in 0..250 {
+            appender.read(&ctx, Action::ClientRead, Target::client("c"), &[], None);
+        }
+        appender.shutdown();
+        let result = crate::verify(&mut conn, &tenant.id).unwrap();
+        assert!(result.ok);
+        assert_eq!(result.checked, 250, "every queued read was written before the worker stopped");
+        // After shutdown a read is refused loudly, not silently queued forever.
+        appender.read(&ctx, Action::ClientRead, Target::client("c"), &[], None);
+        assert_eq!(crate::verify(&mut conn, &tenant.id).unwrap().checked, 250);
+    }
+}

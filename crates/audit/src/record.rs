@@ -1,0 +1,231 @@
+//! Recording: what happened, by whom, to what; appended to the tenant's chain
+//! inside the caller's transaction.
+
+use std::net::IpAddr;
+
+use diesel::prelude::*;
+use kluis_core::{Actor, ActorKind, DomainError, PersonId, Result, TenantId};
+use kluis_store::error::TxError;
+use kluis_store::schema::{audit_events, audit_heads};
+use kluis_store::{Db, write_tx};
+use time::PrimitiveDateTime;
+
+use crate::chain::{EventRow, GENESIS, hash_of};
+use crate::subject;
+
+/// What was done. The dotted names are stable: filters and reports use them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The operator created the tenant.
+    TenantCreate,
+    /// The operator changed the tenant (name, slug, status).
+    TenantUpdate,
+    /// An API client was created.
+    ClientCreate,
+    /// An API client was read.
+    ClientRead,
+    /// An API client was changed.
+    ClientUpdate,
+    /// An API client was revoked.
+    ClientDelete,
+    /// An API client's secret was rotated.
+    ClientRotateSecret,
+    /// An access token was issued.
+    TokenIssue,
+    /// A token request was refused.
+    TokenDenied,
+}
+
+impl Action {
+    /// The dotted name, e.g. `client.create`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::TenantCreate => "tenant.create",
+            Action::TenantUpdate => "tenant.update",
+            Action::ClientCreate => "client.create",
+            Action::ClientRead => "client.read",
+            Action::ClientUpdate => "client.update",
+            Action::ClientDelete => "client.delete",
+            Action::ClientRotateSecret => "client.rotate_secret",
+            Action::TokenIssue => "token.issue",
+            Action::TokenDenied => "token.denied",
+        }
+    }
+}
+
+/// What an action touched: a kind, an id when the target is not a person,
+/// and the person when it is (stored only as their `subject_ref`).
+#[derive(Clone, Debug, Default)]
+pub struct Target {
+    kind: Option<&'static str>,
+    id: Option<String>,
+    person: Option<PersonId>,
+}
+
+impl Target {
+    /// No particular target.
+    pub fn none() -> Target {
+        Target::default()
+    }
+
+    /// A tenant.
+    pub fn tenant(id: &TenantId) -> Target {
+        Target { kind: Some("tenant"), id: Some(id.0.clone()), person: None }
+    }
+
+    /// An API client.
+    pub fn client(id: &str) -> Target {
+        Target { kind: Some("client"), id: Some(id.to_owned()), person: None }
+    }
+
+    /// A person: their id is never stored, only their subject reference.
+    pub fn person(kind: &'static str, person: &PersonId) -> Target {
+        Target { kind: Some(kind), id: None, person: Some(person.clone()) }
+    }
+}
+
+/// Who acts, in which tenant's chain, from where, in which request.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// The chain the entry goes to.
+    pub tenant: TenantId,
+    /// The kind of caller.
+    pub actor_kind: ActorKind,
+    /// The caller's id (client, operator client or person id).
+    pub actor_id: String,
+    /// The request id.
+    pub request_id: Option<String>,
+    /// The caller's IP, truncated (IPv4 /16, IPv6 /48).
+    pub ip_prefix: Option<String>,
+}
+
+impl Context {
+    /// The context of `actor` acting in `tenant`; the IP is truncated here.
+    pub fn new(actor: &Actor, tenant: TenantId, request_id: Option<String>, ip: Option<IpAddr>) -> Context {
+        Context {
+            tenant,
+            actor_kind: actor.kind,
+            actor_id: actor.id.clone(),
+            request_id,
+            ip_prefix: ip.map(|ip| kluis_core::net::ip_prefix(ip).to_string()),
+        }
+    }
+
+    /// The same caller, recorded in another tenant's chain (the operator
+    /// acting on a tenant).
+    pub fn in_tenant(&self, tenant: TenantId) -> Context {
+        Context { tenant, ..self.clone() }
+    }
+}
+
+fn actor_kind_name(kind: ActorKind) -> &'static str {
+    match kind {
+        ActorKind::Operator => "operator",
+        ActorKind::Client => "client",
+        ActorKind::Subject => "subject",
+        ActorKind::System => "system",
+    }
+}
+
+/// An entry waiting for its place in the chain.
+#[derive(Clone, Debug)]
+pub(crate) struct Pending {
+    pub ctx: Context,
+    pub at: PrimitiveDateTime,
+    pub action: Action,
+    pub target: Target,
+    pub fields: Vec<String>,
+    pub purpose: Option<String>,
+}
+
+impl Pending {
+    pub fn new(ctx: &Context, action: Action, target: Target, fields: &[&str], purpose: Option<&str>) -> Pending {
+        Pending {
+            ctx: ctx.clone(),
+            at: kluis_core::time::now(),
+            action,
+            target,
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+            purpose: purpose.map(str::to_owned),
+        }
+    }
+}
+
+/// Start a tenant's chain; call in the transaction that creates the tenant.
+pub fn init_chain(conn: &mut Db, tenant: &TenantId) -> Result<()> {
+    diesel::insert_into(audit_heads::table)
+        .values((audit_heads::tenant_id.eq(tenant.as_str()), audit_heads::seq.eq(0i64), audit_heads::hash.eq(GENESIS)))
+        .execute(conn)
+        .map(|_| ())
+        .map_err(kluis_store::error::from_diesel)
+}
+
+/// Record one entry in `ctx.tenant`'s chain, inside the caller's
+/// transaction. `fields` names what was read or changed, never values.
+pub fn record(
+    conn: &mut Db,
+    ctx: &Context,
+    action: Action,
+    target: Target,
+    fields: &[&str],
+    purpose: Option<&str>,
+) -> Result<()> {
+    append(conn, &ctx.tenant, vec![Pending::new(ctx, action, target, fields, purpose)])
+}
+
+/// Append entries to one tenant's chain. Taking the head row's lock first
+/// (the `UPDATE`) serialises appenders of a tenant on PostgreSQL; on SQLite
+/// the write transaction already does.
+pub(crate) fn append(conn: &mut Db, tenant: &TenantId, entries: Vec<Pending>) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let count = i64::try_from(entries.len()).map_err(|e| DomainError::Internal(e.to_string()))?;
+    write_tx(conn, |conn| -> Result<(), TxError> {
+        let locked = diesel::update(audit_heads::table.find(tenant.as_str()))
+            .set(audit_heads::seq.eq(audit_heads::seq + count))
+            .execute(conn)?;
+        if locked == 0 {
+            return Err(DomainError::Internal(format!("tenant {tenant} has no audit chain")).into());
+        }
+        let (last, mut prev): (i64, String) =
+            audit_heads::table.find(tenant.as_str()).select((audit_heads::seq, audit_heads::hash)).first(conn)?;
+        let mut rows = Vec::with_capacity(entries.len());
+        for (seq, entry) in (last - count + 1..).zip(entries) {
+            let subject_ref = match &entry.target.person {
+                Some(person) => Some(subject::ref_creating_key(conn, tenant, person)?),
+                None => None,
+            };
+            let fields = serde_json::to_string(&entry.fields).map_err(|e| DomainError::Internal(e.to_string()))?;
+            let mut row = EventRow {
+                tenant_id: tenant.0.clone(),
+                seq,
+                id: kluis_core::new_id(),
+                at: entry.at,
+                actor_kind: actor_kind_name(entry.ctx.actor_kind).to_owned(),
+                actor_id: entry.ctx.actor_id,
+                action: entry.action.as_str().to_owned(),
+                target_kind: entry.target.kind.map(str::to_owned),
+                target_id: entry.target.id,
+                subject_ref,
+                fields,
+                purpose: entry.purpose,
+                request_id: entry.ctx.request_id,
+                ip_prefix: entry.ctx.ip_prefix,
+                prev_hash: prev,
+                hash: String::new(),
+            };
+            row.hash = hash_of(&row);
+            prev = row.hash.clone();
+            rows.push(row);
+        }
+        // One statement per row: MultiBackend has no multi-row INSERT. They
+        // share the transaction, so a group still costs one commit.
+        for row in &rows {
+            diesel::insert_into(audit_events::table).values(row).execute(conn)?;
+        }
+        diesel::update(audit_heads::table.find(tenant.as_str())).set(audit_heads::hash.eq(&prev)).execute(conn)?;
+        Ok(())
+    })
+    .map_err(DomainError::from)
+}

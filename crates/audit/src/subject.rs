@@ -1,0 +1,59 @@
+//! Subject keys: each person's entries carry `HMAC-SHA256(key, person_id)`
+//! with a random key of their own. While the key exists their entries can be
+//! found; once it is deleted they cannot be linked to them by anyone.
+
+use diesel::prelude::*;
+use hmac::{Hmac, Mac};
+use kluis_core::{DomainError, PersonId, Result, TenantId};
+use kluis_store::Db;
+use kluis_store::error::{StoreResultExt, TxError};
+use kluis_store::schema::subject_keys;
+use sha2::Sha256;
+
+fn hmac_hex(key: &[u8], person: &PersonId) -> Result<String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|e| DomainError::Internal(e.to_string()))?;
+    mac.update(person.as_str().as_bytes());
+    Ok(hex::encode(mac.finalize().into_bytes()))
+}
+
+fn key_of(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Option<Vec<u8>>> {
+    subject_keys::table
+        .find((tenant.as_str(), person.as_str()))
+        .select(subject_keys::key)
+        .first(conn)
+        .optional()
+        .domain()
+}
+
+/// The person's subject reference, or `None` once their key is gone (or
+/// before anything about them was recorded).
+pub fn subject_ref(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Option<String>> {
+    key_of(conn, tenant, person)?.map(|key| hmac_hex(&key, person)).transpose()
+}
+
+/// The reference, making the person's key on first use. Runs under the
+/// chain's lock, so two appenders never race to make the same key.
+pub(crate) fn ref_creating_key(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<String, TxError> {
+    if let Some(key) = key_of(conn, tenant, person)? {
+        return Ok(hmac_hex(&key, person)?);
+    }
+    let mut key = [0u8; 32];
+    kluis_store::crypto::fill_random(&mut key).map_err(|e| DomainError::Internal(e.to_string()))?;
+    diesel::insert_into(subject_keys::table)
+        .values((
+            subject_keys::tenant_id.eq(tenant.as_str()),
+            subject_keys::person_id.eq(person.as_str()),
+            subject_keys::key.eq(key.to_vec()),
+            subject_keys::created_at.eq(kluis_core::time::now()),
+        ))
+        .execute(conn)?;
+    Ok(hmac_hex(&key, person)?)
+}
+
+/// Delete the person's key: their entries stay, unlinkable. Returns whether
+/// a key existed. Erasure (Art. 17) calls this.
+pub fn forget_subject(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<bool> {
+    let deleted =
+        diesel::delete(subject_keys::table.find((tenant.as_str(), person.as_str()))).execute(conn).domain()?;
+    Ok(deleted > 0)
+}

@@ -1,0 +1,3 @@
+DROP TABLE subject_keys;
+DROP TABLE audit_events;
+DROP TABLE audit_heads;
