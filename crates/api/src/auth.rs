@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use kluis_core::{Actor, ActorKind, DomainError, Scope, TenantId};
 use kluis_store::tenancy::{self, keys};
@@ -283,43 +283,52 @@ fn actor_from(claims: Claims) -> Option<Actor> {
     Some(Actor { kind, id: claims.sub, tenant: claims.tid.map(TenantId), scopes, purposes: claims.purposes })
 }
 
+/// Authenticate the request's bearer token (once per request: the result is
+/// kept in the request's extensions for every later extractor).
+pub async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
+    if let Some(caller) = req.extensions().get::<Caller>() {
+        return Ok(caller.clone());
+    }
+    let token = bearer(req)?;
+    let state =
+        req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| ApiError::Internal("app state missing".into()))?;
+    let request_id = crate::middleware::request_id(req);
+    let ip = req.peer_addr().map(|addr| addr.ip());
+    let tokens = state.clone();
+    let actor = state
+        .db(move |conn| {
+            let Some(claims) = tokens.tokens.verify(conn, &token)? else {
+                return Ok(None);
+            };
+            let tenant = claims.tid.clone().map(TenantId);
+            let subject = tenancy::TokenSubject {
+                tenant: tenant.as_ref(),
+                client_id: &claims.sub,
+                issued_at_ms: kluis_core::ids::v7_millis(&claims.jti).unwrap_or(i64::MIN),
+            };
+            if !tenancy::token_subject_is_live(conn, &subject)? {
+                return Ok(None);
+            }
+            Ok(actor_from(claims))
+        })
+        .await?
+        .ok_or_else(ApiError::invalid_token)?;
+    let span = tracing::Span::current();
+    span.record("client.id", tracing::field::display(&actor.id));
+    if let Some(tenant) = &actor.tenant {
+        span.record("tenant.id", tracing::field::display(tenant));
+    }
+    let caller = Caller { actor, request_id, ip };
+    req.extensions_mut().insert(caller.clone());
+    Ok(caller)
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let request_id = crate::middleware::request_id(req);
-        let ip = req.peer_addr().map(|addr| addr.ip());
-        Box::pin(async move {
-            let token = token?;
-            let state = state.ok_or_else(|| ApiError::Internal("app state missing".into()))?;
-            let tokens = state.clone();
-            let actor = state
-                .db(move |conn| {
-                    let Some(claims) = tokens.tokens.verify(conn, &token)? else {
-                        return Ok(None);
-                    };
-                    let tenant = claims.tid.clone().map(TenantId);
-                    let subject = tenancy::TokenSubject {
-                        tenant: tenant.as_ref(),
-                        client_id: &claims.sub,
-                        issued_at_ms: kluis_core::ids::v7_millis(&claims.jti).unwrap_or(i64::MIN),
-                    };
-                    if !tenancy::token_subject_is_live(conn, &subject)? {
-                        return Ok(None);
-                    }
-                    Ok(actor_from(claims))
-                })
-                .await?
-                .ok_or_else(ApiError::invalid_token)?;
-            let span = tracing::Span::current();
-            span.record("client.id", tracing::field::display(&actor.id));
-            if let Some(tenant) = &actor.tenant {
-                span.record("tenant.id", tracing::field::display(tenant));
-            }
-            Ok(Caller { actor, request_id, ip })
-        })
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await })
     }
 }

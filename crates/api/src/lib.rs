@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod limiter;
 pub mod metrics;
 pub mod middleware;
@@ -42,6 +43,7 @@ pub use state::{ApiConfig, AppState};
         (name = "tenants", description = "Tenants, for the platform operator"),
         (name = "clients", description = "A tenant's API clients"),
         (name = "audit", description = "The tenant's hash-chained audit log"),
+        (name = "people", description = "People, their contacts and the references apps hold to them"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -67,7 +69,7 @@ impl utoipa::Modify for BearerScheme {
 
 /// Register every route; the OpenAPI document is collected from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
-    use routes::{audit, clients, meta, oauth, tenants};
+    use routes::{audit, clients, meta, oauth, people, tenants};
     cfg.service(meta::live)
         .service(meta::ready)
         .service(meta::metrics)
@@ -85,7 +87,31 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(clients::delete_client)
         .service(clients::rotate_secret)
         .service(audit::list_events)
-        .service(audit::verify);
+        .service(audit::verify)
+        .service(people::create_person)
+        .service(people::list_people)
+        .service(people::get_person)
+        .service(people::update_person)
+        .service(people::delete_person)
+        .service(people::create_email)
+        .service(people::list_emails)
+        .service(people::update_email)
+        .service(people::delete_email)
+        .service(people::create_phone)
+        .service(people::list_phones)
+        .service(people::update_phone)
+        .service(people::delete_phone)
+        .service(people::create_address)
+        .service(people::list_addresses)
+        .service(people::update_address)
+        .service(people::delete_address)
+        .service(people::create_website)
+        .service(people::list_websites)
+        .service(people::update_website)
+        .service(people::delete_website)
+        .service(people::create_reference)
+        .service(people::list_references)
+        .service(people::delete_reference);
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves and
@@ -140,6 +166,7 @@ pub fn app(
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi()))
         .default_service(web::to(route_not_found))
+        .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
         .wrap(cors)
         .wrap(actix_web::middleware::from_fn(middleware::observe))
 }

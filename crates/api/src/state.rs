@@ -62,11 +62,18 @@ pub struct AppState {
     pub audit: kluis_audit::Appender,
     /// The API's settings.
     pub config: ApiConfig,
+    /// Every domain holding personal data, for export and erasure.
+    pub holders: Vec<Arc<dyn kluis_store::personal::PersonalData>>,
 }
 
 impl AppState {
     /// Build the state; `master` opens the signing keys.
-    pub fn new(pool: DbPool, master: Arc<kluis_store::MasterKey>, config: ApiConfig) -> AppState {
+    pub fn new(
+        pool: DbPool,
+        master: Arc<kluis_store::MasterKey>,
+        config: ApiConfig,
+        holders: Vec<Arc<dyn kluis_store::personal::PersonalData>>,
+    ) -> AppState {
         AppState {
             tokens: TokenService::new(master, &config),
             limiter: FailureLimiter::new(config.max_auth_failures, config.auth_failure_window),
@@ -74,6 +81,7 @@ impl AppState {
             audit: kluis_audit::Appender::start(pool.clone()),
             pool,
             config,
+            holders,
         }
     }
 

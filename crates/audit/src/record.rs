@@ -34,6 +34,24 @@ pub enum Action {
     TokenIssue,
     /// A token request was refused.
     TokenDenied,
+    /// A person was created.
+    PersonCreate,
+    /// A person's data was read.
+    PersonRead,
+    /// A person's profile was changed.
+    PersonUpdate,
+    /// A person was erased.
+    PersonDelete,
+    /// A contact was added to a person.
+    ContactCreate,
+    /// A contact was changed.
+    ContactUpdate,
+    /// A contact was removed.
+    ContactDelete,
+    /// An app registered a reference to a person.
+    ReferenceCreate,
+    /// A reference was removed.
+    ReferenceDelete,
 }
 
 impl Action {
@@ -49,6 +67,15 @@ impl Action {
             Action::ClientRotateSecret => "client.rotate_secret",
             Action::TokenIssue => "token.issue",
             Action::TokenDenied => "token.denied",
+            Action::PersonCreate => "person.create",
+            Action::PersonRead => "person.read",
+            Action::PersonUpdate => "person.update",
+            Action::PersonDelete => "person.delete",
+            Action::ContactCreate => "contact.create",
+            Action::ContactUpdate => "contact.update",
+            Action::ContactDelete => "contact.delete",
+            Action::ReferenceCreate => "reference.create",
+            Action::ReferenceDelete => "reference.delete",
         }
     }
 }

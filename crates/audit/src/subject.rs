@@ -57,3 +57,44 @@ pub fn forget_subject(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Re
         diesel::delete(subject_keys::table.find((tenant.as_str(), person.as_str()))).execute(conn).domain()?;
     Ok(deleted > 0)
 }
+
+/// The audit log as a personal-data holder: it keeps no values, only each
+/// person's subject key; erasing the key makes their entries unlinkable.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditSubjects;
+
+impl kluis_store::personal::PersonalData for AuditSubjects {
+    fn categories(&self) -> &'static [kluis_core::category::Category] {
+        &[]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["subject_keys"]
+    }
+
+    fn export(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<serde_json::Value> {
+        Ok(serde_json::json!({ "subject_ref": subject_ref(conn, tenant, person)? }))
+    }
+
+    fn erase(
+        &self,
+        conn: &mut Db,
+        tenant: &TenantId,
+        person: &PersonId,
+    ) -> Result<kluis_store::personal::ErasureReport> {
+        let mut report = kluis_store::personal::ErasureReport::default();
+        report.add("subject_keys", u64::from(forget_subject(conn, tenant, person)?));
+        Ok(report)
+    }
+
+    fn purge(
+        &self,
+        _conn: &mut Db,
+        _tenant: &TenantId,
+        _category: kluis_core::category::Category,
+        _cutoff: time::PrimitiveDateTime,
+    ) -> Result<u64> {
+        // A key lives as long as its person; retention of entries is the retention issue's.
+        Ok(0)
+    }
+}

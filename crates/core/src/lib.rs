@@ -3,12 +3,14 @@
 //! keyset pagination. It knows nothing of HTTP or of the database.
 
 pub mod actor;
+pub mod category;
 pub mod error;
 pub mod ids;
 pub mod net;
 pub mod page;
 pub mod scope;
 pub mod time;
+pub mod validate;
 
 pub use actor::{Actor, ActorKind};
 pub use error::{DomainError, FieldError, Result};

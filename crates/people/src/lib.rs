@@ -1,9 +1,21 @@
-//! kluis-people: the person at the centre of kluis.
+//! kluis-people: the person at the centre of kluis: their profile and
+//! business data, labelled contacts (e-mails, phones, addresses, websites)
+//! and the references apps hold to them instead of copies.
 //!
-//! It will own: persons and their business data (KvK, VAT), labelled
-//! contacts (e-mails, phones, addresses, websites), references held by apps,
-//! accounts and credentials (argon2id, TOTP, recovery codes), sign-in,
-//! single-use tokens, sessions, and data subject requests; and its
-//! `PersonalData` implementation (export, erase, purge).
+//! Every input is checked here against the domain rules (formats, no
+//! payment card numbers in free text, plausible dates of birth) whatever the
+//! HTTP edge did. Every function filters on the tenant first: another
+//! tenant's person is `NotFound`, exactly like an absent one.
 //!
-//! Nothing is implemented yet: the people and accounts issues build it.
+//! Accounts, sign-in and data subject requests join this crate with their
+//! issues.
+
+pub mod contacts;
+pub mod model;
+pub mod personal;
+pub mod persons;
+pub mod references;
+mod rules;
+
+pub use model::*;
+pub use personal::PeopleData;

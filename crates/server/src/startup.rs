@@ -166,6 +166,12 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, StartupError> {
     Ok(Prepared { pool, master: Arc::new(master) })
 }
 
+/// Every domain that holds personal data; retention and rights requests
+/// reach that data only through these.
+pub fn holders() -> Vec<Arc<dyn kluis_store::personal::PersonalData>> {
+    vec![Arc::new(kluis_people::PeopleData), Arc::new(kluis_audit::AuditSubjects)]
+}
+
 /// The API settings derived from the server's.
 pub fn api_config(settings: &Settings) -> ApiConfig {
     ApiConfig {
@@ -188,7 +194,7 @@ impl Application {
     /// Prepare everything and bind the listen address (port 0 picks one).
     pub fn build(settings: &Settings) -> Result<Application, StartupError> {
         let prepared = prepare(settings)?;
-        let state = web::Data::new(AppState::new(prepared.pool, prepared.master, api_config(settings)));
+        let state = web::Data::new(AppState::new(prepared.pool, prepared.master, api_config(settings), holders()));
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
         let port =

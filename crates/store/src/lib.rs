@@ -7,7 +7,9 @@
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod migrate;
+pub mod personal;
 pub mod schema;
 pub mod tenancy;
 

@@ -88,6 +88,119 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    people (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        salutation -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        nickname -> Nullable<Text>,
+        date_of_birth -> Nullable<Text>,
+        language -> Nullable<Text>,
+        company_name -> Nullable<Text>,
+        coc_number -> Nullable<Text>,
+        vat_number -> Nullable<Text>,
+        first_name_key -> Nullable<Text>,
+        last_name_key -> Nullable<Text>,
+        full_name_key -> Nullable<Text>,
+        company_key -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    person_emails (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        address -> Text,
+        address_key -> Text,
+        label -> Text,
+        is_primary -> Bool,
+        verified_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    person_phones (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        number -> Text,
+        label -> Text,
+        is_primary -> Bool,
+        verified_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    person_addresses (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        street -> Nullable<Text>,
+        house_number -> Nullable<Text>,
+        addition -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        city -> Nullable<Text>,
+        region -> Nullable<Text>,
+        country -> Text,
+        label -> Text,
+        is_primary -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    person_websites (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        url -> Text,
+        label -> Text,
+        is_primary -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    person_references (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        client_id -> Text,
+        app -> Text,
+        external_ref -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (tenant_id, caller_id, key) {
+        tenant_id -> Text,
+        caller_id -> Text,
+        key -> Text,
+        request_hash -> Text,
+        status -> Nullable<Integer>,
+        headers -> Nullable<Text>,
+        body -> Nullable<Binary>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_clients -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -97,4 +210,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_heads,
     audit_events,
     subject_keys,
+    people,
+    person_emails,
+    person_phones,
+    person_addresses,
+    person_websites,
+    person_references,
+    idempotency_keys,
 );

@@ -6,6 +6,7 @@ mod audit;
 mod clients;
 mod contract;
 mod http;
+mod people;
 mod schema;
 mod tenants;
 mod tokens;

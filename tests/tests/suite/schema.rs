@@ -124,3 +124,68 @@ both_backends! {
         assert_eq!(names("sqlite"), names("postgres"));
     }
 }
+
+/// Tables that have a `person_id` column.
+fn tables_with_person_id(app: &TestApp) -> Vec<String> {
+    let mut conn = app.conn();
+    let conn: &mut Db = &mut conn;
+    let mut tables: Vec<String> = match app.backend {
+        Backend::Postgres => diesel::sql_query(
+            "SELECT table_name AS name FROM information_schema.columns
+              WHERE table_schema = 'public' AND column_name = 'person_id'",
+        )
+        .load::<Name>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.name)
+        .collect(),
+        Backend::Sqlite => {
+            let tables: Vec<Name> =
+                diesel::sql_query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                    .load(conn)
+                    .unwrap();
+            tables
+                .into_iter()
+                .filter(|t| {
+                    let columns: Vec<Name> =
+                        diesel::sql_query(format!("SELECT name FROM pragma_table_info('{}')", t.name))
+                            .load(conn)
+                            .unwrap();
+                    columns.iter().any(|c| c.name == "person_id")
+                })
+                .map(|t| t.name)
+                .collect()
+        }
+    };
+    tables.sort();
+    tables
+}
+
+both_backends! {
+    async fn every_table_holding_a_person_id_is_erased_by_some_holder(app) {
+        let person_tables = tables_with_person_id(&app);
+        assert!(person_tables.contains(&"person_emails".to_owned()), "{person_tables:?}");
+        let covered: std::collections::BTreeSet<&str> =
+            app.state.holders.iter().flat_map(|h| h.tables().iter().copied()).collect();
+        let uncovered: Vec<&String> = person_tables.iter().filter(|t| !covered.contains(t.as_str())).collect();
+        assert!(uncovered.is_empty(), "tables with person_id that no PersonalData holder erases: {uncovered:?}");
+        // `people` itself holds persons by `id`.
+        assert!(covered.contains("people"));
+    }
+
+    async fn holders_export_everything_about_a_person(app) {
+        let tenant = app.new_tenant().await;
+        let body = serde_json::json!({"first_name": "Export", "emails": [{"address": "x@example.nl", "label": "work"}]});
+        let person: serde_json::Value = app.post("/v1/people", &tenant.token, &body).await.json().await.unwrap();
+        let person_id = kluis_core::PersonId(person["id"].as_str().unwrap().to_owned());
+        let tenant_id = kluis_core::TenantId(tenant.id.clone());
+        let mut conn = app.conn();
+        let exports: Vec<serde_json::Value> =
+            app.state.holders.iter().map(|h| h.export(&mut conn, &tenant_id, &person_id).unwrap()).collect();
+        let people = exports.iter().find(|e| e.get("first_name").is_some()).unwrap();
+        assert_eq!(people["first_name"], "Export");
+        assert_eq!(people["emails"][0]["address"], "x@example.nl");
+        assert!(people["references"].as_array().unwrap().is_empty());
+        assert!(exports.iter().any(|e| e["subject_ref"].is_string()), "the audit subject key exists after person.create");
+    }
+}

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod clients;
 pub mod meta;
 pub mod oauth;
+pub mod people;
 pub mod tenants;
 
 use actix_web::HttpResponse;

@@ -1,0 +1,557 @@
+//! Contacts: e-mails, phones, addresses and websites, each kind in its own
+//! table. Deleting a contact removes the row; there is no soft delete. One
+//! contact per kind is primary: the first is, and making another primary
+//! (or deleting the primary) moves the mark.
+
+use diesel::prelude::*;
+use kluis_core::{DomainError, PersonId, Result, TenantId};
+use kluis_store::error::{StoreResultExt, TxError, is_unique_violation};
+use kluis_store::schema::{person_addresses, person_emails, person_phones, person_websites};
+use kluis_store::{Db, write_tx};
+use time::PrimitiveDateTime;
+
+use crate::model::{AddressData, Contact, ContactData, ContactKind, ContactPatch, Label, NewContact};
+use crate::persons;
+use crate::rules::{Check, normalize_data};
+
+/// Run `$body` with `$t` bound to the table module of `$kind`; for the
+/// operations that touch only the columns every contact table shares.
+macro_rules! with_table {
+    ($kind:expr, $t:ident => $body:expr) => {
+        match $kind {
+            ContactKind::Email => {
+                use kluis_store::schema::person_emails as $t;
+                $body
+            }
+            ContactKind::Phone => {
+                use kluis_store::schema::person_phones as $t;
+                $body
+            }
+            ContactKind::Address => {
+                use kluis_store::schema::person_addresses as $t;
+                $body
+            }
+            ContactKind::Website => {
+                use kluis_store::schema::person_websites as $t;
+                $body
+            }
+        }
+    };
+}
+
+fn email_taken() -> DomainError {
+    DomainError::Conflict {
+        code: "email_taken",
+        message: "another person of this tenant has this e-mail address".into(),
+    }
+}
+
+fn label_of(text: &str) -> Result<Label> {
+    Label::parse(text).ok_or_else(|| DomainError::Internal(format!("unknown label {text}")))
+}
+
+type EmailRow =
+    (String, String, String, String, bool, Option<PrimitiveDateTime>, i64, PrimitiveDateTime, PrimitiveDateTime);
+type AddressRow = (
+    String,
+    String,
+    (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, String),
+    String,
+    bool,
+    i64,
+    PrimitiveDateTime,
+    PrimitiveDateTime,
+);
+type UrlRow = (String, String, String, String, bool, i64, PrimitiveDateTime, PrimitiveDateTime);
+
+/// Every contact of `people` of one kind, oldest first.
+pub(crate) fn load(conn: &mut Db, tenant: &TenantId, kind: ContactKind, people: &[String]) -> Result<Vec<Contact>> {
+    let contact = |id, person: String, label: &str, primary, verified_at, version, created_at, updated_at, data| {
+        Ok(Contact {
+            id,
+            person_id: PersonId(person),
+            label: label_of(label)?,
+            primary,
+            verified_at,
+            version,
+            created_at,
+            updated_at,
+            data,
+        })
+    };
+    match kind {
+        ContactKind::Email => {
+            use person_emails as e;
+            let rows: Vec<EmailRow> = e::table
+                .filter(e::tenant_id.eq(tenant.as_str()))
+                .filter(e::person_id.eq_any(people))
+                .order(e::id.asc())
+                .select((
+                    e::id,
+                    e::person_id,
+                    e::address,
+                    e::label,
+                    e::is_primary,
+                    e::verified_at,
+                    e::version,
+                    e::created_at,
+                    e::updated_at,
+                ))
+                .load(conn)
+                .domain()?;
+            rows.into_iter()
+                .map(|(id, p, a, l, pr, v, ver, c, u)| contact(id, p, &l, pr, v, ver, c, u, ContactData::Email(a)))
+                .collect()
+        }
+        ContactKind::Phone => {
+            use person_phones as t;
+            let rows: Vec<EmailRow> = t::table
+                .filter(t::tenant_id.eq(tenant.as_str()))
+                .filter(t::person_id.eq_any(people))
+                .order(t::id.asc())
+                .select((
+                    t::id,
+                    t::person_id,
+                    t::number,
+                    t::label,
+                    t::is_primary,
+                    t::verified_at,
+                    t::version,
+                    t::created_at,
+                    t::updated_at,
+                ))
+                .load(conn)
+                .domain()?;
+            rows.into_iter()
+                .map(|(id, p, n, l, pr, v, ver, c, u)| contact(id, p, &l, pr, v, ver, c, u, ContactData::Phone(n)))
+                .collect()
+        }
+        ContactKind::Website => {
+            use person_websites as t;
+            let rows: Vec<UrlRow> = t::table
+                .filter(t::tenant_id.eq(tenant.as_str()))
+                .filter(t::person_id.eq_any(people))
+                .order(t::id.asc())
+                .select((
+                    t::id,
+                    t::person_id,
+                    t::url,
+                    t::label,
+                    t::is_primary,
+                    t::version,
+                    t::created_at,
+                    t::updated_at,
+                ))
+                .load(conn)
+                .domain()?;
+            rows.into_iter()
+                .map(|(id, p, url, l, pr, ver, c, u)| {
+                    contact(id, p, &l, pr, None, ver, c, u, ContactData::Website(url))
+                })
+                .collect()
+        }
+        ContactKind::Address => {
+            use person_addresses as t;
+            let rows: Vec<AddressRow> = t::table
+                .filter(t::tenant_id.eq(tenant.as_str()))
+                .filter(t::person_id.eq_any(people))
+                .order(t::id.asc())
+                .select((
+                    t::id,
+                    t::person_id,
+                    (t::street, t::house_number, t::addition, t::postal_code, t::city, t::region, t::country),
+                    t::label,
+                    t::is_primary,
+                    t::version,
+                    t::created_at,
+                    t::updated_at,
+                ))
+                .load(conn)
+                .domain()?;
+            rows.into_iter()
+                .map(
+                    |(
+                        id,
+                        p,
+                        (street, house_number, addition, postal_code, city, region, country),
+                        l,
+                        pr,
+                        ver,
+                        c,
+                        u,
+                    )| {
+                        let data = AddressData { street, house_number, addition, postal_code, city, region, country };
+                        contact(id, p, &l, pr, None, ver, c, u, ContactData::Address(data))
+                    },
+                )
+                .collect()
+        }
+    }
+}
+
+fn has_primary(conn: &mut Db, tenant: &TenantId, person: &PersonId, kind: ContactKind) -> Result<bool, TxError> {
+    let count: i64 = with_table!(kind, t => t::table
+        .filter(t::tenant_id.eq(tenant.as_str()))
+        .filter(t::person_id.eq(person.as_str()))
+        .filter(t::is_primary.eq(true))
+        .count()
+        .get_result(conn)?);
+    Ok(count > 0)
+}
+
+fn clear_primary(
+    conn: &mut Db,
+    tenant: &TenantId,
+    person: &PersonId,
+    kind: ContactKind,
+    now: PrimitiveDateTime,
+) -> Result<(), TxError> {
+    with_table!(kind, t => diesel::update(t::table)
+        .filter(t::tenant_id.eq(tenant.as_str()))
+        .filter(t::person_id.eq(person.as_str()))
+        .filter(t::is_primary.eq(true))
+        .set((t::is_primary.eq(false), t::version.eq(t::version + 1), t::updated_at.eq(now)))
+        .execute(conn)?);
+    Ok(())
+}
+
+/// Insert a checked contact inside the caller's transaction.
+pub(crate) fn insert(conn: &mut Db, tenant: &TenantId, person: &PersonId, new: NewContact) -> Result<Contact, TxError> {
+    let kind = new.data.kind();
+    let now = kluis_core::time::now();
+    let primary = new.primary || !has_primary(conn, tenant, person, kind)?;
+    if primary {
+        clear_primary(conn, tenant, person, kind, now)?;
+    }
+    let id = kluis_core::new_id();
+    let (t, p, l) = (tenant.as_str(), person.as_str(), new.label.as_str());
+    match &new.data {
+        ContactData::Email(address) => {
+            use person_emails as e;
+            diesel::insert_into(e::table)
+                .values((
+                    e::tenant_id.eq(t),
+                    e::id.eq(&id),
+                    e::person_id.eq(p),
+                    e::address.eq(address),
+                    e::address_key.eq(address.to_lowercase()),
+                    e::label.eq(l),
+                    e::is_primary.eq(primary),
+                    e::version.eq(1i64),
+                    e::created_at.eq(now),
+                    e::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .map_err(|e| if is_unique_violation(&e) { TxError(email_taken()) } else { TxError::from(e) })?;
+        }
+        ContactData::Phone(number) => {
+            use person_phones as x;
+            diesel::insert_into(x::table)
+                .values((
+                    x::tenant_id.eq(t),
+                    x::id.eq(&id),
+                    x::person_id.eq(p),
+                    x::number.eq(number),
+                    x::label.eq(l),
+                    x::is_primary.eq(primary),
+                    x::version.eq(1i64),
+                    x::created_at.eq(now),
+                    x::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        ContactData::Website(url) => {
+            use person_websites as x;
+            diesel::insert_into(x::table)
+                .values((
+                    x::tenant_id.eq(t),
+                    x::id.eq(&id),
+                    x::person_id.eq(p),
+                    x::url.eq(url),
+                    x::label.eq(l),
+                    x::is_primary.eq(primary),
+                    x::version.eq(1i64),
+                    x::created_at.eq(now),
+                    x::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        ContactData::Address(a) => {
+            use person_addresses as x;
+            diesel::insert_into(x::table)
+                .values((
+                    x::tenant_id.eq(t),
+                    x::id.eq(&id),
+                    x::person_id.eq(p),
+                    x::street.eq(&a.street),
+                    x::house_number.eq(&a.house_number),
+                    x::addition.eq(&a.addition),
+                    x::postal_code.eq(&a.postal_code),
+                    x::city.eq(&a.city),
+                    x::region.eq(&a.region),
+                    x::country.eq(&a.country),
+                    x::label.eq(l),
+                    x::is_primary.eq(primary),
+                    x::version.eq(1i64),
+                    x::created_at.eq(now),
+                    x::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(Contact {
+        id,
+        person_id: person.clone(),
+        label: new.label,
+        primary,
+        verified_at: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        data: new.data,
+    })
+}
+
+/// Check and normalise a new contact; `prefix` names it in field errors.
+pub(crate) fn prepare(check: &mut Check, prefix: &str, new: NewContact) -> NewContact {
+    let new = NewContact { data: normalize_data(new.data), ..new };
+    check.contact(prefix, &new);
+    new
+}
+
+/// Add a contact to a person.
+pub fn create(conn: &mut Db, tenant: &TenantId, person: &PersonId, new: NewContact) -> Result<Contact> {
+    let mut check = Check::default();
+    let new = prepare(&mut check, "", new);
+    check.into_result()?;
+    write_tx(conn, |conn| {
+        persons::exists(conn, tenant, person)?;
+        insert(conn, tenant, person, new)
+    })
+    .map_err(DomainError::from)
+}
+
+/// A person's contacts of one kind, oldest first.
+pub fn list(conn: &mut Db, tenant: &TenantId, person: &PersonId, kind: ContactKind) -> Result<Vec<Contact>> {
+    persons::exists(conn, tenant, person).map_err(DomainError::from)?;
+    load(conn, tenant, kind, std::slice::from_ref(&person.0))
+}
+
+/// One contact of a person.
+pub fn get(conn: &mut Db, tenant: &TenantId, person: &PersonId, kind: ContactKind, id: &str) -> Result<Contact> {
+    list(conn, tenant, person, kind)?.into_iter().find(|c| c.id == id).ok_or(DomainError::NotFound)
+}
+
+/// Change a contact; with `if_version`, only when it is still that version.
+pub fn update(
+    conn: &mut Db,
+    tenant: &TenantId,
+    person: &PersonId,
+    kind: ContactKind,
+    id: &str,
+    if_version: Option<i64>,
+    patch: &ContactPatch,
+) -> Result<Contact> {
+    write_tx(conn, |conn| -> Result<Contact, TxError> {
+        let current = get(conn, tenant, person, kind, id)?;
+        if if_version.is_some_and(|v| v != current.version) {
+            return Err(DomainError::VersionMismatch.into());
+        }
+        let data = match (&current.data, patch) {
+            (ContactData::Email(_), ContactPatch { value: Some(v), .. }) => ContactData::Email(v.clone()),
+            (ContactData::Phone(_), ContactPatch { value: Some(v), .. }) => ContactData::Phone(v.clone()),
+            (ContactData::Website(_), ContactPatch { value: Some(v), .. }) => ContactData::Website(v.clone()),
+            (ContactData::Address(a), ContactPatch { address: p, .. }) => {
+                let pick =
+                    |patch: &Option<Option<String>>, old: &Option<String>| patch.clone().unwrap_or_else(|| old.clone());
+                ContactData::Address(AddressData {
+                    street: pick(&p.street, &a.street),
+                    house_number: pick(&p.house_number, &a.house_number),
+                    addition: pick(&p.addition, &a.addition),
+                    postal_code: pick(&p.postal_code, &a.postal_code),
+                    city: pick(&p.city, &a.city),
+                    region: pick(&p.region, &a.region),
+                    country: p.country.clone().unwrap_or_else(|| a.country.clone()),
+                })
+            }
+            (same, _) => same.clone(),
+        };
+        let data = normalize_data(data);
+        let label = patch.label.unwrap_or(current.label);
+        let mut check = Check::default();
+        check.label("label", label, &data);
+        check.data("", &data);
+        check.into_result()?;
+        let now = kluis_core::time::now();
+        let primary = match patch.primary {
+            Some(true) if !current.primary => {
+                clear_primary(conn, tenant, person, kind, now)?;
+                true
+            }
+            // The primary mark moves only by making another contact primary.
+            _ => current.primary,
+        };
+        let version = current.version + 1;
+        let (t, l) = (tenant.as_str(), label.as_str());
+        let changed = match &data {
+            ContactData::Email(address) => {
+                use person_emails as e;
+                diesel::update(e::table.filter(e::tenant_id.eq(t)).filter(e::id.eq(id)))
+                    .set((
+                        e::address.eq(address),
+                        e::address_key.eq(address.to_lowercase()),
+                        e::label.eq(l),
+                        e::is_primary.eq(primary),
+                        e::version.eq(version),
+                        e::updated_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .map_err(|e| if is_unique_violation(&e) { TxError(email_taken()) } else { TxError::from(e) })?
+            }
+            ContactData::Phone(number) => {
+                use person_phones as x;
+                diesel::update(x::table.filter(x::tenant_id.eq(t)).filter(x::id.eq(id)))
+                    .set((
+                        x::number.eq(number),
+                        x::label.eq(l),
+                        x::is_primary.eq(primary),
+                        x::version.eq(version),
+                        x::updated_at.eq(now),
+                    ))
+                    .execute(conn)?
+            }
+            ContactData::Website(url) => {
+                use person_websites as x;
+                diesel::update(x::table.filter(x::tenant_id.eq(t)).filter(x::id.eq(id)))
+                    .set((
+                        x::url.eq(url),
+                        x::label.eq(l),
+                        x::is_primary.eq(primary),
+                        x::version.eq(version),
+                        x::updated_at.eq(now),
+                    ))
+                    .execute(conn)?
+            }
+            ContactData::Address(a) => {
+                use person_addresses as x;
+                diesel::update(x::table.filter(x::tenant_id.eq(t)).filter(x::id.eq(id)))
+                    .set((
+                        x::street.eq(&a.street),
+                        x::house_number.eq(&a.house_number),
+                        x::addition.eq(&a.addition),
+                        x::postal_code.eq(&a.postal_code),
+                        x::city.eq(&a.city),
+                        x::region.eq(&a.region),
+                        x::country.eq(&a.country),
+                        x::label.eq(l),
+                        x::is_primary.eq(primary),
+                        x::version.eq(version),
+                        x::updated_at.eq(now),
+                    ))
+                    .execute(conn)?
+            }
+        };
+        if changed != 1 {
+            return Err(DomainError::NotFound.into());
+        }
+        let verified_at = if data == current.data { current.verified_at } else { None };
+        if verified_at.is_none() && current.verified_at.is_some() {
+            clear_verified(conn, tenant, kind, id)?;
+        }
+        Ok(Contact { label, primary, verified_at, version, updated_at: now, data, ..current })
+    })
+    .map_err(DomainError::from)
+}
+
+/// A changed e-mail address or number is no longer verified.
+fn clear_verified(conn: &mut Db, tenant: &TenantId, kind: ContactKind, id: &str) -> Result<(), TxError> {
+    match kind {
+        ContactKind::Email => {
+            use person_emails as e;
+            diesel::update(e::table.filter(e::tenant_id.eq(tenant.as_str())).filter(e::id.eq(id)))
+                .set(e::verified_at.eq(None::<PrimitiveDateTime>))
+                .execute(conn)?;
+        }
+        ContactKind::Phone => {
+            use person_phones as x;
+            diesel::update(x::table.filter(x::tenant_id.eq(tenant.as_str())).filter(x::id.eq(id)))
+                .set(x::verified_at.eq(None::<PrimitiveDateTime>))
+                .execute(conn)?;
+        }
+        ContactKind::Address | ContactKind::Website => {}
+    }
+    Ok(())
+}
+
+/// Remove a contact for real. When it was the primary, the oldest remaining
+/// one of its kind becomes primary.
+pub fn delete(
+    conn: &mut Db,
+    tenant: &TenantId,
+    person: &PersonId,
+    kind: ContactKind,
+    id: &str,
+    if_version: Option<i64>,
+) -> Result<()> {
+    write_tx(conn, |conn| -> Result<(), TxError> {
+        let current = get(conn, tenant, person, kind, id)?;
+        if if_version.is_some_and(|v| v != current.version) {
+            return Err(DomainError::VersionMismatch.into());
+        }
+        with_table!(kind, t => diesel::delete(t::table.filter(t::tenant_id.eq(tenant.as_str())).filter(t::id.eq(id))).execute(conn)?);
+        if current.primary {
+            let next: Option<String> = with_table!(kind, t => t::table
+                .filter(t::tenant_id.eq(tenant.as_str()))
+                .filter(t::person_id.eq(person.as_str()))
+                .order(t::id.asc())
+                .select(t::id)
+                .first(conn)
+                .optional()?);
+            if let Some(next) = next {
+                let now = kluis_core::time::now();
+                with_table!(kind, t => diesel::update(t::table.filter(t::tenant_id.eq(tenant.as_str())).filter(t::id.eq(&next)))
+                    .set((t::is_primary.eq(true), t::version.eq(t::version + 1), t::updated_at.eq(now)))
+                    .execute(conn)?);
+            }
+        }
+        Ok(())
+    })
+    .map_err(DomainError::from)
+}
+
+/// Delete every contact of a person; rows per table.
+pub(crate) fn erase_all(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Vec<(&'static str, u64)>> {
+    let mut removed = Vec::new();
+    for kind in [ContactKind::Email, ContactKind::Phone, ContactKind::Address, ContactKind::Website] {
+        let (name, n) = with_table!(kind, t => {
+            let n = diesel::delete(t::table.filter(t::tenant_id.eq(tenant.as_str())).filter(t::person_id.eq(person.as_str())))
+                .execute(conn)
+                .domain()?;
+            (table_name(kind), n)
+        });
+        removed.push((name, n as u64));
+    }
+    Ok(removed)
+}
+
+/// The table of a kind.
+pub(crate) fn table_name(kind: ContactKind) -> &'static str {
+    match kind {
+        ContactKind::Email => "person_emails",
+        ContactKind::Phone => "person_phones",
+        ContactKind::Address => "person_addresses",
+        ContactKind::Website => "person_websites",
+    }
+}
+
+/// The person owning an e-mail address (any case) in the tenant.
+pub(crate) fn person_with_email(conn: &mut Db, tenant: &TenantId, address: &str) -> Result<Option<String>> {
+    use person_emails as e;
+    e::table
+        .filter(e::tenant_id.eq(tenant.as_str()))
+        .filter(e::address_key.eq(address.trim().to_lowercase()))
+        .select(e::person_id)
+        .first(conn)
+        .optional()
+        .domain()
+}

@@ -1,0 +1,124 @@
+//! The people domain as a [`PersonalData`] holder: export everything about a
+//! person, erase it, and (nothing yet) purge by age.
+
+use kluis_core::category::Category;
+use kluis_core::{PersonId, Result, TenantId};
+use kluis_store::Db;
+use kluis_store::personal::{ErasureReport, PersonalData};
+use serde_json::{Value, json};
+use time::PrimitiveDateTime;
+
+use crate::model::{Contact, ContactData, Person};
+use crate::{contacts, persons, references};
+
+/// The people domain's personal data.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PeopleData;
+
+fn time(at: PrimitiveDateTime) -> Value {
+    let format = time::format_description::well_known::Rfc3339;
+    Value::String(at.assume_utc().format(&format).unwrap_or_default())
+}
+
+fn contact_json(c: &Contact) -> Value {
+    let mut value = json!({
+        "id": c.id,
+        "label": c.label.as_str(),
+        "primary": c.primary,
+        "verified_at": c.verified_at.map(time),
+        "created_at": time(c.created_at),
+        "updated_at": time(c.updated_at),
+    });
+    let extra = match &c.data {
+        ContactData::Email(address) => json!({"address": address}),
+        ContactData::Phone(number) => json!({"number": number}),
+        ContactData::Website(url) => json!({"url": url}),
+        ContactData::Address(a) => json!({
+            "street": a.street, "house_number": a.house_number, "addition": a.addition,
+            "postal_code": a.postal_code, "city": a.city, "region": a.region, "country": a.country,
+        }),
+    };
+    if let (Value::Object(map), Value::Object(extra)) = (&mut value, extra) {
+        map.extend(extra);
+    }
+    value
+}
+
+/// A person as exported (Art. 15/20): every stored field.
+pub fn person_json(p: &Person) -> Value {
+    let list = |cs: &[Contact]| Value::Array(cs.iter().map(contact_json).collect());
+    json!({
+        "id": p.id.as_str(),
+        "salutation": p.profile.salutation,
+        "first_name": p.profile.first_name,
+        "last_name": p.profile.last_name,
+        "nickname": p.profile.nickname,
+        "date_of_birth": p.profile.date_of_birth,
+        "language": p.profile.language,
+        "company_name": p.profile.company_name,
+        "coc_number": p.profile.coc_number,
+        "vat_number": p.profile.vat_number,
+        "emails": list(&p.emails),
+        "phones": list(&p.phones),
+        "addresses": list(&p.addresses),
+        "websites": list(&p.websites),
+        "created_at": time(p.created_at),
+        "updated_at": time(p.updated_at),
+    })
+}
+
+impl PersonalData for PeopleData {
+    fn categories(&self) -> &'static [Category] {
+        &[
+            Category::Name,
+            Category::Email,
+            Category::Phone,
+            Category::Address,
+            Category::Website,
+            Category::DateOfBirth,
+            Category::Language,
+            Category::Business,
+            Category::Reference,
+        ]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["people", "person_emails", "person_phones", "person_addresses", "person_websites", "person_references"]
+    }
+
+    fn export(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Value> {
+        let found = persons::get(conn, tenant, person)?;
+        let refs = references::list(conn, tenant, person)?;
+        let mut value = person_json(&found);
+        if let Value::Object(map) = &mut value {
+            let refs = refs
+                .iter()
+                .map(|r| json!({"id": r.id, "app": r.app, "external_ref": r.external_ref, "client_id": r.client_id, "created_at": time(r.created_at)}))
+                .collect();
+            map.insert("references".into(), Value::Array(refs));
+        }
+        Ok(value)
+    }
+
+    fn erase(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<ErasureReport> {
+        let mut report = ErasureReport::default();
+        for (table, n) in contacts::erase_all(conn, tenant, person)? {
+            report.add(table, n);
+        }
+        report.add("person_references", references::erase_all(conn, tenant, person)?);
+        report.add("people", persons::delete_row(conn, tenant, person)?);
+        Ok(report)
+    }
+
+    fn purge(
+        &self,
+        _conn: &mut Db,
+        _tenant: &TenantId,
+        _category: Category,
+        _cutoff: PrimitiveDateTime,
+    ) -> Result<u64> {
+        // A profile has no age of its own: it lives as long as the person,
+        // and retention policies end it by erasing the person.
+        Ok(0)
+    }
+}
