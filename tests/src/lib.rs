@@ -271,6 +271,45 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Where this app writes its mail.
+    pub fn mail_dir(&self) -> std::path::PathBuf {
+        self.settings.data_dir.join("mail")
+    }
+
+    /// Every mail delivered to `to` so far, oldest first (`.eml` texts).
+    pub fn mails_to(&self, to: &str) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(self.mail_dir()) else { return Vec::new() };
+        let mut mails: Vec<(std::time::SystemTime, String)> = dir
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .filter_map(|e| {
+                let text = std::fs::read_to_string(e.path()).ok()?;
+                let modified = e.metadata().ok()?.modified().ok()?;
+                Some((modified, text))
+            })
+            .filter(|(_, text)| text.lines().any(|l| l.starts_with("To:") && l.contains(to)))
+            .collect();
+        mails.sort_by_key(|(at, _)| *at);
+        mails.into_iter().map(|(_, text)| text).collect()
+    }
+
+    /// Wait (up to 10 s) until `to` has received `count` mails; the newest one's code.
+    pub async fn mailed_code(&self, to: &str, count: usize) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let mails = self.mails_to(to);
+            if mails.len() >= count {
+                let mail = &mails[count - 1];
+                let code = mail.lines().find_map(|l| l.trim().strip_prefix("Code: ")).expect("a code in the mail");
+                return code.trim().to_owned();
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "no mail #{count} to {to}");
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// Read a `{"client_id","client_secret"}` file.
 pub fn read_credentials(path: &Path) -> Credentials {
     let value: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("credentials file")).unwrap();

@@ -54,6 +54,9 @@ pub struct Claims {
     /// Processing purposes the client is bound to.
     #[serde(default)]
     pub purposes: Vec<String>,
+    /// Session id: present exactly on a signed-in person's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// Issued at (Unix seconds).
     pub iat: i64,
     /// Not before (Unix seconds).
@@ -156,6 +159,30 @@ impl TokenService {
         scopes: &[Scope],
         purposes: &[String],
     ) -> Result<IssuedToken, DomainError> {
+        self.issue_with_session(conn, tenant, subject, scopes, purposes, None)
+    }
+
+    /// Issue a signed-in person's token: `sub` is the person, `sid` the session.
+    pub fn issue_for_session(
+        &self,
+        conn: &mut Db,
+        tenant: &TenantId,
+        person: &str,
+        session: &str,
+        scopes: &[Scope],
+    ) -> Result<IssuedToken, DomainError> {
+        self.issue_with_session(conn, Some(tenant), person, scopes, &[], Some(session))
+    }
+
+    fn issue_with_session(
+        &self,
+        conn: &mut Db,
+        tenant: Option<&TenantId>,
+        subject: &str,
+        scopes: &[Scope],
+        purposes: &[String],
+        session: Option<&str>,
+    ) -> Result<IssuedToken, DomainError> {
         let jti = kluis_core::new_id();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(900);
@@ -167,6 +194,7 @@ impl TokenService {
             tid: tenant.map(|t| t.0.clone()),
             scope: scope.clone(),
             purposes: purposes.to_vec(),
+            sid: session.map(str::to_owned),
             iat: now,
             nbf: now,
             exp: now + ttl,
@@ -215,6 +243,26 @@ impl TokenService {
     }
 }
 
+impl Caller {
+    /// For `/v1/me`: the signed-in person and their tenant.
+    pub fn person(&self) -> Result<(TenantId, kluis_core::PersonId), ApiError> {
+        match (&self.actor.kind, &self.actor.tenant) {
+            (ActorKind::Subject, Some(tenant)) if self.actor.has(Scope::OwnData) => {
+                Ok((tenant.clone(), kluis_core::PersonId(self.actor.id.clone())))
+            }
+            _ => Err(ApiError::Forbidden {
+                code: "not_a_person",
+                detail: "this endpoint is for a signed-in person's own token (scope `self`)".to_owned(),
+            }),
+        }
+    }
+
+    /// The session of a signed-in person's token.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+}
+
 /// The authenticated caller of a request, with what its audit entries need.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -224,6 +272,8 @@ pub struct Caller {
     pub request_id: Option<String>,
     /// The connection's IP (truncated before it is stored anywhere).
     pub ip: Option<std::net::IpAddr>,
+    /// The session of a signed-in person.
+    pub session: Option<String>,
 }
 
 impl Caller {
@@ -279,7 +329,12 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 
 fn actor_from(claims: Claims) -> Option<Actor> {
     let scopes = Scope::parse_list(&claims.scope).ok()?;
-    let kind = if claims.tid.is_some() { ActorKind::Client } else { ActorKind::Operator };
+    let kind = match (&claims.tid, &claims.sid) {
+        (Some(_), Some(_)) => ActorKind::Subject,
+        (Some(_), None) => ActorKind::Client,
+        (None, None) => ActorKind::Operator,
+        (None, Some(_)) => return None,
+    };
     Some(Actor { kind, id: claims.sub, tenant: claims.tid.map(TenantId), scopes, purposes: claims.purposes })
 }
 
@@ -301,24 +356,37 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
                 return Ok(None);
             };
             let tenant = claims.tid.clone().map(TenantId);
-            let subject = tenancy::TokenSubject {
-                tenant: tenant.as_ref(),
-                client_id: &claims.sub,
-                issued_at_ms: kluis_core::ids::v7_millis(&claims.jti).unwrap_or(i64::MIN),
+            let live = match (&tenant, &claims.sid) {
+                // A person: their session must be live and the tenant active.
+                (Some(tenant), Some(sid)) => {
+                    kluis_store::tenancy::tenants::is_active(conn, tenant)?
+                        && kluis_people::accounts::sessions::is_live(
+                            conn,
+                            tenant,
+                            &kluis_core::PersonId(claims.sub.clone()),
+                            sid,
+                        )?
+                }
+                _ => {
+                    let subject = tenancy::TokenSubject {
+                        tenant: tenant.as_ref(),
+                        client_id: &claims.sub,
+                        issued_at_ms: kluis_core::ids::v7_millis(&claims.jti).unwrap_or(i64::MIN),
+                    };
+                    tenancy::token_subject_is_live(conn, &subject)?
+                }
             };
-            if !tenancy::token_subject_is_live(conn, &subject)? {
-                return Ok(None);
-            }
-            Ok(actor_from(claims))
+            Ok(if live { actor_from(claims.clone()).map(|a| (a, claims.sid)) } else { None })
         })
         .await?
         .ok_or_else(ApiError::invalid_token)?;
+    let (actor, session) = actor;
     let span = tracing::Span::current();
     span.record("client.id", tracing::field::display(&actor.id));
     if let Some(tenant) = &actor.tenant {
         span.record("tenant.id", tracing::field::display(tenant));
     }
-    let caller = Caller { actor, request_id, ip };
+    let caller = Caller { actor, request_id, ip, session };
     req.extensions_mut().insert(caller.clone());
     Ok(caller)
 }

@@ -49,6 +49,13 @@ pub struct ProblemField {
 pub enum ApiError {
     /// 400: the body is not well-formed.
     Malformed(String),
+    /// 400: a well-formed request that cannot be carried out (a used token).
+    BadRequest {
+        /// Stable code.
+        code: &'static str,
+        /// Why.
+        detail: String,
+    },
     /// 401: no token, or a token that is not valid (now).
     Unauthorized {
         /// `missing_token` or `invalid_token`.
@@ -102,6 +109,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::Malformed(_) => "malformed_json",
+            ApiError::BadRequest { code, .. } => code,
             ApiError::Unauthorized { code, .. } => code,
             ApiError::Forbidden { code, .. } => code,
             ApiError::NotFound => "not_found",
@@ -119,6 +127,7 @@ impl ApiError {
     fn title(&self) -> &'static str {
         match self {
             ApiError::Malformed(_) => "Malformed request body",
+            ApiError::BadRequest { .. } => "Bad request",
             ApiError::Unauthorized { .. } => "Unauthorized",
             ApiError::Forbidden { .. } => "Forbidden",
             ApiError::NotFound => "Not found",
@@ -137,7 +146,9 @@ impl ApiError {
         match self {
             ApiError::Malformed(why) => format!("the request body is not valid JSON: {why}"),
             ApiError::Unauthorized { detail, .. } => (*detail).to_owned(),
-            ApiError::Forbidden { detail, .. } | ApiError::Conflict { detail, .. } => detail.clone(),
+            ApiError::Forbidden { detail, .. }
+            | ApiError::Conflict { detail, .. }
+            | ApiError::BadRequest { detail, .. } => detail.clone(),
             ApiError::NotFound => "the resource does not exist".to_owned(),
             ApiError::PreconditionFailed => "If-Match does not match the current version of the resource".to_owned(),
             ApiError::PayloadTooLarge(limit) => {
@@ -165,7 +176,7 @@ impl std::fmt::Display for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Malformed(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,

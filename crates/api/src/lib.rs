@@ -44,6 +44,9 @@ pub use state::{ApiConfig, AppState};
         (name = "clients", description = "A tenant's API clients"),
         (name = "audit", description = "The tenant's hash-chained audit log"),
         (name = "people", description = "People, their contacts and the references apps hold to them"),
+        (name = "auth", description = "Sign-in, challenges, e-mail verification and password reset for people"),
+        (name = "accounts", description = "People's accounts, for administrators"),
+        (name = "me", description = "A signed-in person's own data"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -69,7 +72,7 @@ impl utoipa::Modify for BearerScheme {
 
 /// Register every route; the OpenAPI document is collected from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
-    use routes::{audit, clients, meta, oauth, people, tenants};
+    use routes::{accounts, audit, clients, me, meta, oauth, people, signin, tenants};
     cfg.service(meta::live)
         .service(meta::ready)
         .service(meta::metrics)
@@ -111,7 +114,27 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(people::delete_website)
         .service(people::create_reference)
         .service(people::list_references)
-        .service(people::delete_reference);
+        .service(people::delete_reference)
+        .service(signin::login)
+        .service(signin::answer_challenge)
+        .service(signin::logout)
+        .service(signin::verify_email)
+        .service(signin::request_reset)
+        .service(signin::confirm_reset)
+        .service(accounts::create_account)
+        .service(accounts::get_account)
+        .service(accounts::update_account)
+        .service(accounts::set_password)
+        .service(accounts::reset_totp)
+        .service(me::get_me)
+        .service(me::update_me)
+        .service(me::change_password)
+        .service(me::enrol_totp)
+        .service(me::confirm_totp)
+        .service(me::disable_totp)
+        .service(me::new_recovery_codes)
+        .service(me::list_sessions)
+        .service(me::revoke_session);
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves and

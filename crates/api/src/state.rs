@@ -64,6 +64,10 @@ pub struct AppState {
     pub config: ApiConfig,
     /// Every domain holding personal data, for export and erasure.
     pub holders: Vec<Arc<dyn kluis_store::personal::PersonalData>>,
+    /// The master key (sealing TOTP seeds and outgoing messages).
+    pub master: Arc<kluis_store::MasterKey>,
+    /// Bounds how many argon2 hashes run at once (each takes 19 MiB and a core).
+    pub hashing: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -74,8 +78,11 @@ impl AppState {
         config: ApiConfig,
         holders: Vec<Arc<dyn kluis_store::personal::PersonalData>>,
     ) -> AppState {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         AppState {
-            tokens: TokenService::new(master, &config),
+            tokens: TokenService::new(master.clone(), &config),
+            master,
+            hashing: tokio::sync::Semaphore::new(cores),
             limiter: FailureLimiter::new(config.max_auth_failures, config.auth_failure_window),
             metrics: Metrics::new(),
             audit: kluis_audit::Appender::start(pool.clone()),
@@ -102,6 +109,17 @@ impl AppState {
         .await
         .map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))?
         .map_err(ApiError::from)
+    }
+
+    /// Run CPU-heavy password work (argon2) off the executor, at most one
+    /// per core at a time.
+    pub async fn hash<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = self.hashing.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+        web::block(f).await.map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))
     }
 
     /// [`AppState::db`] inside one write transaction: a change and its audit

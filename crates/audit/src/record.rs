@@ -52,6 +52,48 @@ pub enum Action {
     ReferenceCreate,
     /// A reference was removed.
     ReferenceDelete,
+    /// An account was created.
+    AccountCreate,
+    /// An account was read.
+    AccountRead,
+    /// An account was changed (username, status, staff scopes).
+    AccountUpdate,
+    /// An administrator set a password.
+    AccountPasswordSet,
+    /// An administrator turned 2FA off.
+    AccountTotpReset,
+    /// A sign-in succeeded (a session started).
+    LoginSucceeded,
+    /// A sign-in failed.
+    LoginFailed,
+    /// A sign-in was refused: too many failures.
+    LoginThrottled,
+    /// A sign-in needs one more step.
+    ChallengeIssued,
+    /// A challenge was answered.
+    ChallengePassed,
+    /// A challenge was answered wrongly.
+    ChallengeFailed,
+    /// An e-mail address was verified.
+    EmailVerified,
+    /// A password reset mail was asked for.
+    PasswordResetRequested,
+    /// A password was reset with a mailed token.
+    PasswordReset,
+    /// A person changed their own password.
+    PasswordChanged,
+    /// A session was refreshed.
+    SessionRefreshed,
+    /// A session ended (logout or revocation).
+    SessionRevoked,
+    /// A used refresh token came back: the session was ended.
+    SessionReuseDetected,
+    /// 2FA was turned on.
+    TotpEnabled,
+    /// 2FA was turned off by the person.
+    TotpDisabled,
+    /// New recovery codes were made.
+    RecoveryCodesRegenerated,
 }
 
 impl Action {
@@ -76,6 +118,27 @@ impl Action {
             Action::ContactDelete => "contact.delete",
             Action::ReferenceCreate => "reference.create",
             Action::ReferenceDelete => "reference.delete",
+            Action::AccountCreate => "account.create",
+            Action::AccountRead => "account.read",
+            Action::AccountUpdate => "account.update",
+            Action::AccountPasswordSet => "account.password_set",
+            Action::AccountTotpReset => "account.totp_reset",
+            Action::LoginSucceeded => "login.succeeded",
+            Action::LoginFailed => "login.failed",
+            Action::LoginThrottled => "login.throttled",
+            Action::ChallengeIssued => "challenge.issued",
+            Action::ChallengePassed => "challenge.passed",
+            Action::ChallengeFailed => "challenge.failed",
+            Action::EmailVerified => "email.verified",
+            Action::PasswordResetRequested => "password.reset_requested",
+            Action::PasswordReset => "password.reset",
+            Action::PasswordChanged => "password.changed",
+            Action::SessionRefreshed => "session.refreshed",
+            Action::SessionRevoked => "session.revoked",
+            Action::SessionReuseDetected => "session.reuse_detected",
+            Action::TotpEnabled => "totp.enabled",
+            Action::TotpDisabled => "totp.disabled",
+            Action::RecoveryCodesRegenerated => "recovery_codes.regenerated",
         }
     }
 }
@@ -111,6 +174,9 @@ impl Target {
     }
 }
 
+/// The actor id of a sign-in attempt that names no known account.
+pub const ANONYMOUS: &str = "anonymous";
+
 /// Who acts, in which tenant's chain, from where, in which request.
 #[derive(Clone, Debug)]
 pub struct Context {
@@ -133,6 +199,23 @@ impl Context {
             tenant,
             actor_kind: actor.kind,
             actor_id: actor.id.clone(),
+            request_id,
+            ip_prefix: ip.map(|ip| kluis_core::net::ip_prefix(ip).to_string()),
+        }
+    }
+
+    /// A person (or, with [`ANONYMOUS`], an unknown one) acting without a
+    /// token yet: signing in, redeeming a mailed token.
+    pub fn person(
+        tenant: TenantId,
+        person: Option<&PersonId>,
+        request_id: Option<String>,
+        ip: Option<IpAddr>,
+    ) -> Context {
+        Context {
+            tenant,
+            actor_kind: ActorKind::Subject,
+            actor_id: person.map_or_else(|| ANONYMOUS.to_owned(), |p| p.0.clone()),
             request_id,
             ip_prefix: ip.map(|ip| kluis_core::net::ip_prefix(ip).to_string()),
         }
@@ -223,6 +306,14 @@ pub(crate) fn append(conn: &mut Db, tenant: &TenantId, entries: Vec<Pending>) ->
                 Some(person) => Some(subject::ref_creating_key(conn, tenant, person)?),
                 None => None,
             };
+            // A person acting is named like a person acted on: by reference,
+            // so erasing them makes their own actions unlinkable too.
+            let actor_id = match entry.ctx.actor_kind {
+                ActorKind::Subject if entry.ctx.actor_id != ANONYMOUS => {
+                    subject::ref_creating_key(conn, tenant, &PersonId(entry.ctx.actor_id.clone()))?
+                }
+                _ => entry.ctx.actor_id,
+            };
             let fields = serde_json::to_string(&entry.fields).map_err(|e| DomainError::Internal(e.to_string()))?;
             let mut row = EventRow {
                 tenant_id: tenant.0.clone(),
@@ -230,7 +321,7 @@ pub(crate) fn append(conn: &mut Db, tenant: &TenantId, entries: Vec<Pending>) ->
                 id: kluis_core::new_id(),
                 at: entry.at,
                 actor_kind: actor_kind_name(entry.ctx.actor_kind).to_owned(),
-                actor_id: entry.ctx.actor_id,
+                actor_id,
                 action: entry.action.as_str().to_owned(),
                 target_kind: entry.target.kind.map(str::to_owned),
                 target_id: entry.target.id,

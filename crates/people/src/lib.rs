@@ -7,9 +7,10 @@
 //! HTTP edge did. Every function filters on the tenant first: another
 //! tenant's person is `NotFound`, exactly like an absent one.
 //!
-//! Accounts, sign-in and data subject requests join this crate with their
-//! issues.
+//! Accounts live here too: passwords (argon2id), TOTP, single-use tokens,
+//! sessions and sign-in challenges (module [`accounts`]).
 
+pub mod accounts;
 pub mod contacts;
 pub mod model;
 pub mod personal;

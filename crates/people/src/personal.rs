@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use time::PrimitiveDateTime;
 
 use crate::model::{Contact, ContactData, Person};
-use crate::{contacts, persons, references};
+use crate::{accounts, contacts, persons, references};
 
 /// The people domain's personal data.
 #[derive(Debug, Clone, Copy, Default)]
@@ -83,12 +83,41 @@ impl PersonalData for PeopleData {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["people", "person_emails", "person_phones", "person_addresses", "person_websites", "person_references"]
+        &[
+            "people",
+            "person_emails",
+            "person_phones",
+            "person_addresses",
+            "person_websites",
+            "person_references",
+            "accounts",
+            "recovery_codes",
+            "auth_tokens",
+            "challenges",
+            "sessions",
+            "outbox",
+        ]
     }
 
     fn export(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Value> {
         let found = persons::get(conn, tenant, person)?;
         let refs = references::list(conn, tenant, person)?;
+        let account = match accounts::get(conn, tenant, person) {
+            Ok(a) => Some(json!({
+                "username": a.username,
+                "status": if a.status == accounts::AccountStatus::Active { "active" } else { "blocked" },
+                "staff_scopes": a.staff_scopes,
+                "totp_enabled": a.totp_enabled,
+                "password_changed_at": a.password_changed_at.map(time),
+                "created_at": time(a.created_at),
+                "sessions": accounts::sessions::list(conn, tenant, person)?.iter().map(|s| json!({
+                    "id": s.id, "ip_prefix": s.ip_prefix, "user_agent": s.user_agent,
+                    "created_at": time(s.created_at), "last_used_at": time(s.last_used_at),
+                })).collect::<Vec<_>>(),
+            })),
+            Err(kluis_core::DomainError::NotFound) => None,
+            Err(e) => return Err(e),
+        };
         let mut value = person_json(&found);
         if let Value::Object(map) = &mut value {
             let refs = refs
@@ -96,12 +125,16 @@ impl PersonalData for PeopleData {
                 .map(|r| json!({"id": r.id, "app": r.app, "external_ref": r.external_ref, "client_id": r.client_id, "created_at": time(r.created_at)}))
                 .collect();
             map.insert("references".into(), Value::Array(refs));
+            map.insert("account".into(), account.unwrap_or(Value::Null));
         }
         Ok(value)
     }
 
     fn erase(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<ErasureReport> {
         let mut report = ErasureReport::default();
+        for (table, n) in crate::accounts::erase(conn, tenant, person)? {
+            report.add(table, n);
+        }
         for (table, n) in contacts::erase_all(conn, tenant, person)? {
             report.add(table, n);
         }

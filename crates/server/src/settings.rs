@@ -51,6 +51,13 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Seconds in-flight requests get to finish on shutdown.
     pub shutdown_timeout_secs: u64,
+    /// SMTP server for outgoing mail, e.g. `smtps://user:pass@mail.example.nl`.
+    #[serde(serialize_with = "hide_secret")]
+    pub smtp_url: Option<SecretString>,
+    /// Write outgoing mail as `.eml` files here instead; default `<data_dir>/mail` without SMTP.
+    pub mail_dir: Option<PathBuf>,
+    /// The sender of outgoing mail.
+    pub mail_from: String,
 }
 
 fn hide_secret<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -89,6 +96,9 @@ impl Default for Settings {
             db_pool_size: 16,
             workers: None,
             shutdown_timeout_secs: 30,
+            smtp_url: None,
+            mail_dir: None,
+            mail_from: "kluis <no-reply@localhost>".to_owned(),
         }
     }
 }
@@ -120,8 +130,9 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("KLUIS_DB_POOL_SIZE", "database connections [default: 16]"),
     ("KLUIS_WORKERS", "HTTP worker threads [default: one per core]"),
     ("KLUIS_SHUTDOWN_TIMEOUT_SECS", "seconds in-flight requests get on shutdown [default: 30]"),
-    ("KLUIS_SMTP_URL", "SMTP server for outgoing mail (used once accounts send mail)"),
-    ("KLUIS_MAIL_DIR", "write outgoing mail as .eml files here instead (development)"),
+    ("KLUIS_SMTP_URL", "SMTP server for outgoing mail, e.g. smtps://user:pass@mail.example.nl"),
+    ("KLUIS_MAIL_DIR", "write outgoing mail as .eml files here instead [default without SMTP: <data_dir>/mail]"),
+    ("KLUIS_MAIL_FROM", "sender of outgoing mail [default: kluis <no-reply@localhost>]"),
 ];
 
 impl Settings {
@@ -151,6 +162,9 @@ impl Settings {
             return Err(SettingsError::Invalid("db_pool_size must be at least 1".into()));
         }
         kluis_store::Backend::of(&self.database_url()).map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        self.mail_from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| SettingsError::Invalid(format!("mail_from: {e}")))?;
         Ok(())
     }
 
@@ -162,6 +176,15 @@ impl Settings {
     /// The token issuer.
     pub fn public_url(&self) -> String {
         self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind)).trim_end_matches('/').to_owned()
+    }
+
+    /// Where mail goes: SMTP when configured, else a directory of `.eml` files.
+    pub fn mail_dir(&self) -> Option<PathBuf> {
+        match (&self.smtp_url, &self.mail_dir) {
+            (_, Some(dir)) => Some(dir.clone()),
+            (Some(_), None) => None,
+            (None, None) => Some(self.data_dir.join("mail")),
+        }
     }
 
     /// The access-token lifetime.

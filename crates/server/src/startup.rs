@@ -46,6 +46,9 @@ pub enum StartupError {
     /// A migration failed.
     #[error("migrations: {0}")]
     Migration(String),
+    /// The mail settings are unusable.
+    #[error("mail: {0}")]
+    Mail(String),
     /// Binding the listen address failed.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -188,6 +191,22 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    mail: crate::mail::MailWorker,
+}
+
+fn mail_worker(settings: &Settings, state: &AppState) -> Result<crate::mail::MailWorker, StartupError> {
+    use crate::mail::Delivery;
+    let delivery = match (settings.mail_dir(), &settings.smtp_url) {
+        (Some(dir), _) => {
+            ensure_data_dir(&dir)?;
+            Delivery::Directory(dir)
+        }
+        (None, Some(url)) => Delivery::smtp(url.expose_secret()).map_err(StartupError::Mail)?,
+        (None, None) => Delivery::Directory(settings.data_dir.join("mail")),
+    };
+    let from =
+        settings.mail_from.parse().map_err(|e: lettre::address::AddressError| StartupError::Mail(e.to_string()))?;
+    Ok(crate::mail::MailWorker::start(state.pool.clone(), state.master.clone(), delivery, from))
 }
 
 impl Application {
@@ -208,8 +227,10 @@ impl Application {
         }
         let server =
             server.listen(listener).map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?.run();
+        let mail = mail_worker(settings, &state)?;
+        kluis_people::accounts::password::warm_up();
         tracing::info!(port, "listening");
-        Ok(Application { port, server, state })
+        Ok(Application { port, server, state, mail })
     }
 
     /// The bound port.
@@ -226,8 +247,12 @@ impl Application {
     /// timeout to finish, then queued audit entries are written.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        let state = self.state;
-        let _ = web::block(move || state.audit.shutdown()).await;
+        let (state, mail) = (self.state, self.mail);
+        let _ = web::block(move || {
+            state.audit.shutdown();
+            mail.stop();
+        })
+        .await;
         tracing::info!("stopped");
         result
     }

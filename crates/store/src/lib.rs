@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod idempotency;
 pub mod migrate;
+pub mod outbox;
 pub mod personal;
 pub mod schema;
 pub mod tenancy;

@@ -201,6 +201,99 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    accounts (tenant_id, person_id) {
+        tenant_id -> Text,
+        person_id -> Text,
+        username -> Nullable<Text>,
+        username_key -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        status -> Text,
+        must_change_password -> Bool,
+        staff_scopes -> Text,
+        totp_seed -> Nullable<Binary>,
+        totp_enabled -> Bool,
+        totp_last_step -> Nullable<BigInt>,
+        failed_count -> BigInt,
+        failed_window_start -> Nullable<Timestamp>,
+        password_changed_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_codes (tenant_id, person_id, code_hash) {
+        tenant_id -> Text,
+        person_id -> Text,
+        code_hash -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    auth_tokens (tenant_id, token_hash) {
+        tenant_id -> Text,
+        token_hash -> Binary,
+        person_id -> Text,
+        purpose -> Text,
+        email_id -> Nullable<Text>,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    challenges (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        kind -> Text,
+        tries -> BigInt,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        ip_prefix -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (tenant_id, token_hash) {
+        tenant_id -> Text,
+        token_hash -> Binary,
+        session_id -> Text,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Nullable<Text>,
+        channel -> Text,
+        payload -> Binary,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_clients -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -217,4 +310,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     person_websites,
     person_references,
     idempotency_keys,
+    accounts,
+    recovery_codes,
+    auth_tokens,
+    challenges,
+    sessions,
+    refresh_tokens,
+    outbox,
 );

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests: a failure should panic")]
 
+mod accounts;
 mod audit;
 mod clients;
 mod contract;

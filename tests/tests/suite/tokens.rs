@@ -19,6 +19,7 @@ fn claims_for(app: &TestApp, tenant_id: &str, client_id: &str) -> Claims {
         tid: Some(tenant_id.to_owned()),
         scope: "clients:admin".to_owned(),
         purposes: vec![],
+        sid: None,
         iat: now,
         nbf: now,
         exp: now + 600,

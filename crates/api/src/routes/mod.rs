@@ -1,11 +1,14 @@
 //! The handlers, one module per resource. Each handler: the caller, its
 //! scope check, `.validate()?`, one call into the domain, the response.
 
+pub mod accounts;
 pub mod audit;
 pub mod clients;
+pub mod me;
 pub mod meta;
 pub mod oauth;
 pub mod people;
+pub mod signin;
 pub mod tenants;
 
 use actix_web::HttpResponse;

@@ -22,7 +22,7 @@ use crate::state::AppState;
 /// A token request. Unknown parameters are ignored, as RFC 6749 asks.
 #[derive(Deserialize, ToSchema)]
 pub struct TokenRequest {
-    /// `client_credentials` (`refresh_token` arrives with sign-in).
+    /// `client_credentials`, or `refresh_token` for a signed-in person's session.
     pub grant_type: Option<String>,
     /// The client id, unless sent with HTTP Basic.
     pub client_id: Option<String>,
@@ -30,6 +30,8 @@ pub struct TokenRequest {
     pub client_secret: Option<String>,
     /// Space-separated subset of the client's scopes; all of them when absent.
     pub scope: Option<String>,
+    /// With `grant_type=refresh_token`: a signed-in person's refresh token.
+    pub refresh_token: Option<String>,
 }
 
 /// An issued access token.
@@ -95,8 +97,8 @@ fn basic_credentials(req: &HttpRequest) -> Option<Result<(String, Zeroizing<Stri
         ),
     ),
     responses(
-        (status = 200, body = TokenResponse),
-        (status = 400, body = OAuthError, description = "invalid_request, unsupported_grant_type or invalid_scope"),
+        (status = 200, body = TokenResponse, description = "An access token; for `refresh_token` also a new refresh token (the old one is spent)"),
+        (status = 400, body = OAuthError, description = "invalid_request, unsupported_grant_type, invalid_scope or invalid_grant (a used refresh token also ends its session)"),
         (status = 401, body = OAuthError, description = "invalid_client: unknown client, wrong secret or revoked"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
@@ -124,6 +126,18 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: RawBody) 
         parse_json(&bytes)?
     };
 
+    if request.grant_type.as_deref() == Some("refresh_token") {
+        let Some(token) = request.refresh_token.map(Zeroizing::new) else {
+            return Ok(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required"));
+        };
+        return Ok(match crate::routes::signin::refresh(state, &req, token).await? {
+            Ok(tokens) => HttpResponse::Ok()
+                .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+                .insert_header((header::PRAGMA, "no-cache"))
+                .json(tokens),
+            Err(why) => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why),
+        });
+    }
     let (client_id, secret) = match (basic_credentials(&req), request.client_id, request.client_secret) {
         (Some(Ok(_)), Some(_), _) | (Some(Ok(_)), _, Some(_)) => {
             return Ok(oauth_error(
@@ -151,7 +165,7 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: RawBody) 
             return Ok(oauth_error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                "this endpoint supports grant_type=client_credentials",
+                "this endpoint supports grant_type=client_credentials and refresh_token",
             ));
         }
         None => {

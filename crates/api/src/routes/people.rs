@@ -528,6 +528,22 @@ pub struct UpdatePerson {
     pub vat_number: Option<Option<String>>,
 }
 
+impl From<UpdatePerson> for ProfilePatch {
+    fn from(b: UpdatePerson) -> Self {
+        ProfilePatch {
+            salutation: b.salutation,
+            first_name: b.first_name,
+            last_name: b.last_name,
+            nickname: b.nickname,
+            date_of_birth: b.date_of_birth,
+            language: b.language,
+            company_name: b.company_name,
+            coc_number: b.coc_number,
+            vat_number: b.vat_number,
+        }
+    }
+}
+
 /// `?q=&email=&limit=&cursor=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -704,18 +720,7 @@ pub async fn update_person(
     let tenant = caller.tenant_with(Scope::PeopleWrite)?;
     body.0.validate()?;
     let id = person_path(path)?;
-    let b = body.0;
-    let patch = ProfilePatch {
-        salutation: b.salutation,
-        first_name: b.first_name,
-        last_name: b.last_name,
-        nickname: b.nickname,
-        date_of_birth: b.date_of_birth,
-        language: b.language,
-        company_name: b.company_name,
-        coc_number: b.coc_number,
-        vat_number: b.vat_number,
-    };
+    let patch = ProfilePatch::from(body.0);
     let ctx = caller.audit()?;
     let person = state
         .write(move |conn| {

@@ -1,0 +1,81 @@
+//! The messages accounts send, in English and Dutch (by the person's
+//! language), queued in the outbox inside the change's transaction.
+
+use kluis_core::{PersonId, Result, TenantId};
+use kluis_store::{Db, MasterKey, outbox};
+use serde::Serialize;
+
+/// What the mail worker delivers.
+#[derive(Debug, Serialize)]
+pub struct MailPayload<'a> {
+    /// Recipient address.
+    pub to: &'a str,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+}
+
+/// Which message.
+#[derive(Debug, Clone, Copy)]
+pub enum Template {
+    /// Prove you receive mail at this address.
+    VerifyEmail,
+    /// A password reset was asked for.
+    PasswordReset,
+}
+
+fn dutch(language: Option<&str>) -> bool {
+    language.is_some_and(|l| l == "nl" || l.starts_with("nl-"))
+}
+
+fn render(template: Template, language: Option<&str>, token: &str) -> (String, String) {
+    match (template, dutch(language)) {
+        (Template::VerifyEmail, false) => (
+            "Confirm your e-mail address".to_owned(),
+            format!(
+                "Hello,\n\nPlease confirm that this is your e-mail address by entering this code in the app\nthat sent you here. It is valid for 24 hours and works once.\n\nCode: {token}\n\nIf you did not ask for this, you can ignore this message.\n"
+            ),
+        ),
+        (Template::VerifyEmail, true) => (
+            "Bevestig je e-mailadres".to_owned(),
+            format!(
+                "Hallo,\n\nBevestig dat dit jouw e-mailadres is door deze code in te vullen in de app die\nje hierheen stuurde. De code is 24 uur geldig en werkt een keer.\n\nCode: {token}\n\nHeb je hier niet om gevraagd? Dan kun je dit bericht negeren.\n"
+            ),
+        ),
+        (Template::PasswordReset, false) => (
+            "Reset your password".to_owned(),
+            format!(
+                "Hello,\n\nSomeone asked to reset the password of your account. If that was you, enter\nthis code together with your new password. It is valid for 1 hour and works once.\n\nCode: {token}\n\nIf it was not you, ignore this message: your password stays as it is.\n"
+            ),
+        ),
+        (Template::PasswordReset, true) => (
+            "Stel je wachtwoord opnieuw in".to_owned(),
+            format!(
+                "Hallo,\n\nIemand vroeg om het wachtwoord van je account opnieuw in te stellen. Was jij dat?\nVul dan deze code in met je nieuwe wachtwoord. De code is 1 uur geldig en werkt een keer.\n\nCode: {token}\n\nWas jij het niet? Negeer dan dit bericht: je wachtwoord blijft zoals het is.\n"
+            ),
+        ),
+    }
+}
+
+/// A mail to queue.
+#[derive(Debug, Clone, Copy)]
+pub struct Mail<'a> {
+    /// Recipient address.
+    pub to: &'a str,
+    /// The person's language (Dutch for `nl`, else English).
+    pub language: Option<&'a str>,
+    /// Which message.
+    pub template: Template,
+    /// The single-use token it carries.
+    pub token: &'a str,
+}
+
+/// Queue a mail to a person, inside the caller's transaction.
+pub fn queue(conn: &mut Db, master: &MasterKey, tenant: &TenantId, person: &PersonId, mail: Mail<'_>) -> Result<()> {
+    let (subject, text) = render(mail.template, mail.language, mail.token);
+    let payload = serde_json::to_vec(&MailPayload { to: mail.to, subject, text })
+        .map_err(|e| kluis_core::DomainError::Internal(e.to_string()))?;
+    outbox::enqueue(conn, master, tenant, Some(person), "mail", &payload)?;
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! The mail worker: delivers the outbox's mail over SMTP (`KLUIS_SMTP_URL`)
+//! or, in development, as one `.eml` file per message in `KLUIS_MAIL_DIR`.
+//! A message leaves the outbox only once delivered; a failure is retried
+//! with backoff, and a restart loses nothing.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use kluis_store::{DbPool, MasterKey, outbox};
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use lettre::{FileTransport, SmtpTransport, Transport};
+use serde::Deserialize;
+
+/// How often the worker looks for due messages.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Where mail goes.
+pub enum Delivery {
+    /// An SMTP server.
+    Smtp(Box<SmtpTransport>),
+    /// A directory of `.eml` files.
+    Directory(PathBuf),
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Delivery::Smtp(_) => f.write_str("Delivery::Smtp"),
+            Delivery::Directory(dir) => write!(f, "Delivery::Directory({})", dir.display()),
+        }
+    }
+}
+
+impl Delivery {
+    /// SMTP from a URL such as `smtps://user:pass@mail.example.nl` or `smtp://localhost:25`.
+    pub fn smtp(url: &str) -> Result<Delivery, String> {
+        let transport = SmtpTransport::from_url(url).map_err(|e| format!("KLUIS_SMTP_URL: {e}"))?.build();
+        Ok(Delivery::Smtp(Box::new(transport)))
+    }
+
+    fn send(&self, message: &Message) -> Result<(), String> {
+        match self {
+            Delivery::Smtp(transport) => transport.send(message).map(|_| ()).map_err(|e| e.to_string()),
+            Delivery::Directory(dir) => FileTransport::new(dir).send(message).map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Payload {
+    to: String,
+    subject: String,
+    text: String,
+}
+
+fn message(from: &Mailbox, payload: &[u8]) -> Result<Message, String> {
+    let payload: Payload = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+    let to: Mailbox = payload.to.parse().map_err(|e: lettre::address::AddressError| e.to_string())?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(payload.subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(payload.text)
+        .map_err(|e| e.to_string())
+}
+
+/// The running worker.
+pub struct MailWorker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl MailWorker {
+    /// Start delivering.
+    pub fn start(pool: DbPool, master: Arc<MasterKey>, delivery: Delivery, from: Mailbox) -> MailWorker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("kluis-mail".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    deliver_due(&pool, &master, &delivery, &from);
+                    std::thread::sleep(POLL);
+                }
+                // One last round so nothing queued before the stop waits for the next start.
+                deliver_due(&pool, &master, &delivery, &from);
+            })
+            .ok();
+        MailWorker { stop, thread }
+    }
+
+    /// Stop after the current round.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn deliver_due(pool: &DbPool, master: &MasterKey, delivery: &Delivery, from: &Mailbox) {
+    let Ok(mut conn) = pool.get() else { return };
+    let due = match outbox::due(&mut conn, master, 50) {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::warn!(error = %e, "mail worker: cannot read the outbox");
+            return;
+        }
+    };
+    for item in due.into_iter().filter(|d| d.channel == "mail") {
+        let sent = message(from, &item.payload).and_then(|m| delivery.send(&m));
+        let result = match sent {
+            Ok(()) => outbox::delivered(&mut conn, &item.tenant_id, &item.id).map(|_| ()),
+            Err(error) => {
+                tracing::warn!(message.id = %item.id, attempts = item.attempts + 1, error = %error, "mail delivery failed; will retry");
+                outbox::failed(&mut conn, &item.tenant_id, &item.id, item.attempts, &error).map(|_| ())
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(message.id = %item.id, error = %e, "mail worker: cannot update the outbox");
+        }
+    }
+}
