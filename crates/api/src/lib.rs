@@ -134,7 +134,23 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(me::disable_totp)
         .service(me::new_recovery_codes)
         .service(me::list_sessions)
-        .service(me::revoke_session);
+        .service(me::revoke_session)
+        .service(people::me_create_email)
+        .service(people::me_list_emails)
+        .service(people::me_update_email)
+        .service(people::me_delete_email)
+        .service(people::me_create_phone)
+        .service(people::me_list_phones)
+        .service(people::me_update_phone)
+        .service(people::me_delete_phone)
+        .service(people::me_create_address)
+        .service(people::me_list_addresses)
+        .service(people::me_update_address)
+        .service(people::me_delete_address)
+        .service(people::me_create_website)
+        .service(people::me_list_websites)
+        .service(people::me_update_website)
+        .service(people::me_delete_website);
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves and

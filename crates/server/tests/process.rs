@@ -261,3 +261,137 @@ fn audit_cli_verifies_and_exports_and_exits_1_when_broken() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no tenant"));
 }
+
+/// Start kluis with debug logs captured to a file.
+fn start_logging(dir: &Path, port: u16, log: &Path) -> Server {
+    let file = std::fs::File::create(log).unwrap();
+    let child = kluis(dir, &[("KLUIS_BIND", format!("127.0.0.1:{port}")), ("KLUIS_LOG", "debug".into())])
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+    let client = reqwest::blocking::Client::new();
+    let started = Instant::now();
+    while !client.get(format!("{}/health/ready", server.base)).send().is_ok_and(|r| r.status().is_success()) {
+        assert!(started.elapsed() < Duration::from_secs(20), "kluis did not become ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+fn mailed_code(mail_dir: &Path, count: usize) -> String {
+    let started = Instant::now();
+    loop {
+        let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(mail_dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter_map(|e| {
+                        Some((e.metadata().ok()?.modified().ok()?, std::fs::read_to_string(e.path()).ok()?))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        mails.sort_by_key(|(at, _)| *at);
+        if mails.len() >= count {
+            return mails[count - 1].1.lines().find_map(|l| l.trim().strip_prefix("Code: ")).unwrap().trim().to_owned();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no mail #{count}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn no_log_line_holds_a_password_hash_token_or_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("kluis.log");
+    let port = free_port();
+    let server = start_logging(dir.path(), port, &log);
+    let http = reqwest::blocking::Client::new();
+    let creds = read_json(&dir.path().join("data/operator-client.json"));
+    let operator = operator_token(&server.base, &creds);
+    let tenant: Value = http
+        .post(format!("{}/v1/tenants", server.base))
+        .bearer_auth(&operator)
+        .json(&json!({"name": "Logged", "slug": "logged"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let admin_secret = tenant["admin_client"]["client_secret"].as_str().unwrap().to_owned();
+    let admin = operator_token(&server.base, &tenant["admin_client"]);
+    let person: Value = http
+        .post(format!("{}/v1/people", server.base))
+        .bearer_auth(&admin)
+        .json(&json!({"first_name": "Lotte", "emails": [{"address": "lotte@example.nl", "label": "private"}]}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let person_id = person["id"].as_str().unwrap();
+    let password = "a very secret password 9";
+    let response = http
+        .post(format!("{}/v1/people/{person_id}/account", server.base))
+        .bearer_auth(&admin)
+        .json(&json!({"password": password}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let mail_dir = dir.path().join("data/mail");
+    let verification = mailed_code(&mail_dir, 1);
+    let login = |pw: &str| {
+        http.post(format!("{}/v1/auth/login", server.base))
+            .json(&json!({"tenant": "logged", "identifier": "lotte@example.nl", "password": pw}))
+            .send()
+            .unwrap()
+    };
+    let session: Value = login(password).json().unwrap();
+    let refresh = session["refresh_token"].as_str().unwrap().to_owned();
+    let access = session["access_token"].as_str().unwrap().to_owned();
+    let wrong = "wrong secret password 7";
+    assert_eq!(login(wrong).status(), 401);
+    let rotated: Value = http
+        .post(format!("{}/v1/oauth/token", server.base))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    http.post(format!("{}/v1/auth/password-reset", server.base))
+        .json(&json!({"tenant": "logged", "email": "lotte@example.nl"}))
+        .send()
+        .unwrap();
+    let reset = mailed_code(&mail_dir, 2);
+    let new_password = "another secret password 8";
+    let confirmed = http
+        .post(format!("{}/v1/auth/password-reset/confirm", server.base))
+        .json(&json!({"token": reset, "new_password": new_password}))
+        .send()
+        .unwrap();
+    assert_eq!(confirmed.status(), 204);
+    drop(server);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("served"), "the log has request lines");
+    for secret in [
+        password,
+        wrong,
+        new_password,
+        "$argon2",
+        &verification,
+        &reset,
+        &refresh,
+        &access,
+        rotated["refresh_token"].as_str().unwrap(),
+        &admin_secret,
+        creds["client_secret"].as_str().unwrap(),
+        &operator,
+        "lotte@example.nl",
+        "Lotte",
+    ] {
+        assert!(!text.contains(secret), "a log line holds `{secret}`");
+    }
+    // The listen address is logged at start; a client's address never is.
+    let bind = format!("127.0.0.1:{port}");
+    assert!(!text.replace(&bind, "").contains("127.0.0.1"), "a log line holds a client IP");
+}

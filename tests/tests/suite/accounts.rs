@@ -294,6 +294,46 @@ both_backends! {
         assert_problem(app.get(&format!("/v1/people/{person}/account"), &reader_token).await, StatusCode::FORBIDDEN, "insufficient_scope").await;
     }
 
+    async fn a_person_keeps_their_own_profile_and_contacts(app) {
+        let tenant = app.new_tenant().await;
+        let person = person_with_account(&app, &tenant, "self@example.nl", json!({})).await;
+        let other = person_with_account(&app, &tenant, "other@example.nl", json!({})).await;
+        let session: Value = login(&app, &tenant, "self@example.nl", PASSWORD).await.json().await.unwrap();
+        let access = session["access_token"].as_str().unwrap().to_owned();
+        let changed = app.patch("/v1/me", &access, &json!({"nickname": "Sammy", "date_of_birth": "1990-02-03"})).await;
+        assert_eq!(changed.status(), StatusCode::OK);
+        assert_eq!(changed.json::<Value>().await.unwrap()["nickname"], "Sammy");
+        let bad = app.patch("/v1/me", &access, &json!({"nickname": "4111 1111 1111 1111"})).await;
+        assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        let phone = app.post("/v1/me/phones", &access, &json!({"number": "+31687654321", "label": "home"})).await;
+        assert_eq!(phone.status(), StatusCode::CREATED);
+        let phone: Value = phone.json().await.unwrap();
+        let wrong_label = app.post("/v1/me/emails", &access, &json!({"address": "x@example.nl", "label": "home"})).await;
+        assert_problem(wrong_label, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        let taken = app.post("/v1/me/emails", &access, &json!({"address": "OTHER@example.nl", "label": "work"})).await;
+        assert_problem(taken, StatusCode::CONFLICT, "email_taken").await;
+        let admin_view: Value = app.get(&format!("/v1/people/{person}"), &tenant.token).await.json().await.unwrap();
+        assert_eq!(admin_view["phones"][0]["number"], "+31687654321");
+        assert_eq!(admin_view["nickname"], "Sammy");
+        // Another person's contact is out of reach: 404, like an absent one.
+        let others: Value = app.get(&format!("/v1/people/{other}"), &tenant.token).await.json().await.unwrap();
+        let their_email = others["emails"][0]["id"].as_str().unwrap();
+        assert_problem(app.delete(&format!("/v1/me/emails/{their_email}"), &access).await, StatusCode::NOT_FOUND, "not_found").await;
+        let phone_path = format!("/v1/me/phones/{}", phone["id"].as_str().unwrap());
+        assert_eq!(app.patch(&phone_path, &access, &json!({"label": "work"})).await.status(), StatusCode::OK);
+        assert_eq!(app.delete(&phone_path, &access).await.status(), StatusCode::NO_CONTENT);
+        let phones: Value = app.get("/v1/me/phones", &access).await.json().await.unwrap();
+        assert!(phones["items"].as_array().unwrap().is_empty());
+        // Changing one's own password needs the current one; then every session ends.
+        let wrong = app.post("/v1/me/password", &access, &json!({"current_password": "nope nope nope", "new_password": "my next password 1"})).await;
+        let problem = assert_problem(wrong, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "current_password");
+        let ok = app.post("/v1/me/password", &access, &json!({"current_password": PASSWORD, "new_password": "my next password 1"})).await;
+        assert_eq!(ok.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.get("/v1/me", &access).await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(login(&app, &tenant, "self@example.nl", "my next password 1").await.status(), StatusCode::OK);
+    }
+
     async fn bad_account_input_is_422_and_duplicates_409(app) {
         let tenant = app.new_tenant().await;
         let person = person_with_account(&app, &tenant, "dup@example.nl", json!({"username": "dup"})).await;

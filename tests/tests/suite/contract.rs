@@ -63,7 +63,7 @@ both_backends! {
                 }
             }
         }
-        assert_eq!(documented.len(), 62, "{documented:#?}");
+        assert_eq!(documented.len(), 78, "{documented:#?}");
         assert_eq!(served, documented);
     }
 }

@@ -924,21 +924,43 @@ pub async fn delete_reference(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Shared bodies of the contact handlers; each kind's routes call these.
+/// Shared bodies of the contact handlers: the administrator's routes and a
+/// person's own (`/v1/me`) resolve whose contacts they are, then call these.
 mod contact_ops {
     use super::*;
 
+    /// Whose contacts, and who acts (for the audit log).
+    pub struct Owner {
+        pub tenant: kluis_core::TenantId,
+        pub person: PersonId,
+        pub ctx: kluis_audit::Context,
+        /// Reads by the person themselves are not audited; a client's are.
+        pub audit_reads: bool,
+    }
+
+    impl Owner {
+        /// An administrator's route: `people:read`/`people:write` on `{person_id}`.
+        pub fn admin(caller: &Caller, scope: Scope, person: String) -> Result<Owner, ApiError> {
+            let tenant = caller.tenant_with(scope)?;
+            check_id(&person)?;
+            Ok(Owner { tenant, person: PersonId(person), ctx: caller.audit()?, audit_reads: true })
+        }
+
+        /// A person's own route.
+        pub fn me(caller: &Caller) -> Result<Owner, ApiError> {
+            let (tenant, person) = caller.person()?;
+            Ok(Owner { tenant, person, ctx: caller.audit()?, audit_reads: false })
+        }
+    }
+
     pub async fn create(
         state: web::Data<AppState>,
-        caller: Caller,
-        person: web::Path<String>,
+        owner: Owner,
         new: NewContact,
         fields: &'static [&'static str],
     ) -> Result<Contact, ApiError> {
-        let tenant = caller.tenant_with(Scope::PeopleWrite)?;
-        let person = person_path(person)?;
         let kind = new.data.kind();
-        let ctx = caller.audit()?;
+        let Owner { tenant, person, ctx, .. } = owner;
         state
             .write(move |conn| {
                 let contact = contacts::create(conn, &tenant, &person, new)?;
@@ -955,35 +977,27 @@ mod contact_ops {
             .await
     }
 
-    pub async fn list(
-        state: web::Data<AppState>,
-        caller: Caller,
-        person: web::Path<String>,
-        kind: ContactKind,
-    ) -> Result<Vec<Contact>, ApiError> {
-        let tenant = caller.tenant_with(Scope::PeopleRead)?;
-        let person = person_path(person)?;
+    pub async fn list(state: web::Data<AppState>, owner: Owner, kind: ContactKind) -> Result<Vec<Contact>, ApiError> {
+        let Owner { tenant, person, ctx, audit_reads } = owner;
         let target = Target::person(kind.singular(), &person);
         let items = state.db(move |conn| contacts::list(conn, &tenant, &person, kind)).await?;
-        state.audit.read(&caller.audit()?, Action::PersonRead, target, &[kind.plural()], None);
+        if audit_reads {
+            state.audit.read(&ctx, Action::PersonRead, target, &[kind.plural()], None);
+        }
         Ok(items)
     }
 
     pub async fn update(
         state: web::Data<AppState>,
-        caller: Caller,
-        path: web::Path<(String, String)>,
+        owner: Owner,
+        id: String,
         if_match: IfMatch,
         kind: ContactKind,
         patch: ContactPatch,
         fields: Vec<&'static str>,
     ) -> Result<Contact, ApiError> {
-        let tenant = caller.tenant_with(Scope::PeopleWrite)?;
-        let (person, id) = path.into_inner();
-        check_id(&person)?;
         check_id(&id)?;
-        let person = PersonId(person);
-        let ctx = caller.audit()?;
+        let Owner { tenant, person, ctx, .. } = owner;
         state
             .write(move |conn| {
                 let contact = contacts::update(conn, &tenant, &person, kind, &id, if_match.0, &patch)?;
@@ -1002,17 +1016,13 @@ mod contact_ops {
 
     pub async fn delete(
         state: web::Data<AppState>,
-        caller: Caller,
-        path: web::Path<(String, String)>,
+        owner: Owner,
+        id: String,
         if_match: IfMatch,
         kind: ContactKind,
     ) -> Result<HttpResponse, ApiError> {
-        let tenant = caller.tenant_with(Scope::PeopleWrite)?;
-        let (person, id) = path.into_inner();
-        check_id(&person)?;
         check_id(&id)?;
-        let person = PersonId(person);
-        let ctx = caller.audit()?;
+        let Owner { tenant, person, ctx, .. } = owner;
         state
             .write(move |conn| {
                 contacts::delete(conn, &tenant, &person, kind, &id, if_match.0)?;
@@ -1191,7 +1201,8 @@ macro_rules! contact_routes {
             path: web::Path<String>,
             body: Json<$New>,
         ) -> Result<HttpResponse, ApiError> {
-            let contact = contact_ops::create(state, caller, path, body.0.into(), &[$plural]).await?;
+            let owner = contact_ops::Owner::admin(&caller, Scope::PeopleWrite, path.into_inner())?;
+            let contact = contact_ops::create(state, owner, body.0.into(), &[$plural]).await?;
             let location = format!("/v1/people/{}/{}/{}", contact.person_id, $plural, contact.id);
             Ok(created(location, contact.version, &$view(contact)))
         }
@@ -1209,7 +1220,8 @@ macro_rules! contact_routes {
             caller: Caller,
             path: web::Path<String>,
         ) -> Result<HttpResponse, ApiError> {
-            let items = contact_ops::list(state, caller, path, $kind).await?;
+            let owner = contact_ops::Owner::admin(&caller, Scope::PeopleRead, path.into_inner())?;
+            let items = contact_ops::list(state, owner, $kind).await?;
             Ok(HttpResponse::Ok().json(ContactList { items: items.into_iter().map($view).collect::<Vec<$View>>() }))
         }
 
@@ -1233,8 +1245,10 @@ macro_rules! contact_routes {
             if_match: IfMatch,
             body: Json<$Patch>,
         ) -> Result<HttpResponse, ApiError> {
+            let (person, id) = path.into_inner();
+            let owner = contact_ops::Owner::admin(&caller, Scope::PeopleWrite, person)?;
             let (patch, fields) = body.0.into_patch();
-            let contact = contact_ops::update(state, caller, path, if_match, $kind, patch, fields).await?;
+            let contact = contact_ops::update(state, owner, id, if_match, $kind, patch, fields).await?;
             Ok(versioned(StatusCode::OK, contact.version, &$view(contact)))
         }
 
@@ -1256,7 +1270,81 @@ macro_rules! contact_routes {
             path: web::Path<(String, String)>,
             if_match: IfMatch,
         ) -> Result<HttpResponse, ApiError> {
-            contact_ops::delete(state, caller, path, if_match, $kind).await
+            let (person, id) = path.into_inner();
+            let owner = contact_ops::Owner::admin(&caller, Scope::PeopleWrite, person)?;
+            contact_ops::delete(state, owner, id, if_match, $kind).await
+        }
+    };
+}
+
+/// The four routes of one contact kind under `/v1/me`.
+macro_rules! me_contact_routes {
+    (
+        $kind:expr, $plural:literal, $collection:literal, $item:literal,
+        $New:ty, $Patch:ty, $View:ty, $view:ident,
+        $create:ident, $list:ident, $update:ident, $delete:ident
+    ) => {
+        #[doc = concat!("Add to one's own ", $plural, ".")]
+        #[utoipa::path(
+            tag = "me",
+            request_body = $New,
+            responses((status = 201, body = $View, headers(("ETag" = String), ("Location" = String))), BodyErrors, Conflict),
+            security(("bearer" = ["self"]))
+        )]
+        #[post($collection)]
+        pub async fn $create(state: web::Data<AppState>, caller: Caller, body: Json<$New>) -> Result<HttpResponse, ApiError> {
+            let owner = contact_ops::Owner::me(&caller)?;
+            let contact = contact_ops::create(state, owner, body.0.into(), &[$plural]).await?;
+            let location = format!("/v1/me/{}/{}", $plural, contact.id);
+            Ok(created(location, contact.version, &$view(contact)))
+        }
+
+        #[doc = concat!("One's own ", $plural, ", oldest first.")]
+        #[utoipa::path(tag = "me", responses((status = 200, body = ContactList<$View>), AuthErrors), security(("bearer" = ["self"])))]
+        #[get($collection)]
+        pub async fn $list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+            let items = contact_ops::list(state, contact_ops::Owner::me(&caller)?, $kind).await?;
+            Ok(HttpResponse::Ok().json(ContactList { items: items.into_iter().map($view).collect::<Vec<$View>>() }))
+        }
+
+        #[doc = concat!("Change one of one's own ", $plural, ".")]
+        #[utoipa::path(
+            tag = "me",
+            params(
+                ("contact_id" = String, Path, description = "Contact id"),
+                ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
+            ),
+            request_body = $Patch,
+            responses((status = 200, body = $View, headers(("ETag" = String))), BodyErrors, NotFound, Conflict, Precondition),
+            security(("bearer" = ["self"]))
+        )]
+        #[patch($item)]
+        pub async fn $update(
+            state: web::Data<AppState>,
+            caller: Caller,
+            path: web::Path<String>,
+            if_match: IfMatch,
+            body: Json<$Patch>,
+        ) -> Result<HttpResponse, ApiError> {
+            let (patch, fields) = body.0.into_patch();
+            let owner = contact_ops::Owner::me(&caller)?;
+            let contact = contact_ops::update(state, owner, path.into_inner(), if_match, $kind, patch, fields).await?;
+            Ok(versioned(StatusCode::OK, contact.version, &$view(contact)))
+        }
+
+        #[doc = concat!("Remove one of one's own ", $plural, " for good.")]
+        #[utoipa::path(
+            tag = "me",
+            params(
+                ("contact_id" = String, Path, description = "Contact id"),
+                ("If-Match" = Option<String>, Header, description = "ETag of the version this deletion is based on"),
+            ),
+            responses((status = 204, description = "Removed"), AuthErrors, NotFound, Precondition),
+            security(("bearer" = ["self"]))
+        )]
+        #[delete($item)]
+        pub async fn $delete(state: web::Data<AppState>, caller: Caller, path: web::Path<String>, if_match: IfMatch) -> Result<HttpResponse, ApiError> {
+            contact_ops::delete(state, contact_ops::Owner::me(&caller)?, path.into_inner(), if_match, $kind).await
         }
     };
 }
@@ -1316,4 +1404,61 @@ contact_routes!(
     list_websites,
     update_website,
     delete_website
+);
+
+me_contact_routes!(
+    ContactKind::Email,
+    "emails",
+    "/v1/me/emails",
+    "/v1/me/emails/{contact_id}",
+    NewEmail,
+    EmailPatch,
+    EmailView,
+    email_view,
+    me_create_email,
+    me_list_emails,
+    me_update_email,
+    me_delete_email
+);
+me_contact_routes!(
+    ContactKind::Phone,
+    "phones",
+    "/v1/me/phones",
+    "/v1/me/phones/{contact_id}",
+    NewPhone,
+    PhonePatch,
+    PhoneView,
+    phone_view,
+    me_create_phone,
+    me_list_phones,
+    me_update_phone,
+    me_delete_phone
+);
+me_contact_routes!(
+    ContactKind::Address,
+    "addresses",
+    "/v1/me/addresses",
+    "/v1/me/addresses/{contact_id}",
+    NewAddress,
+    AddressPatchBody,
+    AddressView,
+    address_view,
+    me_create_address,
+    me_list_addresses,
+    me_update_address,
+    me_delete_address
+);
+me_contact_routes!(
+    ContactKind::Website,
+    "websites",
+    "/v1/me/websites",
+    "/v1/me/websites/{contact_id}",
+    NewWebsite,
+    WebsitePatch,
+    WebsiteView,
+    website_view,
+    me_create_website,
+    me_list_websites,
+    me_update_website,
+    me_delete_website
 );
