@@ -350,6 +350,7 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let request_id = crate::middleware::request_id(req);
     let ip = req.peer_addr().map(|addr| addr.ip());
     let tokens = state.clone();
+    let app = state.clone();
     let actor = state
         .db(move |conn| {
             let Some(claims) = tokens.tokens.verify(conn, &token)? else {
@@ -359,13 +360,16 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
             let live = match (&tenant, &claims.sid) {
                 // A person: their session must be live and the tenant active.
                 (Some(tenant), Some(sid)) => {
-                    kluis_store::tenancy::tenants::is_active(conn, tenant)?
-                        && kluis_people::accounts::sessions::is_live(
-                            conn,
-                            tenant,
-                            &kluis_core::PersonId(claims.sub.clone()),
-                            sid,
-                        )?
+                    let person = kluis_core::PersonId(claims.sub.clone());
+                    let live = kluis_people::accounts::sessions::live(conn, tenant, &person, sid)?;
+                    // Activity is written at most once a minute per device, not per request.
+                    if let Some(Some(device)) = &live
+                        && app.activity_due(device)
+                    {
+                        kluis_devices::devices::active(conn, tenant, device)?;
+                        app.metrics.device_activity_writes.inc();
+                    }
+                    live.is_some() && kluis_store::tenancy::tenants::is_active(conn, tenant)?
                 }
                 _ => {
                     let subject = tenancy::TokenSubject {

@@ -47,6 +47,7 @@ pub use state::{ApiConfig, AppState};
         (name = "auth", description = "Sign-in, challenges, e-mail verification and password reset for people"),
         (name = "accounts", description = "People's accounts, for administrators"),
         (name = "me", description = "A signed-in person's own data"),
+        (name = "devices", description = "Devices people sign in from, and visit statistics"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -72,7 +73,7 @@ impl utoipa::Modify for BearerScheme {
 
 /// Register every route; the OpenAPI document is collected from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
-    use routes::{accounts, audit, clients, me, meta, oauth, people, signin, tenants};
+    use routes::{accounts, audit, clients, devices, me, meta, oauth, people, signin, tenants};
     cfg.service(meta::live)
         .service(meta::ready)
         .service(meta::metrics)
@@ -126,6 +127,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(accounts::update_account)
         .service(accounts::set_password)
         .service(accounts::reset_totp)
+        .service(devices::list_devices)
+        .service(devices::delete_device)
+        .service(devices::my_devices)
+        .service(devices::delete_my_device)
+        .service(devices::record_visit)
+        .service(devices::visit_stats)
         .service(me::get_me)
         .service(me::update_me)
         .service(me::change_password)

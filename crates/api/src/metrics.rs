@@ -42,6 +42,8 @@ pub struct Metrics {
     pub latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pool_connections: Gauge,
     pool_idle: Gauge,
+    /// Writes of a device's `last_activity_at`.
+    pub device_activity_writes: Counter,
 }
 
 impl Default for Metrics {
@@ -58,11 +60,17 @@ impl Metrics {
         let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let pool_connections = Gauge::default();
         let pool_idle = Gauge::default();
+        let device_activity_writes = Counter::default();
         registry.register("http_requests", "HTTP requests served", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
         registry.register("db_pool_connections", "Open database connections", pool_connections.clone());
         registry.register("db_pool_idle_connections", "Idle database connections", pool_idle.clone());
-        Metrics { registry, requests, latency, pool_connections, pool_idle }
+        registry.register(
+            "device_activity_writes",
+            "Writes of a device's last activity",
+            device_activity_writes.clone(),
+        );
+        Metrics { registry, requests, latency, pool_connections, pool_idle, device_activity_writes }
     }
 
     /// The Prometheus text exposition, with the pool state sampled now.

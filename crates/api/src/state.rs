@@ -32,6 +32,8 @@ pub struct ApiConfig {
     pub max_auth_failures: u32,
     /// The window those failures are counted in.
     pub auth_failure_window: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed for the client's IP.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ApiConfig {
@@ -44,6 +46,7 @@ impl Default for ApiConfig {
             cors_origins: Vec::new(),
             max_auth_failures: 10,
             auth_failure_window: Duration::from_secs(15 * 60),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -68,6 +71,8 @@ pub struct AppState {
     pub master: Arc<kluis_store::MasterKey>,
     /// Bounds how many argon2 hashes run at once (each takes 19 MiB and a core).
     pub hashing: tokio::sync::Semaphore,
+    /// When each device's activity was last written (at most once a minute).
+    pub activity: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 impl AppState {
@@ -83,6 +88,7 @@ impl AppState {
             tokens: TokenService::new(master.clone(), &config),
             master,
             hashing: tokio::sync::Semaphore::new(cores),
+            activity: std::sync::Mutex::new(std::collections::HashMap::new()),
             limiter: FailureLimiter::new(config.max_auth_failures, config.auth_failure_window),
             metrics: Metrics::new(),
             audit: kluis_audit::Appender::start(pool.clone()),
@@ -120,6 +126,36 @@ impl AppState {
     {
         let _permit = self.hashing.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
         web::block(f).await.map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))
+    }
+
+    /// The client's IP: the connection's, or, when the connection comes from
+    /// a trusted proxy, the last address in `X-Forwarded-For` it did not add
+    /// itself.
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+        let peer = req.peer_addr().map(|a| a.ip())?;
+        if !self.config.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).unwrap_or("");
+        forwarded
+            .split(',')
+            .rev()
+            .filter_map(|hop| hop.trim().parse::<std::net::IpAddr>().ok())
+            .find(|ip| !self.config.trusted_proxies.contains(ip))
+            .or(Some(peer))
+    }
+
+    /// Whether a device's activity is due to be written (once a minute).
+    pub fn activity_due(&self, device: &str) -> bool {
+        let mut seen = self.activity.lock().unwrap_or_else(|p| p.into_inner());
+        let due = seen.get(device).is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(60));
+        if due {
+            if seen.len() > 100_000 {
+                seen.retain(|_, at| at.elapsed() < std::time::Duration::from_secs(60));
+            }
+            seen.insert(device.to_owned(), std::time::Instant::now());
+        }
+        due
     }
 
     /// [`AppState::db`] inside one write transaction: a change and its audit

@@ -94,6 +94,14 @@ pub enum Action {
     TotpDisabled,
     /// New recovery codes were made.
     RecoveryCodesRegenerated,
+    /// A device was trusted (first, familiar, or after a step-up).
+    DeviceTrusted,
+    /// A device was removed (its sessions ended).
+    DeviceRemoved,
+    /// A mailed code for an unfamiliar device was entered right.
+    StepUpPassed,
+    /// A mailed code for an unfamiliar device was entered wrong.
+    StepUpFailed,
 }
 
 impl Action {
@@ -139,6 +147,10 @@ impl Action {
             Action::TotpEnabled => "totp.enabled",
             Action::TotpDisabled => "totp.disabled",
             Action::RecoveryCodesRegenerated => "recovery_codes.regenerated",
+            Action::DeviceTrusted => "device.trusted",
+            Action::DeviceRemoved => "device.removed",
+            Action::StepUpPassed => "step_up.passed",
+            Action::StepUpFailed => "step_up.failed",
         }
     }
 }

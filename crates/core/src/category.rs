@@ -39,11 +39,14 @@ pub enum Category {
     /// Which apps hold a reference to the person.
     #[serde(rename = "user.reference")]
     Reference,
+    /// The devices a person signs in from (with their IP addresses).
+    #[serde(rename = "user.device")]
+    Device,
 }
 
 impl Category {
     /// Every category, in a stable order.
-    pub const ALL: [Category; 9] = [
+    pub const ALL: [Category; 10] = [
         Category::Name,
         Category::Email,
         Category::Phone,
@@ -53,6 +56,7 @@ impl Category {
         Category::Language,
         Category::Business,
         Category::Reference,
+        Category::Device,
     ];
 
     /// The dotted name, e.g. `user.contact.email`.
@@ -67,6 +71,7 @@ impl Category {
             Category::Language => "user.preference.language",
             Category::Business => "user.business",
             Category::Reference => "user.reference",
+            Category::Device => "user.device",
         }
     }
 
@@ -82,6 +87,7 @@ impl Category {
             Category::Language => &["language"],
             Category::Business => &["company_name", "coc_number", "vat_number"],
             Category::Reference => &["references"],
+            Category::Device => &["devices"],
         }
     }
 }

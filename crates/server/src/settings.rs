@@ -37,6 +37,9 @@ pub struct Settings {
     /// Origins allowed by CORS (comma-separated in the environment).
     #[serde(deserialize_with = "list_or_csv")]
     pub cors_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` gives the client's IP.
+    #[serde(deserialize_with = "ip_list_or_csv")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
     /// `pretty` or `json`.
@@ -80,6 +83,10 @@ fn list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
     })
 }
 
+fn ip_list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<std::net::IpAddr>, D::Error> {
+    list_or_csv(d)?.iter().map(|ip| ip.parse().map_err(serde::de::Error::custom)).collect()
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -89,6 +96,7 @@ impl Default for Settings {
             public_url: None,
             master_key: None,
             cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             log: "info".to_owned(),
             log_format: LogFormat::Pretty,
             access_token_ttl_secs: 900,
@@ -123,6 +131,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("KLUIS_PUBLIC_URL", "public base URL, the token issuer [default: http://<bind>]"),
     ("KLUIS_MASTER_KEY", "base64 of 32 bytes sealing secrets at rest [default: generated <data_dir>/master.key]"),
     ("KLUIS_CORS_ORIGINS", "comma-separated origins allowed by CORS [default: none]"),
+    ("KLUIS_TRUSTED_PROXIES", "comma-separated proxy IPs whose X-Forwarded-For is believed [default: none]"),
     ("KLUIS_LOG", "log filter, e.g. info or kluis_api=debug [default: info]"),
     ("KLUIS_LOG_FORMAT", "pretty or json [default: pretty]"),
     ("KLUIS_ACCESS_TOKEN_TTL_SECS", "access-token lifetime, at most 900 [default: 900]"),

@@ -172,7 +172,7 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, StartupError> {
 /// Every domain that holds personal data; retention and rights requests
 /// reach that data only through these.
 pub fn holders() -> Vec<Arc<dyn kluis_store::personal::PersonalData>> {
-    vec![Arc::new(kluis_people::PeopleData), Arc::new(kluis_audit::AuditSubjects)]
+    vec![Arc::new(kluis_people::PeopleData), Arc::new(kluis_devices::DevicesData), Arc::new(kluis_audit::AuditSubjects)]
 }
 
 /// The API settings derived from the server's.
@@ -182,6 +182,7 @@ pub fn api_config(settings: &Settings) -> ApiConfig {
         access_token_ttl: settings.access_token_ttl(),
         body_limit: settings.body_limit,
         cors_origins: settings.cors_origins.clone(),
+        trusted_proxies: settings.trusted_proxies.clone(),
         ..ApiConfig::default()
     }
 }

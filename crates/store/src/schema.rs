@@ -251,6 +251,8 @@ diesel::table! {
         person_id -> Text,
         kind -> Text,
         tries -> BigInt,
+        code_hash -> Nullable<Binary>,
+        pending_device -> Nullable<Text>,
         expires_at -> Timestamp,
         created_at -> Timestamp,
     }
@@ -267,6 +269,7 @@ diesel::table! {
         last_used_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        device_id -> Nullable<Text>,
     }
 }
 
@@ -294,6 +297,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    devices (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        key_hash -> Binary,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        client_hints -> Nullable<Text>,
+        screen_width -> Nullable<BigInt>,
+        screen_height -> Nullable<BigInt>,
+        language -> Nullable<Text>,
+        browser -> Nullable<Text>,
+        browser_version -> Nullable<Text>,
+        os -> Nullable<Text>,
+        os_version -> Nullable<Text>,
+        device_type -> Text,
+        vendor -> Nullable<Text>,
+        model -> Nullable<Text>,
+        first_seen_at -> Timestamp,
+        last_login_at -> Timestamp,
+        last_activity_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    visits (tenant_id, day, path, ip_prefix, ua_family) {
+        tenant_id -> Text,
+        day -> Text,
+        path -> Text,
+        ip_prefix -> Text,
+        ua_family -> Text,
+        count -> BigInt,
+    }
+}
+
 diesel::joinable!(api_clients -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -317,4 +356,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     outbox,
+    devices,
+    visits,
 );

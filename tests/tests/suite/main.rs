@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod clients;
 mod contract;
+mod devices;
 mod http;
 mod people;
 mod schema;

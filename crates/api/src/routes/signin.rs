@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use kluis_audit::{Action, Context, Target};
 use kluis_core::Scope;
+use kluis_devices::{ClientHints, Observation, Recognition};
 use kluis_people::accounts::challenges::{self, ChallengeKind};
 use kluis_people::accounts::{self, Account, Attempt, password, secrets, sessions};
 use kluis_store::error::TxError;
@@ -36,9 +37,53 @@ pub struct LoginRequest {
     /// The password, exactly as typed.
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
     pub password: String,
-    /// What the client knows of its device (recorded once device recognition lands).
-    #[schema(value_type = Option<Object>)]
-    pub device: Option<serde_json::Value>,
+    /// What the client tells of its device; the IP comes from the connection.
+    pub device: Option<DeviceIn>,
+}
+
+/// A screen size in CSS pixels.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenIn {
+    /// Width.
+    pub width: i64,
+    /// Height.
+    pub height: i64,
+}
+
+/// The `Sec-CH-UA*` client hints, as the browser sent them.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientHintsIn {
+    /// `Sec-CH-UA`.
+    pub ua: Option<String>,
+    /// `Sec-CH-UA-Mobile` (`?0`/`?1`).
+    pub mobile: Option<String>,
+    /// `Sec-CH-UA-Platform`.
+    pub platform: Option<String>,
+    /// `Sec-CH-UA-Platform-Version`.
+    pub platform_version: Option<String>,
+    /// `Sec-CH-UA-Model`.
+    pub model: Option<String>,
+}
+
+/// The device signing in.
+#[derive(Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceIn {
+    /// The `device_key` an earlier sign-in returned for this device.
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub key: Option<String>,
+    /// The browser's User-Agent (default: this request's).
+    #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
+    pub user_agent: Option<String>,
+    /// Client hints.
+    pub client_hints: Option<ClientHintsIn>,
+    /// Screen size.
+    pub screen: Option<ScreenIn>,
+    /// The device's language (BCP 47).
+    #[validate(length(max = 35, message = "must be at most 35 characters"))]
+    pub language: Option<String>,
 }
 
 /// A started session.
@@ -54,6 +99,12 @@ pub struct SessionTokens {
     pub scope: String,
     /// Opaque, single-use: exchange at `POST /v1/oauth/token` with `grant_type=refresh_token`.
     pub refresh_token: String,
+    /// The device the session runs on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// A newly trusted device's key: keep it and send it as `device.key` next time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
 }
 
 /// One more step before a session.
@@ -61,7 +112,8 @@ pub struct SessionTokens {
 pub struct ChallengeResponse {
     /// Answer at `POST /v1/auth/challenges/{challenge_id}`.
     pub challenge_id: String,
-    /// `totp` (a code, or a recovery code) or `password_change` (a new password).
+    /// `totp` (a code, or a recovery code), `password_change` (a new password)
+    /// or `email_code` (a code mailed to the person: an unfamiliar device).
     pub kind: String,
 }
 
@@ -152,19 +204,43 @@ pub(crate) fn person_scopes(account: &Account) -> Vec<Scope> {
     scopes
 }
 
-/// Open the next challenge, or start the session when none remains.
+/// The device observation of a sign-in request.
+fn observe(state: &AppState, req: &HttpRequest, device: Option<DeviceIn>) -> Observation {
+    let device =
+        device.unwrap_or(DeviceIn { key: None, user_agent: None, client_hints: None, screen: None, language: None });
+    let hints = device.client_hints.map_or_else(ClientHints::default, |h| ClientHints {
+        ua: h.ua,
+        mobile: h.mobile,
+        platform: h.platform,
+        platform_version: h.platform_version,
+        model: h.model,
+    });
+    Observation {
+        key: device.key,
+        ip: state.client_ip(req),
+        user_agent: device.user_agent.or_else(|| user_agent(req)),
+        client_hints: hints,
+        screen: device.screen.map(|s| (s.width, s.height)),
+        language: device.language,
+    }
+}
+
+/// Open the next challenge, or start the session when none remains. The
+/// device is the last step: a known key or a familiar device goes through;
+/// an unfamiliar one needs a code mailed to the verified primary address.
 pub(crate) fn next_step(
     state: &AppState,
     conn: &mut kluis_store::Db,
     ctx: &Context,
     account: &Account,
     done: &[ChallengeKind],
-    user_agent: Option<String>,
+    seen: &Observation,
 ) -> Result<SignIn, TxError> {
     let tenant = &ctx.tenant;
     let person = &account.person_id;
+    let pending = serde_json::to_string(seen).ok();
     if let Some(kind) = challenges::next_kind(account.totp_enabled, account.must_change_password, done) {
-        let challenge = challenges::open(conn, tenant, person, kind)?;
+        let challenge = challenges::open(conn, tenant, person, kind, pending, None)?;
         kluis_audit::record(
             conn,
             ctx,
@@ -175,7 +251,34 @@ pub(crate) fn next_step(
         )?;
         return Ok(SignIn::Challenge(challenge));
     }
-    let started = sessions::start(conn, tenant, person, ctx.ip_prefix.clone(), user_agent)?;
+    let (device_id, device_key) = match kluis_devices::devices::recognize(conn, tenant, person, seen)? {
+        Recognition::Known(device) => {
+            kluis_devices::devices::signed_in(conn, tenant, &device.id, seen)?;
+            (device.id, None)
+        }
+        Recognition::Unfamiliar if !done.contains(&ChallengeKind::EmailCode) => {
+            if let Some(address) = secrets::verified_primary_email(conn, tenant, person)? {
+                let code_hash = secrets::mail_device_code(conn, &state.master, tenant, person, &address)?;
+                let challenge =
+                    challenges::open(conn, tenant, person, ChallengeKind::EmailCode, pending, Some(code_hash))?;
+                kluis_audit::record(
+                    conn,
+                    ctx,
+                    Action::ChallengeIssued,
+                    Target::person("device", person),
+                    &["email_code"],
+                    None,
+                )?;
+                return Ok(SignIn::Challenge(challenge));
+            }
+            // Without a verified address there is nowhere to step up to: the
+            // device is trusted as it is, and the audit log says so.
+            trust(conn, ctx, person, seen)?
+        }
+        Recognition::First | Recognition::Familiar | Recognition::Unfamiliar => trust(conn, ctx, person, seen)?,
+    };
+    let started =
+        sessions::start(conn, tenant, person, Some(&device_id), ctx.ip_prefix.clone(), seen.user_agent.clone())?;
     let scopes = person_scopes(account);
     let issued = state.tokens.issue_for_session(conn, tenant, person.as_str(), &started.session.id, &scopes)?;
     kluis_audit::record(conn, ctx, Action::LoginSucceeded, Target::person("session", person), &[], None)?;
@@ -185,7 +288,20 @@ pub(crate) fn next_step(
         expires_in: issued.expires_in,
         scope: issued.scope,
         refresh_token: started.refresh_token.to_string(),
+        device_id: Some(device_id),
+        device_key,
     }))
+}
+
+fn trust(
+    conn: &mut kluis_store::Db,
+    ctx: &Context,
+    person: &kluis_core::PersonId,
+    seen: &Observation,
+) -> Result<(String, Option<String>), TxError> {
+    let (device, key) = kluis_devices::devices::trust(conn, &ctx.tenant, person, seen)?;
+    kluis_audit::record(conn, ctx, Action::DeviceTrusted, Target::person("device", person), &[], None)?;
+    Ok((device.id, Some(key.to_string())))
 }
 
 /// Sign in with a password.
@@ -207,7 +323,11 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     body.0.validate()?;
-    let LoginRequest { tenant: slug, identifier, password, .. } = body.0;
+    if let Some(device) = &body.0.device {
+        device.validate()?;
+    }
+    let LoginRequest { tenant: slug, identifier, password, device } = body.0;
+    let seen = observe(&state, &req, device);
     let password = Zeroizing::new(password);
     let request_id = crate::middleware::request_id(&req);
     let ip = req.peer_addr().map(|a| a.ip());
@@ -262,11 +382,10 @@ pub async fn login(
     state.limiter.succeed(&unknown_key);
     let ctx = Context::person(tenant.clone(), Some(&target.person_id), request_id, ip);
     let app = state.clone();
-    let ua = user_agent(&req);
     let step = state
         .write(move |conn| {
             let account = accounts::finish_sign_in(conn, &tenant, &target.person_id, rehash)?;
-            next_step(&app, conn, &ctx, &account, &[], ua)
+            next_step(&app, conn, &ctx, &account, &[], &seen)
         })
         .await?;
     Ok(step.respond())
@@ -308,7 +427,7 @@ pub async fn answer_challenge(
         crate::middleware::request_id(&req),
         req.peer_addr().map(|a| a.ip()),
     );
-    let ua = user_agent(&req);
+    let seen: Observation = challenge.pending.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
     let app = state.clone();
     let answer = body.0;
     let step = match challenge.kind {
@@ -342,7 +461,7 @@ pub async fn answer_challenge(
                         None,
                     )?;
                     let account = accounts::get(conn, tenant, person)?;
-                    next_step(&app, conn, &ctx, &account, &[ChallengeKind::Totp], ua).map(Some)
+                    next_step(&app, conn, &ctx, &account, &[ChallengeKind::Totp], &seen).map(Some)
                 })
                 .await?
         }
@@ -368,8 +487,41 @@ pub async fn answer_challenge(
                         None,
                     )?;
                     let account = accounts::get(conn, tenant, person)?;
-                    next_step(&app, conn, &ctx, &account, &[ChallengeKind::Totp, ChallengeKind::PasswordChange], ua)
-                        .map(Some)
+                    let done = [ChallengeKind::Totp, ChallengeKind::PasswordChange];
+                    next_step(&app, conn, &ctx, &account, &done, &seen).map(Some)
+                })
+                .await?
+        }
+        ChallengeKind::EmailCode => {
+            let code = Zeroizing::new(
+                answer
+                    .code
+                    .ok_or_else(|| ApiError::invalid("code", "an email_code challenge needs the mailed code"))?,
+            );
+            state
+                .write(move |conn| {
+                    let tenant = &challenge.tenant;
+                    let person = &challenge.person_id;
+                    let right = challenge
+                        .code_hash
+                        .as_deref()
+                        .is_some_and(|hash| kluis_store::crypto::verify_secret(code.trim(), hash));
+                    if !right {
+                        kluis_audit::record(
+                            conn,
+                            &ctx,
+                            Action::StepUpFailed,
+                            Target::person("device", person),
+                            &[],
+                            None,
+                        )?;
+                        return Ok(None);
+                    }
+                    challenges::close(conn, &challenge)?;
+                    kluis_audit::record(conn, &ctx, Action::StepUpPassed, Target::person("device", person), &[], None)?;
+                    let account = accounts::get(conn, tenant, person)?;
+                    let all = [ChallengeKind::Totp, ChallengeKind::PasswordChange, ChallengeKind::EmailCode];
+                    next_step(&app, conn, &ctx, &account, &all, &seen).map(Some)
                 })
                 .await?
         }
@@ -549,6 +701,8 @@ pub(crate) async fn refresh(
                     expires_in: issued.expires_in,
                     scope: issued.scope,
                     refresh_token: started.refresh_token.to_string(),
+                    device_id: None,
+                    device_key: None,
                 }))
             }
         })

@@ -11,6 +11,8 @@ use time::{Duration, PrimitiveDateTime};
 
 /// How long a challenge may be answered.
 pub const TTL: Duration = Duration::minutes(5);
+/// How long a mailed code may be used.
+pub const EMAIL_CODE_TTL: Duration = Duration::minutes(10);
 /// Wrong answers before the challenge is dead.
 pub const MAX_TRIES: i64 = 5;
 
@@ -21,6 +23,8 @@ pub enum ChallengeKind {
     Totp,
     /// A new password.
     PasswordChange,
+    /// A code mailed to the person (sign-in from an unfamiliar device).
+    EmailCode,
 }
 
 impl ChallengeKind {
@@ -29,11 +33,16 @@ impl ChallengeKind {
         match self {
             ChallengeKind::Totp => "totp",
             ChallengeKind::PasswordChange => "password_change",
+            ChallengeKind::EmailCode => "email_code",
         }
     }
 
     fn parse(s: &str) -> ChallengeKind {
-        if s == "totp" { ChallengeKind::Totp } else { ChallengeKind::PasswordChange }
+        match s {
+            "totp" => ChallengeKind::Totp,
+            "email_code" => ChallengeKind::EmailCode,
+            _ => ChallengeKind::PasswordChange,
+        }
     }
 }
 
@@ -48,10 +57,22 @@ pub struct Challenge {
     pub person_id: PersonId,
     /// What it asks.
     pub kind: ChallengeKind,
+    /// What the sign-in carries to its next step (the device observation, JSON).
+    pub pending: Option<String>,
+    /// The SHA-256 of the mailed code (`email_code`).
+    pub code_hash: Option<Vec<u8>>,
 }
 
-/// Open a challenge, inside the caller's transaction.
-pub fn open(conn: &mut Db, tenant: &TenantId, person: &PersonId, kind: ChallengeKind) -> Result<Challenge, TxError> {
+/// Open a challenge, inside the caller's transaction. `pending` travels to
+/// the next step; `code_hash` is the hash of a mailed code.
+pub fn open(
+    conn: &mut Db,
+    tenant: &TenantId,
+    person: &PersonId,
+    kind: ChallengeKind,
+    pending: Option<String>,
+    code_hash: Option<Vec<u8>>,
+) -> Result<Challenge, TxError> {
     let id = kluis_core::new_id();
     let now = kluis_core::time::now();
     diesel::insert_into(challenges::table)
@@ -61,29 +82,33 @@ pub fn open(conn: &mut Db, tenant: &TenantId, person: &PersonId, kind: Challenge
             challenges::person_id.eq(person.as_str()),
             challenges::kind.eq(kind.as_str()),
             challenges::tries.eq(0i64),
-            challenges::expires_at.eq(now + TTL),
+            challenges::pending_device.eq(&pending),
+            challenges::code_hash.eq(&code_hash),
+            challenges::expires_at.eq(now + if kind == ChallengeKind::EmailCode { EMAIL_CODE_TTL } else { TTL }),
             challenges::created_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(Challenge { id, tenant: tenant.clone(), person_id: person.clone(), kind })
+    Ok(Challenge { id, tenant: tenant.clone(), person_id: person.clone(), kind, pending, code_hash })
 }
 
 /// Take one try at a live challenge (`None`: unknown, expired or dead).
 /// The try is counted before the answer is checked, so concurrent guesses
 /// cannot exceed the limit.
 pub fn take_try(conn: &mut Db, id: &str) -> Result<Option<Challenge>, TxError> {
-    let found: Option<(String, String, String, i64, PrimitiveDateTime)> = challenges::table
+    type Found = (String, String, String, Option<String>, Option<Vec<u8>>, PrimitiveDateTime);
+    let found: Option<Found> = challenges::table
         .filter(challenges::id.eq(id))
         .select((
             challenges::tenant_id,
             challenges::person_id,
             challenges::kind,
-            challenges::tries,
+            challenges::pending_device,
+            challenges::code_hash,
             challenges::expires_at,
         ))
         .first(conn)
         .optional()?;
-    let Some((tenant, person, kind, _, expires_at)) = found else { return Ok(None) };
+    let Some((tenant, person, kind, pending, code_hash, expires_at)) = found else { return Ok(None) };
     let this = challenges::table.filter(challenges::tenant_id.eq(&tenant)).filter(challenges::id.eq(id));
     if expires_at <= kluis_core::time::now() {
         diesel::delete(this).execute(conn)?;
@@ -101,6 +126,8 @@ pub fn take_try(conn: &mut Db, id: &str) -> Result<Option<Challenge>, TxError> {
         tenant: TenantId(tenant),
         person_id: PersonId(person),
         kind: ChallengeKind::parse(&kind),
+        pending,
+        code_hash,
     }))
 }
 

@@ -23,6 +23,8 @@ pub enum Template {
     VerifyEmail,
     /// A password reset was asked for.
     PasswordReset,
+    /// A sign-in from an unfamiliar device needs this code.
+    DeviceCode,
 }
 
 fn dutch(language: Option<&str>) -> bool {
@@ -47,6 +49,18 @@ fn render(template: Template, language: Option<&str>, token: &str) -> (String, S
             "Reset your password".to_owned(),
             format!(
                 "Hello,\n\nSomeone asked to reset the password of your account. If that was you, enter\nthis code together with your new password. It is valid for 1 hour and works once.\n\nCode: {token}\n\nIf it was not you, ignore this message: your password stays as it is.\n"
+            ),
+        ),
+        (Template::DeviceCode, false) => (
+            "Your sign-in code".to_owned(),
+            format!(
+                "Hello,\n\nSomeone is signing in to your account from a device we do not know yet. If that\nis you, enter this code. It is valid for 10 minutes.\n\nCode: {token}\n\nIf it is not you, do not share the code, and change your password.\n"
+            ),
+        ),
+        (Template::DeviceCode, true) => (
+            "Je inlogcode".to_owned(),
+            format!(
+                "Hallo,\n\nEr wordt ingelogd op je account vanaf een apparaat dat we nog niet kennen. Ben jij\ndat? Vul dan deze code in. De code is 10 minuten geldig.\n\nCode: {token}\n\nBen jij het niet? Deel de code met niemand en wijzig je wachtwoord.\n"
             ),
         ),
         (Template::PasswordReset, true) => (

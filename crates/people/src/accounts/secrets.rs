@@ -47,6 +47,28 @@ fn new_token() -> Result<Zeroizing<String>> {
     crypto::new_secret(TOKEN_PREFIX).map_err(|e| DomainError::Internal(e.to_string()))
 }
 
+/// The person's primary e-mail address, when it is verified.
+pub fn verified_primary_email(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Option<String>, TxError> {
+    Ok(primary_email(conn, tenant, person)?.filter(|(_, _, verified)| *verified).map(|(_, address, _)| address))
+}
+
+/// Mail a sign-in code for an unfamiliar device; returns the code's hash.
+pub fn mail_device_code(
+    conn: &mut Db,
+    master: &MasterKey,
+    tenant: &TenantId,
+    person: &PersonId,
+    to: &str,
+) -> Result<Vec<u8>, TxError> {
+    let mut random = [0u8; 4];
+    crypto::fill_random(&mut random).map_err(|e| DomainError::Internal(e.to_string()))?;
+    let code = Zeroizing::new(format!("{:06}", u32::from_le_bytes(random) % 1_000_000));
+    let language = super::language(conn, tenant, person)?;
+    let mail = Mail { to, language: language.as_deref(), template: Template::DeviceCode, token: &code };
+    mail::queue(conn, master, tenant, person, mail)?;
+    Ok(crypto::hash_secret(&code))
+}
+
 /// The primary e-mail of a person: id, address, verified.
 fn primary_email(
     conn: &mut Db,

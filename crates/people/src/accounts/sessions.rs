@@ -79,11 +79,12 @@ macro_rules! session_columns {
     };
 }
 
-/// Start a session, inside the caller's transaction.
+/// Start a session on a device, inside the caller's transaction.
 pub fn start(
     conn: &mut Db,
     tenant: &TenantId,
     person: &PersonId,
+    device_id: Option<&str>,
     ip_prefix: Option<String>,
     user_agent: Option<String>,
 ) -> Result<Started, TxError> {
@@ -100,6 +101,7 @@ pub fn start(
             sessions::created_at.eq(now),
             sessions::last_used_at.eq(now),
             sessions::expires_at.eq(now + IDLE),
+            sessions::device_id.eq(device_id),
         ))
         .execute(conn)?;
     let refresh_token = issue_refresh(conn, tenant, &id)?;
@@ -234,9 +236,10 @@ pub fn list(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Vec<S
     Ok(rows.into_iter().map(session).collect())
 }
 
-/// True while the session is not revoked or expired and its account is active.
-pub fn is_live(conn: &mut Db, tenant: &TenantId, person: &PersonId, id: &str) -> Result<bool> {
-    let found: Option<String> = sessions::table
+/// While the session is not revoked or expired and its account is active:
+/// `Some(its device)`; otherwise `None`.
+pub fn live(conn: &mut Db, tenant: &TenantId, person: &PersonId, id: &str) -> Result<Option<Option<String>>> {
+    let found: Option<(String, Option<String>)> = sessions::table
         .inner_join(
             accounts::table
                 .on(accounts::tenant_id.eq(sessions::tenant_id).and(accounts::person_id.eq(sessions::person_id))),
@@ -246,11 +249,24 @@ pub fn is_live(conn: &mut Db, tenant: &TenantId, person: &PersonId, id: &str) ->
         .filter(sessions::person_id.eq(person.as_str()))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(kluis_core::time::now()))
-        .select(accounts::status)
+        .select((accounts::status, sessions::device_id))
         .first(conn)
         .optional()
         .domain()?;
-    Ok(found.as_deref() == Some("active"))
+    Ok(found.filter(|(status, _)| status == "active").map(|(_, device)| device))
+}
+
+/// End the sessions started on a device (the device was removed).
+pub fn revoke_device(conn: &mut Db, tenant: &TenantId, person: &PersonId, device_id: &str) -> Result<usize, TxError> {
+    Ok(diesel::update(
+        sessions::table
+            .filter(sessions::tenant_id.eq(tenant.as_str()))
+            .filter(sessions::person_id.eq(person.as_str()))
+            .filter(sessions::device_id.eq(device_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(Some(kluis_core::time::now())))
+    .execute(conn)?)
 }
 
 /// Delete a person's sessions and refresh tokens (erasure); rows per table.
