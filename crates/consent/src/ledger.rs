@@ -180,7 +180,8 @@ pub fn record(
     new: &NewEvent,
 ) -> Result<ConsentEvent> {
     let now = kluis_core::time::now();
-    let occurred_at = new.occurred_at.unwrap_or(now);
+    let occurred_at = new.occurred_at.map_or(now, kluis_core::time::micros);
+    let expires_at = new.expires_at.map(kluis_core::time::micros);
     let mut check = Check::default();
     check_event(&mut check, new, occurred_at, now);
     write_tx(conn, |conn| -> Result<ConsentEvent, TxError> {
@@ -203,7 +204,7 @@ pub fn record(
             actor_kind: actor.kind,
             actor_id: actor.id.clone(),
             occurred_at,
-            expires_at: new.expires_at,
+            expires_at,
             recorded_at: now,
         };
         diesel::insert_into(e::table)

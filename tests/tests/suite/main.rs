@@ -4,6 +4,7 @@
 
 mod audit;
 mod clients;
+mod consent;
 mod contract;
 mod http;
 mod people;

@@ -3,9 +3,12 @@
 
 pub mod audit;
 pub mod clients;
+pub mod consent;
 pub mod meta;
 pub mod oauth;
 pub mod people;
+pub mod policies;
+pub mod register;
 pub mod tenants;
 
 use actix_web::HttpResponse;
