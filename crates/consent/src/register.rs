@@ -73,11 +73,15 @@ fn categories(list: &[Category]) -> String {
     list.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
 }
 
+fn safeguard(r: &Recipient) -> String {
+    cell(r.transfer_mechanism.as_deref().unwrap_or("no safeguard named"))
+}
+
 fn recipient_line(r: &Recipient) -> String {
     let place = if r.in_eea {
         format!("{}, EEA", r.country)
     } else {
-        format!("{}, outside the EEA: {}", r.country, r.transfer_mechanism.as_deref().unwrap_or("no safeguard named"))
+        format!("{}, outside the EEA: {}", r.country, safeguard(r))
     };
     format!("{} ({}; {})", cell(&r.name), r.role, place)
 }
@@ -141,18 +145,18 @@ pub fn markdown(register: &Register) -> String {
         }
         let _ = writeln!(out, "- Retention: {}", p.retention);
     }
+    let _ = writeln!(out, "\n## Recipients\n");
+    if register.recipients.is_empty() {
+        let _ = writeln!(out, "None.");
+    }
+    for r in &register.recipients {
+        let _ = writeln!(out, "- {}", recipient_line(r));
+    }
     let _ = writeln!(out, "\n## Transfers outside the EEA\n");
     let mut any = false;
     for r in register.transfers() {
         any = true;
-        let _ = writeln!(
-            out,
-            "- {} ({}, {}): {}",
-            cell(&r.name),
-            r.role,
-            r.country,
-            r.transfer_mechanism.as_deref().unwrap_or("no safeguard named")
-        );
+        let _ = writeln!(out, "- {} ({}, {}): {}", cell(&r.name), r.role, r.country, safeguard(r));
     }
     if !any {
         let _ = writeln!(out, "None.");

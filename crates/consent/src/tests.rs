@@ -295,3 +295,28 @@ fn erasure_removes_every_row_that_identifies_the_person() {
     assert!(export["acceptances"].as_array().unwrap().is_empty());
     assert_eq!(ledger::history(&mut f.conn, &tenant, &other, 50, None).unwrap().items.len(), 1, "others stay");
 }
+
+#[test]
+fn the_markdown_register_keeps_its_table_whole_whatever_the_names() {
+    let mut f = fixture();
+    let tenant = f.tenant.clone();
+    let new = NewRecipient {
+        name: "Mail | Co".into(),
+        role: RecipientRole::Processor,
+        country: "US".into(),
+        transfer_mechanism: Some("SCC | 2021".into()),
+    };
+    let recipient = crate::recipients::create(&mut f.conn, &tenant, &new).unwrap();
+    let patch = PurposePatch { recipients: Some(vec![recipient.id]), ..PurposePatch::default() };
+    purposes::update(&mut f.conn, &tenant, "marketing_email", None, &patch).unwrap();
+    let register = crate::register::build(&mut f.conn, &tenant).unwrap();
+    let markdown = crate::register::markdown(&register);
+    let rows: Vec<&str> = markdown.lines().filter(|l| l.starts_with("| ") && l.contains("(`")).collect();
+    assert_eq!(rows.len(), 7, "one row per purpose");
+    for row in rows {
+        let cells = row.replace("\\|", "").matches('|').count();
+        assert_eq!(cells, 6, "five cells: {row}");
+    }
+    let transfers = markdown.split("## Transfers outside the EEA").nth(1).unwrap();
+    assert!(transfers.contains("Mail \\| Co (processor, US): SCC \\| 2021"), "{transfers}");
+}
