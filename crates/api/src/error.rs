@@ -79,6 +79,13 @@ pub enum ApiError {
         /// Why.
         detail: String,
     },
+    /// 410: it existed, but is used up or expired for good.
+    Gone {
+        /// Stable code.
+        code: &'static str,
+        /// Why.
+        detail: String,
+    },
     /// 412: `If-Match` does not match the current version.
     PreconditionFailed,
     /// 413: the body is larger than the limit.
@@ -110,6 +117,7 @@ impl ApiError {
         match self {
             ApiError::Malformed(_) => "malformed_json",
             ApiError::BadRequest { code, .. } => code,
+            ApiError::Gone { code, .. } => code,
             ApiError::Unauthorized { code, .. } => code,
             ApiError::Forbidden { code, .. } => code,
             ApiError::NotFound => "not_found",
@@ -128,6 +136,7 @@ impl ApiError {
         match self {
             ApiError::Malformed(_) => "Malformed request body",
             ApiError::BadRequest { .. } => "Bad request",
+            ApiError::Gone { .. } => "Gone",
             ApiError::Unauthorized { .. } => "Unauthorized",
             ApiError::Forbidden { .. } => "Forbidden",
             ApiError::NotFound => "Not found",
@@ -148,7 +157,8 @@ impl ApiError {
             ApiError::Unauthorized { detail, .. } => (*detail).to_owned(),
             ApiError::Forbidden { detail, .. }
             | ApiError::Conflict { detail, .. }
-            | ApiError::BadRequest { detail, .. } => detail.clone(),
+            | ApiError::BadRequest { detail, .. }
+            | ApiError::Gone { detail, .. } => detail.clone(),
             ApiError::NotFound => "the resource does not exist".to_owned(),
             ApiError::PreconditionFailed => "If-Match does not match the current version of the resource".to_owned(),
             ApiError::PayloadTooLarge(limit) => {
@@ -177,6 +187,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Malformed(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -359,6 +370,28 @@ pub mod responses {
         /// Duplicate.
         #[response(status = 409, content_type = "application/problem+json")]
         Conflict(Problem),
+    }
+
+    /// 503 and 500: what a public route without a token or body may answer.
+    #[derive(IntoResponses)]
+    pub enum ServerErrors {
+        /// Database unavailable.
+        #[response(status = 503, content_type = "application/problem+json")]
+        Unavailable(Problem),
+        /// Unexpected; carries `error_id`.
+        #[response(status = 500, content_type = "application/problem+json")]
+        Internal(Problem),
+    }
+
+    /// 400 and 410: a link that was altered, or is used up or expired.
+    #[derive(IntoResponses)]
+    pub enum LinkErrors {
+        /// Not a link kluis made, or altered.
+        #[response(status = 400, content_type = "application/problem+json")]
+        Invalid(Problem),
+        /// Used before, expired, or what it points to is gone.
+        #[response(status = 410, content_type = "application/problem+json")]
+        Gone(Problem),
     }
 
     /// 412: `If-Match` mismatch.

@@ -48,6 +48,9 @@ pub use state::{ApiConfig, AppState};
         (name = "accounts", description = "People's accounts, for administrators"),
         (name = "me", description = "A signed-in person's own data"),
         (name = "devices", description = "Devices people sign in from, and visit statistics"),
+        (name = "consent", description = "The consent ledger: grants, withdrawals and objections, checks, the changes feed and one-click unsubscribe"),
+        (name = "policies", description = "Terms, privacy and cookie policies, versioned, and people's acceptances"),
+        (name = "register", description = "Purposes, recipients and the record of processing activities (Art. 30 GDPR)"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -73,7 +76,9 @@ impl utoipa::Modify for BearerScheme {
 
 /// Register every route; the OpenAPI document is collected from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
-    use routes::{accounts, audit, clients, devices, me, meta, oauth, people, signin, tenants};
+    use routes::{
+        accounts, audit, clients, consent, devices, me, meta, oauth, people, policies, register, signin, tenants,
+    };
     cfg.service(meta::live)
         .service(meta::ready)
         .service(meta::metrics)
@@ -157,7 +162,33 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(people::me_create_website)
         .service(people::me_list_websites)
         .service(people::me_update_website)
-        .service(people::me_delete_website);
+        .service(people::me_delete_website)
+        .service(register::create_purpose)
+        .service(register::list_purposes)
+        .service(register::get_purpose)
+        .service(register::update_purpose)
+        .service(register::delete_purpose)
+        .service(register::create_recipient)
+        .service(register::list_recipients)
+        .service(register::get_recipient)
+        .service(register::update_recipient)
+        .service(register::delete_recipient)
+        .service(register::get_register)
+        .service(consent::record_consent)
+        .service(consent::list_consents)
+        .service(consent::consent_history)
+        .service(consent::check_one)
+        .service(consent::check_batch)
+        .service(consent::changes)
+        .service(consent::unsubscribe_link)
+        .service(consent::one_click_unsubscribe)
+        .service(policies::publish_policy)
+        .service(policies::list_policy_versions)
+        .service(policies::public_current_policy)
+        .service(policies::public_policy_versions)
+        .service(policies::public_policy_version)
+        .service(policies::record_acceptance)
+        .service(policies::list_acceptances);
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves and

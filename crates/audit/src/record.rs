@@ -102,6 +102,32 @@ pub enum Action {
     StepUpPassed,
     /// A mailed code for an unfamiliar device was entered wrong.
     StepUpFailed,
+    /// A person gave consent to a purpose (or, themselves, lifted an objection).
+    ConsentGrant,
+    /// A person's consent to a purpose was withdrawn.
+    ConsentWithdraw,
+    /// A person objected to a purpose (direct marketing, legitimate interests).
+    ConsentObject,
+    /// A person's consents, history or acceptances were read.
+    ConsentRead,
+    /// An unsubscribe link was issued for a person.
+    UnsubscribeLink,
+    /// A processing purpose was created.
+    PurposeCreate,
+    /// A processing purpose was changed.
+    PurposeUpdate,
+    /// A processing purpose was deleted.
+    PurposeDelete,
+    /// A recipient was registered.
+    RecipientCreate,
+    /// A recipient was changed.
+    RecipientUpdate,
+    /// A recipient was removed.
+    RecipientDelete,
+    /// A version of a policy document was published.
+    PolicyPublish,
+    /// A person accepted a version of a policy document.
+    AcceptanceCreate,
 }
 
 impl Action {
@@ -151,6 +177,19 @@ impl Action {
             Action::DeviceRemoved => "device.removed",
             Action::StepUpPassed => "step_up.passed",
             Action::StepUpFailed => "step_up.failed",
+            Action::ConsentGrant => "consent.grant",
+            Action::ConsentWithdraw => "consent.withdraw",
+            Action::ConsentObject => "consent.object",
+            Action::ConsentRead => "consent.read",
+            Action::UnsubscribeLink => "unsubscribe.link",
+            Action::PurposeCreate => "purpose.create",
+            Action::PurposeUpdate => "purpose.update",
+            Action::PurposeDelete => "purpose.delete",
+            Action::RecipientCreate => "recipient.create",
+            Action::RecipientUpdate => "recipient.update",
+            Action::RecipientDelete => "recipient.delete",
+            Action::PolicyPublish => "policy.publish",
+            Action::AcceptanceCreate => "acceptance.create",
         }
     }
 }
@@ -178,6 +217,12 @@ impl Target {
     /// An API client.
     pub fn client(id: &str) -> Target {
         Target { kind: Some("client"), id: Some(id.to_owned()), person: None }
+    }
+
+    /// Any other tenant resource that is not a person (a purpose, a
+    /// recipient, a policy version), by its kind and id.
+    pub fn resource(kind: &'static str, id: &str) -> Target {
+        Target { kind: Some(kind), id: Some(id.to_owned()), person: None }
     }
 
     /// A person: their id is never stored, only their subject reference.

@@ -39,14 +39,26 @@ pub enum Category {
     /// Which apps hold a reference to the person.
     #[serde(rename = "user.reference")]
     Reference,
-    /// The devices a person signs in from (with their IP addresses).
+    /// The devices a person signs in from: user agent, screen, client hints.
     #[serde(rename = "user.device")]
     Device,
+    /// IP addresses (kept truncated wherever security does not need them whole).
+    #[serde(rename = "user.device.ip_address")]
+    IpAddress,
+    /// The account: username, status, sign-in times.
+    #[serde(rename = "user.account")]
+    Account,
+    /// How a person uses a site or app: visits, activity, session recordings.
+    #[serde(rename = "user.behavior")]
+    Behavior,
+    /// What a person consented to, objected to and accepted, with its proof.
+    #[serde(rename = "user.privacy_preferences")]
+    PrivacyPreferences,
 }
 
 impl Category {
     /// Every category, in a stable order.
-    pub const ALL: [Category; 10] = [
+    pub const ALL: [Category; 14] = [
         Category::Name,
         Category::Email,
         Category::Phone,
@@ -57,6 +69,10 @@ impl Category {
         Category::Business,
         Category::Reference,
         Category::Device,
+        Category::IpAddress,
+        Category::Account,
+        Category::Behavior,
+        Category::PrivacyPreferences,
     ];
 
     /// The dotted name, e.g. `user.contact.email`.
@@ -72,6 +88,10 @@ impl Category {
             Category::Business => "user.business",
             Category::Reference => "user.reference",
             Category::Device => "user.device",
+            Category::IpAddress => "user.device.ip_address",
+            Category::Account => "user.account",
+            Category::Behavior => "user.behavior",
+            Category::PrivacyPreferences => "user.privacy_preferences",
         }
     }
 
@@ -87,9 +107,42 @@ impl Category {
             Category::Language => &["language"],
             Category::Business => &["company_name", "coc_number", "vat_number"],
             Category::Reference => &["references"],
-            Category::Device => &["devices"],
+            Category::Device => &["user_agent", "client_hints", "screen", "device_estimate"],
+            Category::IpAddress => &["ip"],
+            Category::Account => &["username", "status", "last_login_at", "last_activity_at"],
+            Category::Behavior => &["visits", "page_views", "session_recordings"],
+            Category::PrivacyPreferences => &["consents", "objections", "acceptances"],
         }
     }
+}
+
+/// Words that mark a special category of personal data (Art. 9 and 10
+/// GDPR) in a category name, whatever the taxonomy that made it
+/// (`user.health_and_medical`, `user.demographic.religious_belief`, ...).
+const SPECIAL: [&str; 14] = [
+    "health",
+    "medical",
+    "religio",
+    "philosoph",
+    "race",
+    "racial",
+    "ethnic",
+    "politic",
+    "sex",
+    "union",
+    "genetic",
+    "biometric",
+    "criminal",
+    "offence",
+];
+
+/// True when `name` names a special category of personal data (health,
+/// religion, ethnicity, politics, sex life, union membership, genetics,
+/// biometrics, criminal data). None exists in the catalogue: kluis refuses
+/// any processing of them.
+pub fn is_special(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.split(['.', '_', '-']).any(|segment| SPECIAL.iter().any(|word| segment.starts_with(word)))
 }
 
 impl fmt::Display for Category {
@@ -123,5 +176,27 @@ mod tests {
             assert!(!category.fields().is_empty());
         }
         assert!("user.health".parse::<Category>().is_err(), "special categories do not exist");
+    }
+
+    #[test]
+    fn special_categories_are_recognised_and_none_is_in_the_catalogue() {
+        for name in [
+            "user.health",
+            "user.health_and_medical",
+            "user.demographic.religious_belief",
+            "user.demographic.race_ethnicity",
+            "user.political_opinion",
+            "user.sexual_orientation",
+            "user.sex_life",
+            "user.union_membership",
+            "user.genetic",
+            "user.biometric.fingerprint",
+            "user.criminal_history",
+        ] {
+            assert!(is_special(name), "{name}");
+        }
+        for category in Category::ALL {
+            assert!(!is_special(category.as_str()), "{category}");
+        }
     }
 }

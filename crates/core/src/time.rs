@@ -12,6 +12,12 @@ pub fn now() -> PrimitiveDateTime {
     PrimitiveDateTime::new(now.date(), now.time())
 }
 
+/// `at` truncated to microseconds, what PostgreSQL keeps: a time a caller
+/// sent reads back the same on both backends.
+pub fn micros(at: PrimitiveDateTime) -> PrimitiveDateTime {
+    at.replace_microsecond(at.microsecond()).unwrap_or(at)
+}
+
 /// A stored UTC timestamp as an `OffsetDateTime`.
 pub fn utc(at: PrimitiveDateTime) -> OffsetDateTime {
     at.assume_utc()
@@ -79,6 +85,13 @@ pub mod rfc3339 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn micros_drops_nanoseconds_only() {
+        let at = time::macros::datetime!(2026-01-02 03:04:05.123_456_789);
+        assert_eq!(micros(at), time::macros::datetime!(2026-01-02 03:04:05.123_456));
+        assert_eq!(micros(micros(at)), micros(at));
+    }
 
     #[test]
     fn unix_round_trip() {

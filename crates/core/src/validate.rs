@@ -205,6 +205,54 @@ pub fn is_eea_country(s: &str) -> bool {
     EEA.binary_search(&s).is_ok()
 }
 
+/// An ISO 8601 duration of whole units such as `P2Y`, `P30D`, `P1Y6M`,
+/// `P4W` or `PT12H`: `P`, then years, months, weeks and days, then after a
+/// `T` hours, minutes and seconds, each at most once, in that order, at
+/// least one of them, none with a fraction or sign.
+pub fn is_iso8601_duration(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix('P') else {
+        return false;
+    };
+    let (date, time) = match rest.split_once('T') {
+        Some((date, time)) if !time.is_empty() => (date, Some(time)),
+        Some(_) => return false,
+        None => (rest, None),
+    };
+    let units_in_order = |part: &str, units: &[u8]| -> Option<usize> {
+        let mut next = 0;
+        let mut count = 0;
+        let mut digits = 0;
+        for b in part.bytes() {
+            if b.is_ascii_digit() {
+                digits += 1;
+                if digits > 9 {
+                    return None;
+                }
+                continue;
+            }
+            let position = units[next..].iter().position(|&u| u == b)?;
+            if digits == 0 {
+                return None;
+            }
+            next += position + 1;
+            count += 1;
+            digits = 0;
+        }
+        (digits == 0).then_some(count)
+    };
+    let Some(date_units) = units_in_order(date, b"YMWD") else {
+        return false;
+    };
+    let time_units = match time {
+        Some(time) => match units_in_order(time, b"HMS") {
+            Some(0) | None => return false,
+            Some(n) => n,
+        },
+        None => 0,
+    };
+    date_units + time_units > 0
+}
+
 /// The canonical `1234 AB` form of a Dutch postal code given as `1234AB` or `1234 ab`; `None` when it is not one.
 pub fn normalize_dutch_postal_code(s: &str) -> Option<String> {
     let (digits, letters) = match s.as_bytes() {
@@ -337,6 +385,18 @@ mod tests {
 
     fn digits(s: &str) -> Vec<u8> {
         s.bytes().map(|b| b - b'0').collect()
+    }
+
+    #[test]
+    fn iso8601_durations_of_whole_units() {
+        for ok in ["P2Y", "P30D", "P1Y6M", "P4W", "PT12H", "P1DT12H", "P1Y2M3W4DT5H6M7S", "PT90M"] {
+            assert!(is_iso8601_duration(ok), "{ok}");
+        }
+        for bad in
+            ["", "P", "PT", "2Y", "P2", "PY", "P1.5Y", "P-1D", "P1D2Y", "P1Y1Y", "P1DT", "p2y", "P2Y ", "P1234567890D"]
+        {
+            assert!(!is_iso8601_duration(bad), "{bad}");
+        }
     }
 
     // ---- card numbers ----

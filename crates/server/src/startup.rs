@@ -170,9 +170,16 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, StartupError> {
 }
 
 /// Every domain that holds personal data; retention and rights requests
-/// reach that data only through these.
+/// reach that data only through these. Erasure runs them in this order:
+/// consent before people (its rows reference the person row), the audit
+/// subject key last.
 pub fn holders() -> Vec<Arc<dyn kluis_store::personal::PersonalData>> {
-    vec![Arc::new(kluis_people::PeopleData), Arc::new(kluis_devices::DevicesData), Arc::new(kluis_audit::AuditSubjects)]
+    vec![
+        Arc::new(kluis_consent::ConsentData),
+        Arc::new(kluis_people::PeopleData),
+        Arc::new(kluis_devices::DevicesData),
+        Arc::new(kluis_audit::AuditSubjects),
+    ]
 }
 
 /// The API settings derived from the server's.

@@ -333,6 +333,135 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    consent_heads (tenant_id) {
+        tenant_id -> Text,
+        seq -> BigInt,
+        unsubscribe_key -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_recipients (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        name -> Text,
+        role -> Text,
+        country -> Text,
+        in_eea -> Bool,
+        transfer_mechanism -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_purposes (tenant_id, key) {
+        tenant_id -> Text,
+        key -> Text,
+        name -> Text,
+        description -> Text,
+        legal_basis -> Text,
+        data_categories -> Text,
+        retention -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_purpose_recipients (tenant_id, purpose_key, recipient_id) {
+        tenant_id -> Text,
+        purpose_key -> Text,
+        recipient_id -> Text,
+    }
+}
+
+diesel::table! {
+    consent_events (tenant_id, seq) {
+        tenant_id -> Text,
+        seq -> BigInt,
+        id -> Text,
+        person_id -> Text,
+        purpose -> Text,
+        action -> Text,
+        source -> Text,
+        policy_version -> Nullable<BigInt>,
+        ip_prefix -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        actor_kind -> Text,
+        actor_id -> Text,
+        occurred_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_states (tenant_id, person_id, purpose) {
+        tenant_id -> Text,
+        person_id -> Text,
+        purpose -> Text,
+        action -> Text,
+        decided_at -> Timestamp,
+        decided_seq -> BigInt,
+        expires_at -> Nullable<Timestamp>,
+        objected_at -> Nullable<Timestamp>,
+        lifted_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_policy_versions (tenant_id, kind, version) {
+        tenant_id -> Text,
+        kind -> Text,
+        version -> BigInt,
+        title -> Text,
+        body -> Text,
+        material -> Bool,
+        published_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_acceptances (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        kind -> Text,
+        version -> BigInt,
+        source -> Text,
+        ip_prefix -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        accepted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_unsubscribes (tenant_id, token_hash) {
+        tenant_id -> Text,
+        token_hash -> Binary,
+        person_id -> Text,
+        purpose -> Text,
+        expires_at -> Timestamp,
+        used_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_usage (tenant_id, day, client_id, kind) {
+        tenant_id -> Text,
+        day -> Text,
+        client_id -> Text,
+        kind -> Text,
+        count -> BigInt,
+    }
+}
+
 diesel::joinable!(api_clients -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -358,4 +487,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     devices,
     visits,
+    consent_heads,
+    consent_recipients,
+    consent_purposes,
+    consent_purpose_recipients,
+    consent_events,
+    consent_states,
+    consent_policy_versions,
+    consent_acceptances,
+    consent_unsubscribes,
+    consent_usage,
 );

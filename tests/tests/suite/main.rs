@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod clients;
+mod consent;
 mod contract;
 mod devices;
 mod http;

@@ -4,11 +4,14 @@
 pub mod accounts;
 pub mod audit;
 pub mod clients;
+pub mod consent;
 pub mod devices;
 pub mod me;
 pub mod meta;
 pub mod oauth;
 pub mod people;
+pub mod policies;
+pub mod register;
 pub mod signin;
 pub mod tenants;
 

@@ -1,0 +1,110 @@
+//! The consent domain as a [`PersonalData`] holder: a person's consent
+//! history, current state and policy acceptances; erasure removes every row
+//! that identifies them (ledger, state, acceptances, used unsubscribe tokens).
+
+use kluis_core::category::Category;
+use kluis_core::{PersonId, Result, TenantId};
+use kluis_store::Db;
+use kluis_store::personal::{ErasureReport, PersonalData};
+use serde_json::{Value, json};
+use time::PrimitiveDateTime;
+
+use crate::model::{Acceptance, ConsentEvent, actor_kind_name};
+use crate::{ledger, policies, unsubscribe};
+
+/// The consent domain's personal data.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConsentData;
+
+fn time(at: PrimitiveDateTime) -> Value {
+    let format = time::format_description::well_known::Rfc3339;
+    Value::String(at.assume_utc().format(&format).unwrap_or_default())
+}
+
+/// A ledger event as exported.
+pub fn event_json(e: &ConsentEvent) -> Value {
+    json!({
+        "id": e.id,
+        "seq": e.seq,
+        "purpose": e.purpose,
+        "action": e.action.as_str(),
+        "source": e.source.as_str(),
+        "policy_version": e.policy_version,
+        "ip_prefix": e.ip_prefix,
+        "user_agent": e.user_agent,
+        "actor_kind": actor_kind_name(e.actor_kind),
+        "occurred_at": time(e.occurred_at),
+        "expires_at": e.expires_at.map(time),
+        "recorded_at": time(e.recorded_at),
+    })
+}
+
+fn acceptance_json(a: &Acceptance) -> Value {
+    json!({
+        "id": a.id,
+        "kind": a.kind.as_str(),
+        "version": a.version,
+        "source": a.source.as_str(),
+        "ip_prefix": a.ip_prefix,
+        "user_agent": a.user_agent,
+        "accepted_at": time(a.accepted_at),
+    })
+}
+
+impl PersonalData for ConsentData {
+    fn categories(&self) -> &'static [Category] {
+        &[Category::PrivacyPreferences, Category::IpAddress, Category::Device]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["consent_events", "consent_states", "consent_acceptances", "consent_unsubscribes"]
+    }
+
+    fn export(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Value> {
+        let history = ledger::all_of(conn, tenant, person)?;
+        let current = if history.is_empty() { Vec::new() } else { ledger::standings(conn, tenant, person)? };
+        let current: Vec<Value> = current
+            .iter()
+            .filter(|s| history.iter().any(|e| e.purpose == s.purpose))
+            .map(|s| {
+                json!({
+                    "purpose": s.purpose,
+                    "status": s.decision.status.as_str(),
+                    "allowed": s.decision.allowed,
+                    "since": s.decision.since.map(time),
+                    "expires_at": s.expires_at.map(time),
+                })
+            })
+            .collect();
+        let acceptances = policies::acceptances(conn, tenant, person)?;
+        Ok(json!({
+            "consents": {
+                "current": current,
+                "history": history.iter().map(event_json).collect::<Vec<_>>(),
+            },
+            "acceptances": acceptances.iter().map(acceptance_json).collect::<Vec<_>>(),
+        }))
+    }
+
+    fn erase(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<ErasureReport> {
+        let mut report = ErasureReport::default();
+        for (table, n) in ledger::erase_all(conn, tenant, person)? {
+            report.add(table, n);
+        }
+        report.add("consent_acceptances", policies::erase_all(conn, tenant, person)?);
+        report.add("consent_unsubscribes", unsubscribe::erase_all(conn, tenant, person)?);
+        Ok(report)
+    }
+
+    fn purge(
+        &self,
+        _conn: &mut Db,
+        _tenant: &TenantId,
+        _category: Category,
+        _cutoff: PrimitiveDateTime,
+    ) -> Result<u64> {
+        // Consent records are the proof that processing was lawful: they live
+        // as long as the person does and end with their erasure.
+        Ok(0)
+    }
+}

@@ -1,0 +1,10 @@
+DROP TABLE consent_usage;
+DROP TABLE consent_unsubscribes;
+DROP TABLE consent_acceptances;
+DROP TABLE consent_policy_versions;
+DROP TABLE consent_states;
+DROP TABLE consent_events;
+DROP TABLE consent_purpose_recipients;
+DROP TABLE consent_purposes;
+DROP TABLE consent_recipients;
+DROP TABLE consent_heads;
