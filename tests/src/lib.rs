@@ -284,7 +284,7 @@ impl TestApp {
             .filter_map(|e| e.ok())
             .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
             .filter_map(|e| {
-                let text = std::fs::read_to_string(e.path()).ok()?;
+                let text = quoted_printable_body(&std::fs::read_to_string(e.path()).ok()?);
                 let modified = e.metadata().ok()?.modified().ok()?;
                 Some((modified, text))
             })
@@ -308,6 +308,30 @@ impl TestApp {
             actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
+}
+
+/// A mail with its quoted-printable soft line breaks and escapes undone, as
+/// a mail client shows it (long lines such as links are wrapped in transit).
+fn quoted_printable_body(mail: &str) -> String {
+    let unfolded = mail.replace("=\r\n", "").replace("=\n", "");
+    let mut out = String::with_capacity(unfolded.len());
+    let mut rest = unfolded.as_str();
+    while let Some(at) = rest.find('=') {
+        out.push_str(&rest[..at]);
+        let hex = rest.get(at + 1..at + 3).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(byte) if byte.is_ascii() => {
+                out.push(byte as char);
+                rest = &rest[at + 3..];
+            }
+            _ => {
+                out.push('=');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Read a `{"client_id","client_secret"}` file.

@@ -147,6 +147,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(me::new_recovery_codes)
         .service(me::list_sessions)
         .service(me::revoke_session)
+        .service(consent::my_consents)
+        .service(consent::set_my_consent)
         .service(people::me_create_email)
         .service(people::me_list_emails)
         .service(people::me_update_email)

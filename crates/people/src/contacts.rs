@@ -555,3 +555,21 @@ pub(crate) fn person_with_email(conn: &mut Db, tenant: &TenantId, address: &str)
         .optional()
         .domain()
 }
+
+/// Every person of the tenant with a primary e-mail: id, address, language
+/// (for notices every person must receive, such as a new purpose to object to).
+pub fn primary_addresses(conn: &mut Db, tenant: &TenantId) -> Result<Vec<(PersonId, String, Option<String>)>> {
+    use kluis_store::schema::people;
+    let rows: Vec<(String, String, Option<String>)> = person_emails::table
+        .inner_join(
+            people::table
+                .on(people::tenant_id.eq(person_emails::tenant_id).and(people::id.eq(person_emails::person_id))),
+        )
+        .filter(person_emails::tenant_id.eq(tenant.as_str()))
+        .filter(person_emails::is_primary.eq(true))
+        .order(person_emails::person_id.asc())
+        .select((person_emails::person_id, person_emails::address, people::language))
+        .load(conn)
+        .domain()?;
+    Ok(rows.into_iter().map(|(person, address, language)| (PersonId(person), address, language)).collect())
+}

@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod clients;
 mod consent;
+mod consent_self;
 mod contract;
 mod devices;
 mod http;

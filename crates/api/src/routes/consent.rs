@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 
 use actix_web::http::header::USER_AGENT;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use kluis_audit::{Action, Target};
 use kluis_consent::check::{self, Pair, Usage};
 use kluis_consent::unsubscribe::{self, Opened, Redeemed};
@@ -836,4 +836,83 @@ pub async fn one_click_unsubscribe(
             detail: "what this unsubscribe link points to no longer exists".into(),
         }),
     }
+}
+
+/// Set one's own consent for a purpose.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct MyConsent {
+    /// `grant`, `withdraw` or `object`. One's own grant also lifts one's own objection.
+    pub action: ActionView,
+    /// The version of the privacy policy shown (1 or more).
+    #[validate(range(min = 1, message = "must be 1 or more"))]
+    pub policy_version: Option<i64>,
+}
+
+/// One's own standing with every purpose of the tenant.
+#[utoipa::path(tag = "me", responses((status = 200, body = StandingList), AuthErrors), security(("bearer" = ["self"])))]
+#[get("/v1/me/consents")]
+pub async fn my_consents(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let (tenant, person) = caller.person()?;
+    let standings = state.db(move |conn| ledger::standings(conn, &tenant, &person)).await?;
+    let items = standings
+        .into_iter()
+        .map(|s| StandingView {
+            purpose: s.purpose,
+            legal_basis: s.decision.basis.into(),
+            status: s.decision.status.into(),
+            allowed: s.decision.allowed,
+            since: s.decision.since,
+            expires_at: s.expires_at,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(StandingList { items }))
+}
+
+/// Grant, withdraw or object for one purpose, as the person: as easy to
+/// withdraw as to give, and the only way to lift one's own objection.
+#[utoipa::path(
+    tag = "me",
+    params(("purpose" = String, Path, description = "Purpose key")),
+    request_body = MyConsent,
+    responses((status = 200, body = ConsentEventView), BodyErrors),
+    security(("bearer" = ["self"]))
+)]
+#[put("/v1/me/consents/{purpose}")]
+pub async fn set_my_consent(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<MyConsent>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, person) = caller.person()?;
+    body.0.validate()?;
+    let new = NewEvent {
+        purpose: path.into_inner(),
+        action: body.0.action.into(),
+        source: Source::OwnData,
+        policy_version: body.0.policy_version,
+        occurred_at: None,
+        expires_at: None,
+        proof: proof(&req, caller.ip),
+    };
+    let ctx = caller.audit()?;
+    let actor = caller.actor.clone();
+    let event = state
+        .write(move |conn| {
+            let event = ledger::record(conn, &tenant, &person, &actor, &new)?;
+            let target = Target::person("consent", &person);
+            kluis_audit::record(
+                conn,
+                &ctx,
+                audit_action(event.action),
+                target,
+                &["purpose", "action"],
+                Some(&event.purpose),
+            )?;
+            Ok(event)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ConsentEventView::from(event)))
 }

@@ -19,6 +19,7 @@ use crate::error::responses::{AuthErrors, BodyErrors, Conflict, NotFound, Precon
 use crate::extract::{IfMatch, Json};
 use crate::routes::accounts::AccountView;
 use crate::routes::people::{PersonView, UpdatePerson};
+use crate::routes::policies::PolicyStandingView;
 use crate::state::AppState;
 
 /// The signed-in person and their account.
@@ -29,6 +30,9 @@ pub struct MeView {
     pub person: PersonView,
     /// The account.
     pub account: AccountView,
+    /// Per policy kind: the accepted and current versions, and whether
+    /// re-acceptance is due (a material version newer than the accepted one).
+    pub policies: Vec<PolicyStandingView>,
 }
 
 /// Change one's own password.
@@ -102,10 +106,15 @@ pub struct SessionList {
 
 async fn me_view(state: &web::Data<AppState>, caller: &Caller) -> Result<(i64, MeView), ApiError> {
     let (tenant, person) = caller.person()?;
-    let (found, account) = state
-        .db(move |conn| Ok((persons::get(conn, &tenant, &person)?, accounts::get(conn, &tenant, &person)?)))
+    let (found, account, policies) = state
+        .db(move |conn| {
+            let accepted = kluis_consent::policies::acceptances(conn, &tenant, &person)?;
+            let policies = kluis_consent::policies::standings(conn, &tenant, &accepted)?;
+            Ok((persons::get(conn, &tenant, &person)?, accounts::get(conn, &tenant, &person)?, policies))
+        })
         .await?;
-    Ok((found.version, MeView { person: found.into(), account: account.into() }))
+    let policies = policies.into_iter().map(PolicyStandingView::from).collect();
+    Ok((found.version, MeView { person: found.into(), account: account.into(), policies }))
 }
 
 /// Read one's own profile, contacts and account.

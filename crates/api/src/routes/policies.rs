@@ -207,6 +207,17 @@ pub struct PolicyStandingView {
     pub reacceptance_due: bool,
 }
 
+impl From<kluis_consent::PolicyStanding> for PolicyStandingView {
+    fn from(s: kluis_consent::PolicyStanding) -> Self {
+        PolicyStandingView {
+            kind: s.kind.into(),
+            accepted_version: s.accepted_version,
+            current_version: s.current_version,
+            reacceptance_due: s.reacceptance_due,
+        }
+    }
+}
+
 /// A person's acceptances and, per kind, whether re-acceptance is due.
 #[derive(Serialize, ToSchema)]
 pub struct AcceptanceList {
@@ -417,15 +428,7 @@ pub async fn list_acceptances(
         .await?;
     state.audit.read(&caller.audit()?, Action::ConsentRead, target, &["acceptances"], None);
     let reacceptance_due = standings.iter().map(|s| (s.kind.as_str().to_owned(), s.reacceptance_due)).collect();
-    let policies = standings
-        .into_iter()
-        .map(|s| PolicyStandingView {
-            kind: s.kind.into(),
-            accepted_version: s.accepted_version,
-            current_version: s.current_version,
-            reacceptance_due: s.reacceptance_due,
-        })
-        .collect();
+    let policies = standings.into_iter().map(PolicyStandingView::from).collect();
     Ok(HttpResponse::Ok().json(AcceptanceList {
         items: items.into_iter().map(AcceptanceView::from).collect(),
         reacceptance_due,

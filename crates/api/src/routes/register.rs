@@ -13,6 +13,7 @@ use kluis_consent::{
     recipients,
 };
 use kluis_core::Scope;
+use kluis_people::accounts::mail::PurposeNotice;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -336,9 +337,11 @@ pub async fn create_purpose(
         retention: b.retention,
     };
     let ctx = caller.audit()?;
+    let app = state.clone();
     let purpose = state
         .write(move |conn| {
             let purpose = purposes::create(conn, &tenant, &new)?;
+            announce(&app, conn, &tenant, &purpose)?;
             let fields = ["key", "name", "description", "legal_basis", "data_categories", "recipients", "retention"];
             kluis_audit::record(
                 conn,
@@ -353,6 +356,31 @@ pub async fn create_purpose(
         .await?;
     let location = format!("/v1/purposes/{}", purpose.key);
     Ok(created(location, purpose.version, &PurposeView::from(purpose)))
+}
+
+/// A new purpose people may object to (legitimate interests, public task)
+/// is announced to everyone with a primary e-mail address, with their own
+/// one-click objection link, in the transaction that creates it.
+fn announce(
+    state: &AppState,
+    conn: &mut kluis_store::Db,
+    tenant: &kluis_core::TenantId,
+    purpose: &kluis_consent::Purpose,
+) -> Result<(), kluis_store::error::TxError> {
+    if !matches!(
+        purpose.legal_basis,
+        kluis_consent::LegalBasis::LegitimateInterests | kluis_consent::LegalBasis::PublicTask
+    ) {
+        return Ok(());
+    }
+    let expires_at = kluis_core::time::now() + kluis_consent::unsubscribe::LINK_TTL;
+    for (person, address, language) in kluis_people::contacts::primary_addresses(conn, tenant)? {
+        let token = kluis_consent::unsubscribe::issue(conn, tenant, &person, &purpose.key, expires_at)?;
+        let link = format!("{}/v1/unsubscribe/{token}", state.config.issuer.trim_end_matches('/'));
+        let notice = PurposeNotice { to: &address, language: language.as_deref(), purpose: &purpose.name, link: &link };
+        kluis_people::accounts::mail::queue_purpose_notice(conn, &state.master, tenant, &person, notice)?;
+    }
+    Ok(())
 }
 
 /// The tenant's purposes. A tenant starts with `marketing_email`,

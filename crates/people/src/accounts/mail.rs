@@ -93,3 +93,47 @@ pub fn queue(conn: &mut Db, master: &MasterKey, tenant: &TenantId, person: &Pers
     outbox::enqueue(conn, master, tenant, Some(person), "mail", &payload)?;
     Ok(())
 }
+
+/// A notice of a new purpose a person may object to.
+#[derive(Debug, Clone, Copy)]
+pub struct PurposeNotice<'a> {
+    /// Recipient address.
+    pub to: &'a str,
+    /// The person's language.
+    pub language: Option<&'a str>,
+    /// The purpose's name.
+    pub purpose: &'a str,
+    /// The one-click objection link.
+    pub link: &'a str,
+}
+
+/// Tell a person about a new processing purpose they may object to, with a
+/// one-click link that records the objection; inside the caller's transaction.
+pub fn queue_purpose_notice(
+    conn: &mut Db,
+    master: &MasterKey,
+    tenant: &TenantId,
+    person: &PersonId,
+    notice: PurposeNotice<'_>,
+) -> Result<()> {
+    let PurposeNotice { to, language, purpose, link } = notice;
+    let (subject, text) = if dutch(language) {
+        (
+            "Nieuw gebruik van je gegevens".to_owned(),
+            format!(
+                "Hallo,\n\nWe gaan je gegevens ook gebruiken voor: {purpose}.\nDat doen we op grond van een gerechtvaardigd belang, en je hebt het recht om\nbezwaar te maken. Dat kan met een klik op deze link (of door er een lege\nPOST naar te sturen):\n\n{link}\n"
+            ),
+        )
+    } else {
+        (
+            "A new use of your data".to_owned(),
+            format!(
+                "Hello,\n\nWe will also use your data for: {purpose}.\nWe do so on the ground of a legitimate interest, and you have the right to\nobject. One click on this link (or an empty POST to it) records your objection:\n\n{link}\n"
+            ),
+        )
+    };
+    let payload = serde_json::to_vec(&MailPayload { to, subject, text })
+        .map_err(|e| kluis_core::DomainError::Internal(e.to_string()))?;
+    outbox::enqueue(conn, master, tenant, Some(person), "mail", &payload)?;
+    Ok(())
+}
