@@ -251,6 +251,19 @@ pub struct RecordConsent {
     pub expires_at: Option<Time>,
 }
 
+impl From<ledger::Standing> for StandingView {
+    fn from(s: ledger::Standing) -> Self {
+        StandingView {
+            purpose: s.purpose,
+            legal_basis: s.decision.basis.into(),
+            status: s.decision.status.into(),
+            allowed: s.decision.allowed,
+            since: s.decision.since,
+            expires_at: s.expires_at,
+        }
+    }
+}
+
 /// How a person stands with one purpose now.
 #[derive(Serialize, ToSchema)]
 pub struct StandingView {
@@ -531,17 +544,7 @@ pub async fn list_consents(
         })
         .await?;
     state.audit.read(&caller.audit()?, Action::ConsentRead, target, &["consents"], None);
-    let items = standings
-        .into_iter()
-        .map(|s| StandingView {
-            purpose: s.purpose,
-            legal_basis: s.decision.basis.into(),
-            status: s.decision.status.into(),
-            allowed: s.decision.allowed,
-            since: s.decision.since,
-            expires_at: s.expires_at,
-        })
-        .collect();
+    let items = standings.into_iter().map(StandingView::from).collect();
     Ok(HttpResponse::Ok().json(StandingList { items }))
 }
 
@@ -855,17 +858,7 @@ pub struct MyConsent {
 pub async fn my_consents(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let (tenant, person) = caller.person()?;
     let standings = state.db(move |conn| ledger::standings(conn, &tenant, &person)).await?;
-    let items = standings
-        .into_iter()
-        .map(|s| StandingView {
-            purpose: s.purpose,
-            legal_basis: s.decision.basis.into(),
-            status: s.decision.status.into(),
-            allowed: s.decision.allowed,
-            since: s.decision.since,
-            expires_at: s.expires_at,
-        })
-        .collect();
+    let items = standings.into_iter().map(StandingView::from).collect();
     Ok(HttpResponse::Ok().json(StandingList { items }))
 }
 

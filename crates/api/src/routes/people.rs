@@ -768,11 +768,17 @@ pub async fn delete_person(
             if if_match.0.is_some_and(|v| v != version) {
                 return Err(kluis_core::DomainError::VersionMismatch.into());
             }
-            kluis_audit::record(conn, &ctx, Action::PersonDelete, Target::person("person", &person), &[], None)?;
+            // Lock order as in every other write: the data first, the audit
+            // chain last (the other order can deadlock on PostgreSQL). The
+            // entry is linked with the subject key, which the audit holder
+            // then forgets.
+            let (keys, data): (Vec<_>, Vec<_>) = holders.iter().partition(|h| h.tables().contains(&"subject_keys"));
             let mut report = ErasureReport::default();
-            // The audit holder deletes the subject key last of all, after the
-            // entry above was linked with it.
-            for holder in &holders {
+            for holder in data {
+                report.merge(holder.erase(conn, &tenant, &person)?);
+            }
+            kluis_audit::record(conn, &ctx, Action::PersonDelete, Target::person("person", &person), &[], None)?;
+            for holder in keys {
                 report.merge(holder.erase(conn, &tenant, &person)?);
             }
             Ok(report)
