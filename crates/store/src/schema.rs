@@ -9,6 +9,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        require_staff_totp -> Bool,
+        device_step_up -> Bool,
     }
 }
 

@@ -334,6 +334,34 @@ both_backends! {
         assert_eq!(login(&app, &tenant, "self@example.nl", "my next password 1").await.status(), StatusCode::OK);
     }
 
+    async fn staff_scopes_wait_for_totp_unless_the_tenant_says_otherwise(app) {
+        let tenant = app.new_tenant().await;
+        person_with_account(&app, &tenant, "clerk@example.nl", json!({"staff_scopes": ["people:read"]})).await;
+        let session: Value = login(&app, &tenant, "clerk@example.nl", PASSWORD).await.json().await.unwrap();
+        assert_eq!(claims_of(session["access_token"].as_str().unwrap())["scope"], "self");
+        assert_problem(app.get("/v1/people", session["access_token"].as_str().unwrap()).await, StatusCode::FORBIDDEN, "insufficient_scope").await;
+
+        // With TOTP, the staff scope comes with the next sign-in.
+        let access = session["access_token"].as_str().unwrap().to_owned();
+        let enrol: Value = app.client.post(app.url("/v1/me/totp")).bearer_auth(&access).send().await.unwrap().json().await.unwrap();
+        let secret = enrol["secret"].as_str().unwrap().to_owned();
+        assert_eq!(app.post("/v1/me/totp/confirm", &access, &json!({"code": totp_code(&secret, now())})).await.status(), StatusCode::OK);
+        let challenge: Value = login(&app, &tenant, "clerk@example.nl", PASSWORD).await.json().await.unwrap();
+        let answered: Value = app.client.post(app.url(&format!("/v1/auth/challenges/{}", challenge["challenge_id"].as_str().unwrap())))
+            .json(&json!({"code": totp_code(&secret, now() + 30)})).send().await.unwrap().json().await.unwrap();
+        let staff = answered["access_token"].as_str().unwrap();
+        assert_eq!(claims_of(staff)["scope"], "people:read self");
+        assert_eq!(app.get("/v1/people", staff).await.status(), StatusCode::OK);
+
+        // A tenant that does not require TOTP grants staff scopes at once.
+        let operator = app.operator_token().await;
+        let patched = app.patch(&format!("/v1/tenants/{}", tenant.id), &operator, &json!({"require_staff_totp": false})).await;
+        assert_eq!(patched.json::<Value>().await.unwrap()["require_staff_totp"], false);
+        person_with_account(&app, &tenant, "temp@example.nl", json!({"staff_scopes": ["people:read"]})).await;
+        let session: Value = login(&app, &tenant, "temp@example.nl", PASSWORD).await.json().await.unwrap();
+        assert_eq!(claims_of(session["access_token"].as_str().unwrap())["scope"], "people:read self");
+    }
+
     async fn bad_account_input_is_422_and_duplicates_409(app) {
         let tenant = app.new_tenant().await;
         let person = person_with_account(&app, &tenant, "dup@example.nl", json!({"username": "dup"})).await;

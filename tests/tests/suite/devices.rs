@@ -110,6 +110,23 @@ both_backends! {
         assert_eq!(app.get("/v1/me", access).await.status(), StatusCode::UNAUTHORIZED);
     }
 
+    async fn a_tenant_can_turn_the_step_up_off(app) {
+        let tenant = app.new_tenant().await;
+        let operator = app.operator_token().await;
+        let view: Value = app.get(&format!("/v1/tenants/{}", tenant.id), &operator).await.json().await.unwrap();
+        assert_eq!(view["device_step_up"], true, "on by default");
+        verified_person(&app, &tenant, "lax@example.nl").await;
+        assert_eq!(login(&app, &tenant, "lax@example.nl", json!({"user_agent": CHROME_WINDOWS})).await.status(), StatusCode::OK);
+        assert_eq!(login(&app, &tenant, "lax@example.nl", json!({"user_agent": SAFARI_IPHONE})).await.status(), StatusCode::ACCEPTED);
+        let patched = app.patch(&format!("/v1/tenants/{}", tenant.id), &operator, &json!({"device_step_up": false})).await;
+        assert_eq!(patched.status(), StatusCode::OK);
+        let response = login(&app, &tenant, "lax@example.nl", json!({"user_agent": SAFARI_IPHONE})).await;
+        assert_eq!(response.status(), StatusCode::OK, "no step-up when the tenant turned it off");
+        assert!(response.json::<Value>().await.unwrap()["device_key"].is_string(), "the device is trusted and stored");
+        let bad = app.patch(&format!("/v1/tenants/{}", tenant.id), &operator, &json!({"device_step_up": "no"})).await;
+        assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+
     async fn a_hundred_requests_in_a_minute_write_activity_at_most_once(app) {
         let tenant = app.new_tenant().await;
         verified_person(&app, &tenant, "busy@example.nl").await;

@@ -193,10 +193,10 @@ fn user_agent(req: &HttpRequest) -> Option<String> {
 }
 
 /// The scopes a signed-in person's token carries: `self`, and staff scopes
-/// only once they protect the account with TOTP.
-pub(crate) fn person_scopes(account: &Account) -> Vec<Scope> {
+/// once the account has TOTP (or always, when the tenant does not require it).
+pub(crate) fn person_scopes(account: &Account, tenant: &tenants::Tenant) -> Vec<Scope> {
     let mut scopes = vec![Scope::OwnData];
-    if account.totp_enabled {
+    if account.totp_enabled || !tenant.require_staff_totp {
         scopes.extend(account.staff_scopes.iter().copied());
     }
     scopes.sort();
@@ -238,6 +238,7 @@ pub(crate) fn next_step(
 ) -> Result<SignIn, TxError> {
     let tenant = &ctx.tenant;
     let person = &account.person_id;
+    let settings = tenants::get(conn, tenant)?;
     let pending = serde_json::to_string(seen).ok();
     if let Some(kind) = challenges::next_kind(account.totp_enabled, account.must_change_password, done) {
         let challenge = challenges::open(conn, tenant, person, kind, pending, None)?;
@@ -256,7 +257,7 @@ pub(crate) fn next_step(
             kluis_devices::devices::signed_in(conn, tenant, &device.id, seen)?;
             (device.id, None)
         }
-        Recognition::Unfamiliar if !done.contains(&ChallengeKind::EmailCode) => {
+        Recognition::Unfamiliar if settings.device_step_up && !done.contains(&ChallengeKind::EmailCode) => {
             if let Some(address) = secrets::verified_primary_email(conn, tenant, person)? {
                 let code_hash = secrets::mail_device_code(conn, &state.master, tenant, person, &address)?;
                 let challenge =
@@ -279,7 +280,7 @@ pub(crate) fn next_step(
     };
     let started =
         sessions::start(conn, tenant, person, Some(&device_id), ctx.ip_prefix.clone(), seen.user_agent.clone())?;
-    let scopes = person_scopes(account);
+    let scopes = person_scopes(account, &settings);
     let issued = state.tokens.issue_for_session(conn, tenant, person.as_str(), &started.session.id, &scopes)?;
     kluis_audit::record(conn, ctx, Action::LoginSucceeded, Target::person("session", person), &[], None)?;
     Ok(SignIn::Session(SessionTokens {
@@ -679,13 +680,10 @@ pub(crate) async fn refresh(
             sessions::Refreshed::Rotated { tenant, started } => {
                 let person = started.session.person_id.clone();
                 let account = accounts::get(conn, &tenant, &person)?;
-                let issued = app.tokens.issue_for_session(
-                    conn,
-                    &tenant,
-                    person.as_str(),
-                    &started.session.id,
-                    &person_scopes(&account),
-                )?;
+                let settings = tenants::get(conn, &tenant)?;
+                let scopes = person_scopes(&account, &settings);
+                let issued =
+                    app.tokens.issue_for_session(conn, &tenant, person.as_str(), &started.session.id, &scopes)?;
                 let ctx = Context::person(tenant, Some(&person), request_id, ip);
                 kluis_audit::record(
                     conn,

@@ -56,6 +56,10 @@ pub struct TenantView {
     pub name: String,
     /// `active` or `suspended`.
     pub status: TenantStatusView,
+    /// Staff scopes are granted only once a staff account has TOTP (default true).
+    pub require_staff_totp: bool,
+    /// A sign-in from an unfamiliar device needs a code mailed to the person (default true).
+    pub device_step_up: bool,
     /// Version for `If-Match`.
     pub version: i64,
     /// Created (RFC 3339).
@@ -75,6 +79,8 @@ impl From<Tenant> for TenantView {
             slug: t.slug,
             name: t.name,
             status: t.status.into(),
+            require_staff_totp: t.require_staff_totp,
+            device_step_up: t.device_step_up,
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -117,6 +123,10 @@ pub struct UpdateTenant {
     pub slug: Option<String>,
     /// `suspended` refuses every token of the tenant at once; `active` restores them.
     pub status: Option<TenantStatusView>,
+    /// `false` grants staff scopes without TOTP (not recommended).
+    pub require_staff_totp: Option<bool>,
+    /// `false` trusts unfamiliar devices without an e-mailed code.
+    pub device_step_up: Option<bool>,
 }
 
 /// A page of tenants.
@@ -224,11 +234,20 @@ pub async fn update_tenant(
     body.0.validate()?;
     let id = TenantId(path.into_inner());
     check_id(id.as_str())?;
-    let changes = TenantChanges { name: body.0.name, slug: body.0.slug, status: body.0.status.map(Into::into) };
+    let b = body.0;
+    let changes = TenantChanges {
+        name: b.name,
+        slug: b.slug,
+        status: b.status.map(Into::into),
+        require_staff_totp: b.require_staff_totp,
+        device_step_up: b.device_step_up,
+    };
     let fields = super::present(&[
         ("name", changes.name.is_some()),
         ("slug", changes.slug.is_some()),
         ("status", changes.status.is_some()),
+        ("require_staff_totp", changes.require_staff_totp.is_some()),
+        ("device_step_up", changes.device_step_up.is_some()),
     ]);
     let tenant = state
         .write(move |conn| {

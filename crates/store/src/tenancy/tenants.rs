@@ -57,6 +57,10 @@ pub struct Tenant {
     pub created_at: PrimitiveDateTime,
     /// When it last changed.
     pub updated_at: PrimitiveDateTime,
+    /// Staff scopes are granted only once a staff account has TOTP.
+    pub require_staff_totp: bool,
+    /// A sign-in from an unfamiliar device needs a code mailed to the person.
+    pub device_step_up: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -69,6 +73,8 @@ struct TenantRow {
     version: i64,
     created_at: PrimitiveDateTime,
     updated_at: PrimitiveDateTime,
+    require_staff_totp: bool,
+    device_step_up: bool,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -83,6 +89,8 @@ impl TryFrom<TenantRow> for Tenant {
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            require_staff_totp: row.require_staff_totp,
+            device_step_up: row.device_step_up,
         })
     }
 }
@@ -105,6 +113,10 @@ pub struct TenantChanges {
     pub slug: Option<String>,
     /// Suspend or reactivate.
     pub status: Option<TenantStatus>,
+    /// Require TOTP before staff scopes are granted.
+    pub require_staff_totp: Option<bool>,
+    /// Step up unfamiliar devices by e-mail.
+    pub device_step_up: Option<bool>,
 }
 
 fn slug_taken() -> DomainError {
@@ -129,6 +141,8 @@ pub fn create(conn: &mut Db, new: &NewTenant) -> Result<(Tenant, IssuedClient)> 
         version: 1,
         created_at: now,
         updated_at: now,
+        require_staff_totp: true,
+        device_step_up: true,
     };
     let admin =
         NewClient { name: "admin".to_owned(), scopes: Scope::tenant_client_scopes().collect(), purposes: Vec::new() };
@@ -188,17 +202,30 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
         let name = changes.name.as_deref().map(str::trim).unwrap_or(&current.name).to_owned();
         let slug = changes.slug.clone().unwrap_or_else(|| current.slug.clone());
         let status = changes.status.unwrap_or(current.status);
+        let require_staff_totp = changes.require_staff_totp.unwrap_or(current.require_staff_totp);
+        let device_step_up = changes.device_step_up.unwrap_or(current.device_step_up);
         diesel::update(tenants::table.find(id.as_str()).filter(tenants::version.eq(current.version)))
             .set((
                 tenants::name.eq(&name),
                 tenants::slug.eq(&slug),
                 tenants::status.eq(status.as_str()),
+                tenants::require_staff_totp.eq(require_staff_totp),
+                tenants::device_step_up.eq(device_step_up),
                 tenants::version.eq(current.version + 1),
                 tenants::updated_at.eq(now),
             ))
             .execute(conn)
             .map_err(|e| if is_unique_violation(&e) { TxError(slug_taken()) } else { TxError::from(e) })?;
-        Ok(Tenant { name, slug, status, version: current.version + 1, updated_at: now, ..current })
+        Ok(Tenant {
+            name,
+            slug,
+            status,
+            require_staff_totp,
+            device_step_up,
+            version: current.version + 1,
+            updated_at: now,
+            ..current
+        })
     })
     .map_err(DomainError::from)
 }
