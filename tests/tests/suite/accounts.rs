@@ -362,6 +362,28 @@ both_backends! {
         assert_eq!(claims_of(session["access_token"].as_str().unwrap())["scope"], "people:read self");
     }
 
+    async fn a_hash_with_old_parameters_is_replaced_at_sign_in(app) {
+        use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+        use diesel::prelude::*;
+        use kluis_store::schema::accounts;
+        let tenant = app.new_tenant().await;
+        let person = person_with_account(&app, &tenant, "legacy@example.nl", json!({})).await;
+        let weak = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon2::Params::new(8192, 1, 1, None).unwrap())
+            .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng)).unwrap().to_string();
+        let stored = |app: &TestApp| -> String {
+            let mut conn = app.conn();
+            accounts::table.filter(accounts::person_id.eq(&person)).select(accounts::password_hash).first::<Option<String>>(&mut *conn).unwrap().unwrap()
+        };
+        {
+            let mut conn = app.conn();
+            diesel::update(accounts::table.filter(accounts::person_id.eq(&person))).set(accounts::password_hash.eq(Some(&weak))).execute(&mut *conn).unwrap();
+        }
+        assert!(stored(&app).contains("m=8192,t=1,p=1"));
+        assert_eq!(login(&app, &tenant, "legacy@example.nl", PASSWORD).await.status(), StatusCode::OK, "the old hash still verifies");
+        assert!(stored(&app).starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "and is replaced with today's parameters");
+        assert_eq!(login(&app, &tenant, "legacy@example.nl", PASSWORD).await.status(), StatusCode::OK);
+    }
+
     async fn bad_account_input_is_422_and_duplicates_409(app) {
         let tenant = app.new_tenant().await;
         let person = person_with_account(&app, &tenant, "dup@example.nl", json!({"username": "dup"})).await;

@@ -247,3 +247,26 @@ both_backends! {
         assert_eq!(devices["items"].as_array().unwrap().len(), 1, "untouched");
     }
 }
+
+#[actix_web::test]
+async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
+    for (trusted, expected) in [(true, "203.0.113.7"), (false, "127.0.0.1")] {
+        let app = kluis_tests::TestApp::spawn_with(kluis_tests::Backend::Sqlite, |s| {
+            if trusted {
+                s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            }
+        })
+        .await
+        .unwrap();
+        let tenant = app.new_tenant().await;
+        let person = verified_person(&app, &tenant, "proxied@example.nl").await;
+        let response = app.client.post(app.url("/v1/auth/login"))
+            .header("x-forwarded-for", "198.51.100.1, 203.0.113.7")
+            .json(&json!({"tenant": tenant.slug, "identifier": "proxied@example.nl", "password": PASSWORD, "device": {"user_agent": CHROME_WINDOWS}}))
+            .send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let devices: Value =
+            app.get(&format!("/v1/people/{person}/devices"), &tenant.token).await.json().await.unwrap();
+        assert_eq!(devices["items"][0]["ip"], expected, "trusted proxy: {trusted}");
+    }
+}
