@@ -178,7 +178,14 @@ impl TestApp {
         Some(TestApp {
             address,
             backend,
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            // Idle connections are dropped well before the server's 5 s
+            // keep-alive ends them, so a request never races a closing
+            // connection (a POST on one fails with IncompleteMessage).
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_idle_timeout(std::time::Duration::from_secs(1))
+                .build()
+                .unwrap(),
             state,
             settings,
             operator,
