@@ -262,8 +262,9 @@ both_backends! {
     async fn paging_through_250_people_returns_each_exactly_once_under_concurrent_inserts(app) {
         let tenant = app.new_tenant().await;
         let mut created = std::collections::BTreeSet::new();
-        for chunk in 0..10 {
-            let batch = (0..25).map(|i| {
+        // 25 bursts of 10 concurrent inserts (each a write transaction with its audit entry).
+        for chunk in 0..25 {
+            let batch = (0..10).map(|i| {
                 let body = json!({"first_name": format!("P{chunk}-{i}")});
                 app.client.post(app.url("/v1/people")).bearer_auth(&tenant.token).json(&body).send()
             });
