@@ -3,10 +3,12 @@
 #   make test     the whole suite: unit tests + HTTP tests on SQLite and PostgreSQL
 #   make openapi  regenerate openapi/openapi.json from the code
 #   make lint     rustfmt check + clippy with warnings as errors
+#   make bench    load scenarios on SQLite and PostgreSQL with pgbench/argon2
+#                 baselines (BENCH_QUICK=1: a short smoke run); bench/README.md
 
 CARGO ?= cargo
 
-.PHONY: run test openapi lint fmt build release
+.PHONY: run test openapi lint fmt build release bench
 
 run:
 	$(CARGO) run -p kluis-server --bin kluis -- serve
@@ -30,3 +32,10 @@ build:
 
 release:
 	$(CARGO) build --release --locked -p kluis-server
+
+# Release code (the `bench` profile: release without thin LTO, so a cold
+# build stays short) for kluis and the harness; wrk from Debian if missing.
+bench:
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(CARGO) build --profile bench --locked -p kluis-server -p kluis-bench
+	target/release/kluis-bench

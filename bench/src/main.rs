@@ -1,0 +1,488 @@
+//! `kluis-bench`: what `make bench` runs. Starts a real `kluis` per backend
+//! (SQLite, PostgreSQL), seeds a tenant over HTTP, drives each scenario with
+//! `wrk` (64 connections, warm-up then a measured window), measures pgbench
+//! and argon2 baselines on the same machine, and writes
+//! `bench/results/latest.json` plus a table. Exits 1 when any measured
+//! request failed. See `bench/README.md`.
+
+mod seed;
+mod server;
+mod wrk;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::server::{Database, PG_HOST, PG_PORT, PG_USER, Server};
+use crate::wrk::{Measured, lua_list, lua_str, lua_table};
+
+pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+const SCENARIOS: [&str; 9] = [
+    "empty",
+    "consent_check",
+    "consent_check_batch",
+    "person_read",
+    "person_create",
+    "consent_grant",
+    "login",
+    "mixed",
+    "check_during_login_storm",
+];
+
+#[derive(Debug)]
+struct Config {
+    quick: bool,
+    people: usize,
+    accounts: usize,
+    warmup: Duration,
+    window: Duration,
+    kluis: PathBuf,
+    results: PathBuf,
+}
+
+impl Config {
+    fn from_env() -> Res<Config> {
+        let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let people = match std::env::var("BENCH_PEOPLE") {
+            Ok(v) if !v.is_empty() => v.parse().map_err(|e| format!("BENCH_PEOPLE: {e}"))?,
+            _ if quick => 300,
+            _ => 10_000,
+        };
+        if people == 0 {
+            return Err("BENCH_PEOPLE must be at least 1".into());
+        }
+        let exe = std::env::current_exe()?;
+        let kluis = exe.parent().ok_or("no directory for kluis-bench")?.join("kluis");
+        let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+        Ok(Config {
+            quick,
+            people,
+            accounts: people.min(if quick { 50 } else { 200 }),
+            warmup: Duration::from_secs(if quick { 2 } else { 10 }),
+            window: Duration::from_secs(if quick { 5 } else { 30 }),
+            kluis,
+            results,
+        })
+    }
+}
+
+/// One scenario's figures.
+#[derive(Debug, Clone)]
+struct Figures {
+    measured: Measured,
+    peak_rss_mib: f64,
+}
+
+impl Figures {
+    fn json(&self) -> Value {
+        let round = |x: f64, places: i32| (x * 10f64.powi(places)).round() / 10f64.powi(places);
+        json!({
+            "rps": round(self.measured.rps, 1),
+            "p50_ms": round(self.measured.p50_ms, 3),
+            "p99_ms": round(self.measured.p99_ms, 3),
+            "p999_ms": round(self.measured.p999_ms, 3),
+            "errors": self.measured.errors,
+            "peak_rss_mib": round(self.peak_rss_mib, 1),
+        })
+    }
+}
+
+/// The Lua body of each scenario's script.
+fn script(dir: &Path, name: &str, token: &str, seeded: &seed::Seeded) -> Res<String> {
+    let auth = lua_str(&format!("Bearer {token}"));
+    let ids = lua_list(dir, "ids", &seeded.person_ids)?;
+    let emails = lua_list(dir, "emails", &seeded.account_emails)?;
+    let slug = lua_str(&seeded.tenant_slug);
+    let password = lua_str(seed::PASSWORD);
+    let purposes = lua_table(&seed::PURPOSES.map(str::to_owned));
+    let head = format!(
+        r#"
+local auth = {auth}
+local ids = {ids}
+local emails = {emails}
+local slug = {slug}
+local password = {password}
+local purposes = {purposes}
+local read_headers = {{["Authorization"] = auth}}
+local write_headers = {{["Authorization"] = auth, ["Content-Type"] = "application/json"}}
+local function pick() return ids[math.random(#ids)] end
+local function check() return wrk.format("GET", "/v1/consents/check?person_id=" .. pick() .. "&purpose=marketing_email", read_headers) end
+local function read() return wrk.format("GET", "/v1/people/" .. pick(), read_headers) end
+local function grant()
+  return wrk.format("POST", "/v1/people/" .. pick() .. "/consents", write_headers,
+    '{{"purpose":"marketing_email","action":"grant","source":"web"}}')
+end
+local function login()
+  local body = '{{"tenant":"' .. slug .. '","identifier":"' .. emails[math.random(#emails)] .. '","password":"' .. password .. '"}}'
+  return wrk.format("POST", "/v1/auth/login", {{["Content-Type"] = "application/json"}}, body)
+end
+"#
+    );
+    let body = match name {
+        "empty" => r#"function request() return wrk.format("GET", "/health/live") end"#,
+        "consent_check" | "check_during_login_storm" => "function request() return check() end",
+        "consent_check_batch" => {
+            r#"
+local bodies = {}
+function prepare()
+  for b = 1, 64 do
+    local items = {}
+    for i = 1, 100 do
+      items[i] = '{"person_id":"' .. pick() .. '","purpose":"' .. purposes[math.random(#purposes)] .. '"}'
+    end
+    bodies[b] = '{"checks":[' .. table.concat(items, ",") .. ']}'
+  end
+end
+function request() return wrk.format("POST", "/v1/consents/check", write_headers, bodies[math.random(#bodies)]) end
+"#
+        }
+        "person_read" => "function request() return read() end",
+        "person_create" => {
+            r#"
+function request()
+  counter = counter + 1
+  local tag = phase .. (tid or 0) .. "n" .. counter .. "." .. slug
+  local body = '{"first_name":"New","last_name":"Person","emails":[{"address":"c' .. tag .. '@bench.example","label":"private"},'
+    .. '{"address":"c' .. tag .. '@work.bench.example","label":"work"}],'
+    .. '"phones":[{"number":"+31612345678","label":"home"}],'
+    .. '"addresses":[{"street":"Dorpsstraat","house_number":"12","postal_code":"1234 AB","city":"Utrecht","country":"NL","label":"private"}]}'
+  return wrk.format("POST", "/v1/people", write_headers, body)
+end
+"#
+        }
+        "consent_grant" => "function request() return grant() end",
+        "login" => "function request() return login() end",
+        "mixed" => {
+            r#"
+function request()
+  local r = math.random(100)
+  if r <= 40 then return check() elseif r <= 80 then return read() else return grant() end
+end
+"#
+        }
+        _ => "",
+    };
+    Ok(format!("{head}\n{body}"))
+}
+
+/// Warm up, then measure one scenario (two wrk at once for the storm).
+fn run_scenario(
+    config: &Config,
+    server: &Server,
+    dir: &Path,
+    name: &str,
+    token: &str,
+    seeded: &seed::Seeded,
+) -> Res<(Figures, Option<Measured>)> {
+    let url = server.base.clone();
+    let main = wrk::write_script(dir, name, &script(dir, name, token, seeded)?)?;
+    let storm = if name == "check_during_login_storm" {
+        Some(wrk::write_script(dir, "login_storm", &script(dir, "login", token, seeded)?)?)
+    } else {
+        None
+    };
+    let mut outcome = None;
+    for (phase, duration) in [("w", config.warmup), ("m", config.window)] {
+        if phase == "m" {
+            server.reset_peak_rss();
+        }
+        // The storm gets a one-second head start so that it saturates first.
+        let background = match &storm {
+            Some(path) => {
+                let child = wrk::spawn(path, &url, duration + Duration::from_secs(2), phase)?;
+                std::thread::sleep(Duration::from_secs(1));
+                Some(child)
+            }
+            None => None,
+        };
+        let measured = wrk::finish(wrk::spawn(&main, &url, duration, phase)?)?;
+        let background = background.map(wrk::finish).transpose()?;
+        if phase == "w" {
+            let errors = measured.errors + background.as_ref().map_or(0, |b| b.errors);
+            if errors > 0 {
+                eprintln!("bench: {name}: {errors} errors during warm-up");
+            }
+            continue;
+        }
+        outcome = Some((Figures { measured, peak_rss_mib: server.peak_rss_mib()? }, background));
+    }
+    outcome.ok_or_else(|| "no measured window".into())
+}
+
+/// Seed and run every scenario on one backend.
+fn run_backend(config: &Config, backend: &str, rt: &tokio::runtime::Runtime) -> Res<BTreeMap<String, Figures>> {
+    let database = if backend == "postgres" { Some(Database::create("kluis_bench")?) } else { None };
+    println!("== {backend}: starting kluis");
+    let mut server = Server::start(&config.kluis, database)?;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    println!("== {backend}: seeding {} persons ({} with an account)", config.people, config.accounts);
+    let started = Instant::now();
+    let mut seeded = rt.block_on(seed::seed(&http, &server.base, &server.data_dir, config.people, config.accounts))?;
+    println!("== {backend}: seeded in {:.1} s", started.elapsed().as_secs_f64());
+    let dir = tempfile::Builder::new().prefix("kluis-bench-lua-").tempdir()?;
+    let mut results = BTreeMap::new();
+    for name in SCENARIOS {
+        // A fresh token per scenario: it lives 15 minutes, a scenario less than one.
+        let token = rt.block_on(seeded.admin.token(&http, &server.base))?;
+        let (figures, storm) = run_scenario(config, &server, dir.path(), name, &token, &seeded)?;
+        let m = &figures.measured;
+        println!(
+            "   {backend:<8} {name:<26} {:>9.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  p99.9 {:>7.2} ms  errors {}  peak RSS {:.1} MiB",
+            m.rps, m.p50_ms, m.p99_ms, m.p999_ms, m.errors, figures.peak_rss_mib
+        );
+        let mut figures = figures;
+        if let Some(storm) = storm {
+            println!(
+                "   {backend:<8} {:<26} {:>9.1} req/s  p99 {:>7.2} ms  errors {} (the storm beside it)",
+                "  login storm", storm.rps, storm.p99_ms, storm.errors
+            );
+            figures.measured.errors += storm.errors;
+        }
+        if !server.alive() {
+            return Err(format!("kluis ({backend}) died during {name}").into());
+        }
+        results.insert(name.to_owned(), figures);
+    }
+    Ok(results)
+}
+
+/// `tps = 1234.56 (without initial connection time)`
+fn pgbench_tps(output: &str) -> Option<f64> {
+    output.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("tps = ")?;
+        if !rest.contains("without initial connection time") {
+            return None;
+        }
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+fn pgbench(args: &[&str], db: &str) -> Res<String> {
+    let output = Command::new("pgbench")
+        .args(["-h", PG_HOST, "-p", PG_PORT, "-U", PG_USER])
+        .args(args)
+        .arg(db)
+        .output()
+        .map_err(|e| format!("cannot run pgbench: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("pgbench {args:?}: {}", String::from_utf8_lossy(&output.stderr)).into());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// pgbench -S and TPC-B-like, scale 10, 8 clients, over the measured window.
+fn pgbench_baselines(config: &Config) -> Res<(f64, f64)> {
+    let database = Database::create("kluis_bench_pgbench")?;
+    println!("== baseline: pgbench -i -s 10");
+    pgbench(&["-i", "-s", "10", "-q"], &database.name)?;
+    let secs = config.window.as_secs().to_string();
+    let select = pgbench(&["-S", "-c", "8", "-j", "2", "-T", &secs], &database.name)?;
+    let select = pgbench_tps(&select).ok_or("pgbench -S printed no tps")?;
+    println!("   pgbench -S            {select:>9.1} tps");
+    let tpcb = pgbench(&["-c", "8", "-j", "2", "-T", &secs], &database.name)?;
+    let tpcb = pgbench_tps(&tpcb).ok_or("pgbench printed no tps")?;
+    println!("   pgbench (TPC-B-like)  {tpcb:>9.1} tps");
+    Ok((select, tpcb))
+}
+
+/// Mean time of one argon2id hash with kluis's parameters, in ms.
+fn argon2_ms(config: &Config) -> Res<f64> {
+    let rounds = if config.quick { 3 } else { 10 };
+    kluis_people::accounts::password::hash("warm up the allocator")?;
+    let started = Instant::now();
+    for i in 0..rounds {
+        kluis_people::accounts::password::hash(&format!("bench password {i}"))?;
+    }
+    Ok(started.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds))
+}
+
+fn machine() -> Value {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let memory_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .map(|kib: f64| (kib / 1024.0 / 1024.0 * 10.0).round() / 10.0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|k| k.trim().to_owned()).ok();
+    json!({"cores": cores, "memory_gib": memory_gib, "kernel": kernel})
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Value {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => json!((a / b * 1000.0).round() / 1000.0),
+        _ => Value::Null,
+    }
+}
+
+fn target(value: &Value, op: &str, limit: f64) -> Value {
+    let met = value.as_f64().map(|v| if op == ">=" { v >= limit } else { v < limit || (op == "<=" && v <= limit) });
+    json!({"value": value, "target": format!("{op} {limit}"), "met": met})
+}
+
+fn main() {
+    match run() {
+        Ok(true) => {}
+        Ok(false) => {
+            eprintln!("bench: FAILED: some requests failed (errors > 0); see the table");
+            std::process::exit(1);
+        }
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn run() -> Res<bool> {
+    let config = Config::from_env()?;
+    if !config.kluis.exists() {
+        return Err(format!("{} is missing: build it first (make bench does)", config.kluis.display()).into());
+    }
+    std::fs::create_dir_all(&config.results)?;
+    let machine = machine();
+    let cores = machine["cores"].as_f64().unwrap_or(1.0);
+    println!(
+        "kluis-bench: {} run, {} persons, warm-up {} s, window {} s, 64 connections",
+        if config.quick { "quick" } else { "full" },
+        config.people,
+        config.warmup.as_secs(),
+        config.window.as_secs()
+    );
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let hash_ms = argon2_ms(&config)?;
+    let argon2_limit = cores * 1000.0 / hash_ms;
+    println!("== baseline: argon2id hash {hash_ms:.1} ms, limit {argon2_limit:.1} logins/s on {cores} cores");
+    let (pgbench_s, pgbench_tpcb) = pgbench_baselines(&config)?;
+
+    let mut scenarios = BTreeMap::new();
+    for backend in ["sqlite", "postgres"] {
+        scenarios.insert(backend, run_backend(&config, backend, &rt)?);
+    }
+
+    let get = |backend: &str, name: &str| scenarios.get(backend).and_then(|s| s.get(name));
+    let rps = |backend: &str, name: &str| get(backend, name).map(|f| f.measured.rps);
+    let p99 = |backend: &str, name: &str| get(backend, name).map(|f| f.measured.p99_ms);
+
+    // The scale figure: this run's p99 at >= 1M persons against a kept full run at 10k.
+    let ten_k = config.results.join("people-10000.json");
+    let scale = if config.people >= 1_000_000 {
+        std::fs::read_to_string(&ten_k)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| v["scenarios"]["postgres"]["consent_check"]["p99_ms"].as_f64())
+            .map_or(Value::Null, |base| ratio(p99("postgres", "consent_check"), Some(base)))
+    } else {
+        Value::Null
+    };
+    let ratios = json!({
+        "consent_check/empty": ratio(rps("sqlite", "consent_check"), rps("sqlite", "empty")),
+        "consent_check/pgbench_S": ratio(rps("postgres", "consent_check"), Some(pgbench_s)),
+        "person_read/pgbench_S": ratio(rps("postgres", "person_read"), Some(pgbench_s)),
+        "login/argon2_limit": ratio(rps("sqlite", "login"), Some(argon2_limit)),
+        "consent_grant/pgbench_tpcb": ratio(rps("postgres", "consent_grant"), Some(pgbench_tpcb)),
+        "p99_1M/p99_10k": scale,
+    });
+    let max_rss = |backend: &str| {
+        scenarios
+            .get(backend)
+            .map(|s| s.values().map(|f| f.peak_rss_mib).fold(0.0, f64::max))
+            .map(|m| json!((m * 10.0).round() / 10.0))
+    };
+    let num = |x: Option<f64>| x.map_or(Value::Null, |x| json!((x * 1000.0).round() / 1000.0));
+    let targets = json!({
+        "sqlite consent_check/empty >= 0.6": target(&ratios["consent_check/empty"], ">=", 0.6),
+        "sqlite person_read/empty >= 0.6": target(&ratio(rps("sqlite", "person_read"), rps("sqlite", "empty")), ">=", 0.6),
+        "postgres consent_check/pgbench_S >= 0.5": target(&ratios["consent_check/pgbench_S"], ">=", 0.5),
+        "postgres person_read/pgbench_S >= 0.5": target(&ratios["person_read/pgbench_S"], ">=", 0.5),
+        "sqlite consent_check p99 < 10 ms": target(&num(p99("sqlite", "consent_check")), "<", 10.0),
+        "sqlite person_read p99 < 10 ms": target(&num(p99("sqlite", "person_read")), "<", 10.0),
+        "postgres consent_check p99 < 10 ms": target(&num(p99("postgres", "consent_check")), "<", 10.0),
+        "postgres person_read p99 < 10 ms": target(&num(p99("postgres", "person_read")), "<", 10.0),
+        "sqlite login/argon2_limit >= 0.9": target(&ratios["login/argon2_limit"], ">=", 0.9),
+        "postgres login/argon2_limit >= 0.9": target(&ratio(rps("postgres", "login"), Some(argon2_limit)), ">=", 0.9),
+        "sqlite check_during_login_storm p99 < 20 ms": target(&num(p99("sqlite", "check_during_login_storm")), "<", 20.0),
+        "postgres check_during_login_storm p99 < 20 ms": target(&num(p99("postgres", "check_during_login_storm")), "<", 20.0),
+        "postgres consent_grant/pgbench_tpcb >= 0.5": target(&ratios["consent_grant/pgbench_tpcb"], ">=", 0.5),
+        "sqlite consent_grant errors at 64 writers < 1": target(&get("sqlite", "consent_grant").map_or(Value::Null, |f| json!(f.measured.errors)), "<", 1.0),
+        "p99_1M/p99_10k <= 1.5": target(&ratios["p99_1M/p99_10k"], "<=", 1.5),
+        "sqlite peak RSS < 64 MiB": target(&max_rss("sqlite").unwrap_or(Value::Null), "<", 64.0),
+        "postgres peak RSS < 64 MiB": target(&max_rss("postgres").unwrap_or(Value::Null), "<", 64.0),
+    });
+    let mut scenarios_json = serde_json::Map::new();
+    for (backend, figures) in &scenarios {
+        let entries: serde_json::Map<String, Value> = figures.iter().map(|(n, f)| (n.clone(), f.json())).collect();
+        scenarios_json.insert((*backend).to_owned(), Value::Object(entries));
+    }
+    let date = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
+    let report = json!({
+        "date": date,
+        "machine": machine,
+        "quick": config.quick,
+        "people": config.people,
+        "scenarios": scenarios_json,
+        "baselines": {
+            "pgbench_S_tps": (pgbench_s * 10.0).round() / 10.0,
+            "pgbench_tpcb_tps": (pgbench_tpcb * 10.0).round() / 10.0,
+            "argon2_hash_ms": (hash_ms * 100.0).round() / 100.0,
+            "argon2_limit_per_s": (argon2_limit * 10.0).round() / 10.0,
+        },
+        "ratios": ratios,
+        "targets": targets,
+    });
+    let text = serde_json::to_string_pretty(&report)?;
+    let latest = config.results.join("latest.json");
+    std::fs::write(&latest, format!("{text}\n"))?;
+    if !config.quick && config.people == 10_000 {
+        std::fs::write(&ten_k, format!("{text}\n"))?;
+    }
+
+    print_table(&report);
+    println!("\nwritten: {}", latest.display());
+    let errors: u64 = scenarios.values().flat_map(|s| s.values()).map(|f| f.measured.errors).sum();
+    Ok(errors == 0)
+}
+
+fn print_table(report: &Value) {
+    println!(
+        "\n{:<9} {:<26} {:>10} {:>9} {:>9} {:>9} {:>7} {:>9}",
+        "backend", "scenario", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "RSS MiB"
+    );
+    for backend in ["sqlite", "postgres"] {
+        for name in SCENARIOS {
+            let f = &report["scenarios"][backend][name];
+            let n = |k: &str| f[k].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "{backend:<9} {name:<26} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>9.1}",
+                n("rps"),
+                n("p50_ms"),
+                n("p99_ms"),
+                n("p999_ms"),
+                f["errors"],
+                n("peak_rss_mib")
+            );
+        }
+    }
+    println!("\nbaselines: {}", report["baselines"]);
+    println!("\nratios:");
+    if let Some(ratios) = report["ratios"].as_object() {
+        for (k, v) in ratios {
+            println!("  {k:<28} {v}");
+        }
+    }
+    println!("\ntargets:");
+    if let Some(targets) = report["targets"].as_object() {
+        for (k, v) in targets {
+            let met = match v["met"].as_bool() {
+                Some(true) => "met",
+                Some(false) => "MISSED",
+                None => "n/a",
+            };
+            println!("  {met:<6} {k:<48} value {}", v["value"]);
+        }
+    }
+}

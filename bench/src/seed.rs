@@ -1,0 +1,187 @@
+//! Seeding a tenant over HTTP: persons with contacts, consents and a few
+//! accounts, sent concurrently.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::Res;
+
+/// The password of every seeded account.
+pub const PASSWORD: &str = "bench horse battery staple 7";
+/// The purposes each person consents to.
+pub const PURPOSES: [&str; 3] = ["marketing_email", "phone_contact", "analytics"];
+/// Requests in flight while seeding.
+const CONCURRENCY: usize = 32;
+
+/// A client id and secret, and the token they give (renewed when old).
+#[derive(Debug)]
+pub struct Credentials {
+    client_id: String,
+    client_secret: String,
+    token: String,
+    issued: Instant,
+}
+
+impl Credentials {
+    pub async fn new(http: &reqwest::Client, base: &str, client_id: &str, client_secret: &str) -> Res<Credentials> {
+        let mut credentials = Credentials {
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            token: String::new(),
+            issued: Instant::now(),
+        };
+        credentials.renew(http, base).await?;
+        Ok(credentials)
+    }
+
+    async fn renew(&mut self, http: &reqwest::Client, base: &str) -> Res<()> {
+        let response = http
+            .post(format!("{base}/v1/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &self.client_id),
+                ("client_secret", &self.client_secret),
+            ])
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        self.token =
+            body["access_token"].as_str().ok_or(format!("token request answered {status}: {body}"))?.to_owned();
+        self.issued = Instant::now();
+        Ok(())
+    }
+
+    /// A token with at least 10 of its 15 minutes left.
+    pub async fn token(&mut self, http: &reqwest::Client, base: &str) -> Res<String> {
+        if self.issued.elapsed() > Duration::from_secs(5 * 60) {
+            self.renew(http, base).await?;
+        }
+        Ok(self.token.clone())
+    }
+}
+
+/// What the scenarios need from the seeded tenant.
+#[derive(Debug)]
+pub struct Seeded {
+    pub tenant_slug: String,
+    pub admin: Credentials,
+    pub person_ids: Vec<String>,
+    /// E-mail addresses of the persons with an account.
+    pub account_emails: Vec<String>,
+}
+
+async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> Res<Value> {
+    let mut attempt = 0;
+    loop {
+        let response = http.post(&url).bearer_auth(token).json(&body).send().await;
+        match response {
+            Ok(response) if response.status().is_success() => return Ok(response.json().await?),
+            Ok(response) => {
+                let status = response.status();
+                let text = response.text().await.unwrap_or_default();
+                return Err(format!("POST {url}: {status} {text}").into());
+            }
+            Err(e) if attempt < 3 => {
+                attempt += 1;
+                eprintln!("bench: retrying POST {url}: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn person_body(run: &str, i: usize) -> Value {
+    json!({
+        "first_name": "Bench",
+        "last_name": format!("Person {i}"),
+        "language": "nl-NL",
+        "emails": [
+            {"address": format!("p{i}.{run}@bench.example"), "label": "private"},
+            {"address": format!("p{i}.{run}@work.bench.example"), "label": "work"}
+        ],
+        "phones": [{"number": format!("+316{:08}", i % 100_000_000), "label": "home"}],
+        "addresses": [{"street": "Dorpsstraat", "house_number": format!("{}", i % 999 + 1), "postal_code": "1234 AB", "city": "Utrecht", "country": "NL", "label": "private"}]
+    })
+}
+
+/// Create a tenant and fill it with `people` persons, `accounts` of them
+/// with an account.
+pub async fn seed(http: &reqwest::Client, base: &str, data_dir: &Path, people: usize, accounts: usize) -> Res<Seeded> {
+    let creds: Value = serde_json::from_str(&std::fs::read_to_string(data_dir.join("operator-client.json"))?)?;
+    let operator = Credentials::new(
+        http,
+        base,
+        creds["client_id"].as_str().ok_or("operator client_id")?,
+        creds["client_secret"].as_str().ok_or("operator client_secret")?,
+    )
+    .await?;
+    let run = crate::server::random_db_name("t").replace('_', "");
+    let tenant =
+        post(http, format!("{base}/v1/tenants"), &operator.token, json!({"name": "Bench B.V.", "slug": run})).await?;
+    let admin_client = &tenant["admin_client"];
+    let mut admin = Credentials::new(
+        http,
+        base,
+        admin_client["client_id"].as_str().ok_or("admin client_id")?,
+        admin_client["client_secret"].as_str().ok_or("admin client_secret")?,
+    )
+    .await?;
+
+    // The tenant's default purposes are made by its first consent call: make
+    // that one call alone, before the concurrent grants.
+    let token = admin.token(http, base).await?;
+    let purposes = http.get(format!("{base}/v1/purposes")).bearer_auth(&token).send().await?;
+    if !purposes.status().is_success() {
+        return Err(format!("GET /v1/purposes: {}", purposes.status()).into());
+    }
+
+    let started = Instant::now();
+    let mut person_ids = vec![String::new(); people];
+    let mut done = 0;
+    // In chunks, so the token is renewed between them.
+    for chunk_start in (0..people).step_by(2000) {
+        let token = admin.token(http, base).await?;
+        let chunk_end = (chunk_start + 2000).min(people);
+        let mut stream = futures_util::stream::iter(chunk_start..chunk_end)
+            .map(|i| {
+                let token = token.clone();
+                let run = run.clone();
+                async move {
+                    let person = post(http, format!("{base}/v1/people"), &token, person_body(&run, i)).await?;
+                    let id = person["id"].as_str().ok_or("person without id")?.to_owned();
+                    for purpose in PURPOSES {
+                        post(
+                            http,
+                            format!("{base}/v1/people/{id}/consents"),
+                            &token,
+                            json!({"purpose": purpose, "action": "grant", "source": "web"}),
+                        )
+                        .await?;
+                    }
+                    if i < accounts {
+                        post(http, format!("{base}/v1/people/{id}/account"), &token, json!({"password": PASSWORD}))
+                            .await?;
+                    }
+                    Ok::<_, Box<dyn std::error::Error>>((i, id))
+                }
+            })
+            .buffer_unordered(CONCURRENCY);
+        while let Some(result) = stream.next().await {
+            let (i, id) = result?;
+            person_ids[i] = id;
+            done += 1;
+            if done % 1000 == 0 || done == people {
+                let rate = done as f64 / started.elapsed().as_secs_f64();
+                eprint!("\r  seeding: {done}/{people} persons ({rate:.0}/s)   ");
+            }
+        }
+    }
+    eprintln!();
+    let account_emails = (0..accounts.min(people)).map(|i| format!("p{i}.{run}@bench.example")).collect();
+    Ok(Seeded { tenant_slug: run, admin, person_ids, account_emails })
+}
