@@ -98,8 +98,20 @@ impl Drop for PgDatabase {
 }
 
 fn pg_admin_url() -> String {
-    std::env::var("KLUIS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    let url = std::env::var("KLUIS_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    without_tls(&url)
+}
+
+/// The local test server needs no TLS, and without it libpq never touches
+/// OpenSSL: a test process that exits while an app's worker threads still
+/// hold connections cannot crash in OpenSSL's exit-time cleanup.
+fn without_tls(url: &str) -> String {
+    match (url.contains("sslmode="), url.contains('?')) {
+        (true, _) => url.to_owned(),
+        (false, true) => format!("{url}&sslmode=disable"),
+        (false, false) => format!("{url}?sslmode=disable"),
+    }
 }
 
 fn require_postgres() -> bool {
@@ -120,8 +132,9 @@ fn create_pg_database() -> Option<(PgDatabase, String)> {
     };
     let name = format!("kluis_test_{}", uuid::Uuid::now_v7().simple());
     diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).expect("create test database");
-    let (base, _) = admin_url.rsplit_once('/').expect("database URL with a path");
-    let url = format!("{base}/{name}");
+    let (path, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+    let (base, _) = path.rsplit_once('/').expect("database URL with a path");
+    let url = format!("{base}/{name}?{query}");
     Some((PgDatabase { admin_url, name }, url))
 }
 
