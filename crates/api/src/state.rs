@@ -63,6 +63,9 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Writes the audit entries of reads in groups.
     pub audit: kluis_audit::Appender,
+    /// Counts consent checks and feed pages per client and day, in memory
+    /// between writes.
+    pub usage: kluis_consent::usage::Counter,
     /// The API's settings.
     pub config: ApiConfig,
     /// Every domain holding personal data, for export and erasure.
@@ -92,6 +95,7 @@ impl AppState {
             limiter: FailureLimiter::new(config.max_auth_failures, config.auth_failure_window),
             metrics: Metrics::new(),
             audit: kluis_audit::Appender::start(pool.clone()),
+            usage: kluis_consent::usage::Counter::start(pool.clone()),
             pool,
             config,
             holders,
@@ -118,14 +122,24 @@ impl AppState {
     }
 
     /// Run CPU-heavy password work (argon2) off the executor, at most one
-    /// per core at a time.
+    /// per core at a time, on a thread of its own: never on the blocking
+    /// pool, so a sign-in storm cannot take the threads database work runs on.
     pub async fn hash<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         let _permit = self.hashing.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
-        web::block(f).await.map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))
+        let (done, result) = tokio::sync::oneshot::channel();
+        let span = tracing::Span::current();
+        std::thread::Builder::new()
+            .name("kluis-hash".into())
+            .spawn(move || {
+                let _entered = span.enter();
+                let _ = done.send(f());
+            })
+            .map_err(|e| ApiError::Internal(format!("hashing thread: {e}")))?;
+        result.await.map_err(|e| ApiError::Internal(format!("hashing thread: {e}")))
     }
 
     /// The client's IP: the connection's, or, when the connection comes from

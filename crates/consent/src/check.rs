@@ -2,15 +2,12 @@
 //! One read of the purposes named and one of the current-state table for
 //! all pairs, whatever their number. Checks and feed pages are not audited
 //! one by one (a processor may make thousands a second); they are counted
-//! per client and day instead.
+//! per client and day instead ([`crate::usage`]).
 
 use std::collections::BTreeSet;
 
-use diesel::prelude::*;
 use kluis_core::{DomainError, FieldError, PersonId, Result, TenantId};
-use kluis_store::error::{TxError, is_unique_violation};
-use kluis_store::schema::consent_usage as u;
-use kluis_store::{Db, write_tx};
+use kluis_store::Db;
 
 use crate::model::{Decision, decide};
 use crate::{ledger, purposes, setup};
@@ -63,64 +60,4 @@ pub fn check(
         .collect())
 }
 
-/// What a usage counter counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Usage {
-    /// Checked pairs.
-    Check,
-    /// Pages of the changes feed.
-    Changes,
-}
-
-impl Usage {
-    fn as_str(self) -> &'static str {
-        match self {
-            Usage::Check => "check",
-            Usage::Changes => "changes",
-        }
-    }
-}
-
-/// Add `n` to the client's counter of today (UTC).
-pub fn count(conn: &mut Db, tenant: &TenantId, client_id: &str, usage: Usage, n: i64) -> Result<()> {
-    let day = kluis_core::time::now().date().to_string();
-    let key = u::table.find((tenant.as_str(), day.as_str(), client_id, usage.as_str()));
-    write_tx(conn, |conn| -> Result<(), TxError> {
-        if diesel::update(key).set(u::count.eq(u::count + n)).execute(conn)? == 1 {
-            return Ok(());
-        }
-        // A savepoint: when a racing request made the row first, add to it instead.
-        let inserted = write_tx(conn, |conn| {
-            diesel::insert_into(u::table)
-                .values((
-                    u::tenant_id.eq(tenant.as_str()),
-                    u::day.eq(&day),
-                    u::client_id.eq(client_id),
-                    u::kind.eq(usage.as_str()),
-                    u::count.eq(n),
-                ))
-                .execute(conn)
-        });
-        match inserted {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => {
-                diesel::update(key).set(u::count.eq(u::count + n)).execute(conn)?;
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
-        }
-    })
-    .map_err(DomainError::from)
-}
-
-/// A client's count of today, for tests and reports.
-pub fn counted(conn: &mut Db, tenant: &TenantId, client_id: &str, usage: Usage) -> Result<i64> {
-    let day = kluis_core::time::now().date().to_string();
-    let n: Option<i64> = u::table
-        .find((tenant.as_str(), day.as_str(), client_id, usage.as_str()))
-        .select(u::count)
-        .first(conn)
-        .optional()
-        .map_err(kluis_store::error::from_diesel)?;
-    Ok(n.unwrap_or(0))
-}
+pub use crate::usage::{Usage, count, counted};

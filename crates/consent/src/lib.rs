@@ -29,6 +29,7 @@ pub mod register;
 mod rules;
 pub mod setup;
 pub mod unsubscribe;
+pub mod usage;
 
 pub use model::*;
 pub use personal::ConsentData;

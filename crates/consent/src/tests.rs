@@ -320,3 +320,27 @@ fn the_markdown_register_keeps_its_table_whole_whatever_the_names() {
     let transfers = markdown.split("## Transfers outside the EEA").nth(1).unwrap();
     assert!(transfers.contains("Mail \\| Co (processor, US): SCC \\| 2021"), "{transfers}");
 }
+
+#[test]
+fn usage_tallies_in_memory_and_adds_to_the_written_count() {
+    use crate::usage::{Tally, Usage, count, counted};
+    let mut f = fixture();
+    count(&mut f.conn, &f.tenant, "client-a", Usage::Check, 5).unwrap();
+    let tally = Tally::default();
+    tally.add(&f.tenant, "client-a", Usage::Check, 2);
+    tally.add(&f.tenant, "client-a", Usage::Check, 3);
+    tally.add(&f.tenant, "client-b", Usage::Changes, 1);
+    // Nothing is written until the tally is.
+    assert_eq!(counted(&mut f.conn, &f.tenant, "client-a", Usage::Check).unwrap(), 5);
+    tally.write(&mut f.conn).unwrap();
+    assert_eq!(counted(&mut f.conn, &f.tenant, "client-a", Usage::Check).unwrap(), 10);
+    assert_eq!(counted(&mut f.conn, &f.tenant, "client-b", Usage::Changes).unwrap(), 1);
+    assert_eq!(counted(&mut f.conn, &f.tenant, "client-b", Usage::Check).unwrap(), 0);
+    // Written counts are not written twice.
+    tally.write(&mut f.conn).unwrap();
+    assert_eq!(counted(&mut f.conn, &f.tenant, "client-a", Usage::Check).unwrap(), 10);
+    // A deleted tenant's counts are dropped, not retried for ever.
+    tally.add(&TenantId("0190f0f0-0000-7000-8000-000000000000".into()), "client-a", Usage::Check, 1);
+    tally.write(&mut f.conn).unwrap();
+    tally.write(&mut f.conn).unwrap();
+}

@@ -230,9 +230,11 @@ impl Application {
         let mut server = HttpServer::new(move || kluis_api::app(app_state.clone()))
             .shutdown_timeout(settings.shutdown_timeout_secs)
             .client_request_timeout(Duration::from_secs(30));
-        if let Some(workers) = settings.workers {
-            server = server.workers(workers.max(1));
-        }
+        let workers = settings.workers.map_or_else(physical_workers, |w| w.max(1));
+        // Database work runs on each worker's blocking pool; more threads
+        // than connections would only wait for one (and cost memory).
+        let blocking = usize::try_from(settings.db_pool_size).unwrap_or(16).div_ceil(workers).max(2);
+        server = server.workers(workers).worker_max_blocking_threads(blocking);
         let server =
             server.listen(listener).map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?.run();
         let mail = mail_worker(settings, &state)?;
@@ -258,10 +260,16 @@ impl Application {
         let (state, mail) = (self.state, self.mail);
         let _ = web::block(move || {
             state.audit.shutdown();
+            state.usage.shutdown();
             mail.stop();
         })
         .await;
         tracing::info!("stopped");
         result
     }
+}
+
+/// actix's default worker count: one per available core.
+fn physical_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }

@@ -196,7 +196,9 @@ both_backends! {
         let problem = assert_problem(app.post("/v1/consents/check", &tenant.token, &bad).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_eq!(field_names(&problem), ["checks[1].purpose"]);
 
-        // Checks are counted per client and day, not audited one by one.
+        // Checks are counted per client and day, not audited one by one
+        // (in memory, written every second and on shutdown).
+        app.state.usage.flush();
         let mut conn = app.conn();
         let counted = kluis_consent::check::counted(&mut conn, &kluis_core::TenantId(tenant.id.clone()), &tenant.admin.client_id, kluis_consent::check::Usage::Check).unwrap();
         drop(conn);
@@ -268,6 +270,7 @@ both_backends! {
             let response = app.get(&format!("/v1/consents/changes?{query}"), &tenant.token).await;
             assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         }
+        app.state.usage.flush();
         let mut conn = app.conn();
         let pages = kluis_consent::check::counted(&mut conn, &kluis_core::TenantId(tenant.id.clone()), &tenant.admin.client_id, kluis_consent::check::Usage::Changes).unwrap();
         assert!(pages >= 4, "feed pages are counted: {pages}");

@@ -585,11 +585,13 @@ fn person_field(id: String, field: impl Into<String>) -> Result<PersonId, ApiErr
     if kluis_core::ids::is_uuid(&id) { Ok(PersonId(id)) } else { Err(ApiError::invalid(field, "must be a person id")) }
 }
 
-/// Count hot-path use per client and day, in place of auditing each call.
-fn count(conn: &mut kluis_store::Db, caller: &Caller, usage: Usage, n: usize) -> Result<(), DomainError> {
-    let tenant = caller.actor.tenant.clone().ok_or_else(|| DomainError::Internal("no tenant".into()))?;
-    let n = i64::try_from(n).map_err(|e| DomainError::Internal(e.to_string()))?;
-    check::count(conn, &tenant, &caller.actor.id, usage, n)
+/// Count hot-path use per client and day, in place of auditing each call
+/// (in memory: a check must not become a write).
+fn count(state: &AppState, caller: &Caller, usage: Usage, n: usize) -> Result<(), ApiError> {
+    let tenant = caller.actor.tenant.as_ref().ok_or_else(|| ApiError::Internal("no tenant".into()))?;
+    let n = i64::try_from(n).map_err(|e| ApiError::Internal(e.to_string()))?;
+    state.usage.add(tenant, &caller.actor.id, usage, n);
+    Ok(())
 }
 
 /// May this person's data be processed for this purpose now? For consent:
@@ -610,13 +612,8 @@ pub async fn check_one(
     let tenant = caller.tenant_with(Scope::ConsentRead)?;
     let q = query.into_inner();
     let pairs = [Pair { person: person_field(q.person_id, "person_id")?, purpose: q.purpose }];
-    let decisions = state
-        .db(move |conn| {
-            let decisions = check::check(conn, &tenant, &pairs, |_| "purpose".to_owned())?;
-            count(conn, &caller, Usage::Check, 1)?;
-            Ok(decisions)
-        })
-        .await?;
+    let decisions = state.db(move |conn| check::check(conn, &tenant, &pairs, |_| "purpose".to_owned())).await?;
+    count(&state, &caller, Usage::Check, 1)?;
     let decision = decisions.into_iter().next().ok_or_else(|| ApiError::Internal("no decision".into()))?;
     Ok(HttpResponse::Ok().json(CheckResult::from(decision)))
 }
@@ -653,10 +650,10 @@ pub async fn check_batch(
     let (pairs, decisions) = state
         .db(move |conn| {
             let decisions = check::check(conn, &tenant, &pairs, |i| format!("checks[{i}].purpose"))?;
-            count(conn, &caller, Usage::Check, pairs.len())?;
             Ok((pairs, decisions))
         })
         .await?;
+    count(&state, &caller, Usage::Check, pairs.len())?;
     let results = pairs
         .into_iter()
         .zip(decisions)
@@ -699,13 +696,8 @@ pub async fn changes(
             .filter(|seq| *seq >= 0)
             .ok_or_else(|| ApiError::invalid("after", "not a cursor kluis made"))?,
     };
-    let page = state
-        .db(move |conn| {
-            let page = ledger::changes(conn, &tenant, after, q.purpose.as_deref(), limit)?;
-            count(conn, &caller, Usage::Changes, 1)?;
-            Ok(page)
-        })
-        .await?;
+    let page = state.db(move |conn| ledger::changes(conn, &tenant, after, q.purpose.as_deref(), limit)).await?;
+    count(&state, &caller, Usage::Changes, 1)?;
     let items = page
         .items
         .into_iter()
