@@ -94,7 +94,13 @@ pub struct TokenService {
     audience: String,
     ttl: Duration,
     ring: RwLock<KeyRing>,
+    verified: RwLock<HashMap<String, Claims>>,
 }
+
+/// Verified tokens remembered, so a token's signature is checked once, not
+/// on every request. Past this many the expired ones are dropped, and if
+/// that is not enough, all.
+const VERIFIED_CAPACITY: usize = 10_000;
 
 /// An unknown `kid` triggers at most one reload per this interval, so forged
 /// kids cannot make every request hit the database twice.
@@ -109,6 +115,7 @@ impl TokenService {
             audience: config.audience.clone(),
             ttl: config.access_token_ttl.min(Duration::from_secs(900)),
             ring: RwLock::new(KeyRing::default()),
+            verified: RwLock::new(HashMap::new()),
         }
     }
 
@@ -219,7 +226,30 @@ impl TokenService {
     }
 
     /// Validate a token's signature and claims; `None` when it is not valid.
+    /// A token verified before is only checked for expiry again (its
+    /// signature, issuer and audience cannot have changed).
     pub fn verify(&self, conn: &mut Db, token: &str) -> Result<Option<Claims>, DomainError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
+        let cached = self.verified.read().unwrap_or_else(|p| p.into_inner()).get(token).cloned();
+        if let Some(claims) = cached {
+            return Ok((claims.exp + leeway > now).then_some(claims));
+        }
+        let claims = self.verify_signed(conn, token)?;
+        if let Some(claims) = &claims {
+            let mut verified = self.verified.write().unwrap_or_else(|p| p.into_inner());
+            if verified.len() >= VERIFIED_CAPACITY {
+                verified.retain(|_, c| c.exp + leeway > now);
+                if verified.len() >= VERIFIED_CAPACITY {
+                    verified.clear();
+                }
+            }
+            verified.insert(token.to_owned(), claims.clone());
+        }
+        Ok(claims)
+    }
+
+    fn verify_signed(&self, conn: &mut Db, token: &str) -> Result<Option<Claims>, DomainError> {
         let Ok(header) = jsonwebtoken::decode_header(token) else {
             return Ok(None);
         };

@@ -291,13 +291,13 @@ pub(crate) fn states(
     persons: &[&str],
     purposes: &[&str],
 ) -> Result<HashMap<(String, String), ConsentState>> {
-    let rows: Vec<StateRow> = s::table
-        .filter(s::tenant_id.eq(tenant.as_str()))
-        .filter(s::person_id.eq_any(persons))
-        .filter(s::purpose.eq_any(purposes))
-        .select(StateRow::as_select())
-        .load(conn)
-        .domain()?;
+    let query = s::table.filter(s::tenant_id.eq(tenant.as_str())).select(StateRow::as_select());
+    // One pair (the single check): `=` keeps the statement cached (see `purposes::bases`).
+    let rows: Vec<StateRow> = match (persons, purposes) {
+        ([person], [purpose]) => query.filter(s::person_id.eq(*person)).filter(s::purpose.eq(*purpose)).load(conn),
+        _ => query.filter(s::person_id.eq_any(persons)).filter(s::purpose.eq_any(purposes)).load(conn),
+    }
+    .domain()?;
     rows.into_iter()
         .map(|row| {
             let state = ConsentState::try_from(row)?;
