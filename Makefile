@@ -35,7 +35,12 @@ release:
 
 # Release code (the `bench` profile: release without thin LTO, so a cold
 # build stays short) for kluis and the harness; wrk from Debian if missing.
+# BENCH_PROFILE=dev reuses the debug build of `make test` (CI's smoke run:
+# it checks that the harness runs with 0 errors, not how fast).
+BENCH_PROFILE ?= bench
+BENCH_DIR = $(if $(filter dev,$(BENCH_PROFILE)),debug,release)
+
 bench:
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(CARGO) build --profile bench --locked -p kluis-server -p kluis-bench
-	target/release/kluis-bench
+	$(CARGO) build --profile $(BENCH_PROFILE) --locked -p kluis-server -p kluis-bench
+	target/$(BENCH_DIR)/kluis-bench

@@ -1,7 +1,7 @@
-//! Seeding a tenant over HTTP: persons with contacts, consents and a few
-//! accounts, sent concurrently.
+//! Seeding a tenant: the tenant, its purposes and the accounts over HTTP,
+//! the persons with their contacts, consents and devices in bulk
+//! ([`crate::bulk`]).
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -19,7 +19,7 @@ const CONCURRENCY: usize = 32;
 /// A client id and secret, and the token they give (renewed when old).
 #[derive(Debug)]
 pub struct Credentials {
-    client_id: String,
+    pub client_id: String,
     client_secret: String,
     token: String,
     issued: Instant,
@@ -95,24 +95,16 @@ async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> 
     }
 }
 
-fn person_body(run: &str, i: usize) -> Value {
-    json!({
-        "first_name": "Bench",
-        "last_name": format!("Person {i}"),
-        "language": "nl-NL",
-        "emails": [
-            {"address": format!("p{i}.{run}@bench.example"), "label": "private"},
-            {"address": format!("p{i}.{run}@work.bench.example"), "label": "work"}
-        ],
-        "phones": [{"number": format!("+316{:08}", i % 100_000_000), "label": "home"}],
-        "addresses": [{"street": "Dorpsstraat", "house_number": format!("{}", i % 999 + 1), "postal_code": "1234 AB", "city": "Utrecht", "country": "NL", "label": "private"}]
-    })
-}
-
 /// Create a tenant and fill it with `people` persons, `accounts` of them
 /// with an account.
-pub async fn seed(http: &reqwest::Client, base: &str, data_dir: &Path, people: usize, accounts: usize) -> Res<Seeded> {
-    let creds: Value = serde_json::from_str(&std::fs::read_to_string(data_dir.join("operator-client.json"))?)?;
+pub async fn seed(
+    http: &reqwest::Client,
+    server: &crate::server::Server,
+    people: usize,
+    accounts: usize,
+) -> Res<Seeded> {
+    let base = server.base.as_str();
+    let creds: Value = serde_json::from_str(&std::fs::read_to_string(server.data_dir.join("operator-client.json"))?)?;
     let operator = Credentials::new(
         http,
         base,
@@ -123,6 +115,7 @@ pub async fn seed(http: &reqwest::Client, base: &str, data_dir: &Path, people: u
     let run = crate::server::random_db_name("t").replace('_', "");
     let tenant =
         post(http, format!("{base}/v1/tenants"), &operator.token, json!({"name": "Bench B.V.", "slug": run})).await?;
+    let tenant_id = tenant["id"].as_str().ok_or("tenant without id")?.to_owned();
     let admin_client = &tenant["admin_client"];
     let mut admin = Credentials::new(
         http,
@@ -132,56 +125,28 @@ pub async fn seed(http: &reqwest::Client, base: &str, data_dir: &Path, people: u
     )
     .await?;
 
-    // The tenant's default purposes are made by its first consent call: make
-    // that one call alone, before the concurrent grants.
+    // The tenant's default purposes are made by its first consent call.
     let token = admin.token(http, base).await?;
     let purposes = http.get(format!("{base}/v1/purposes")).bearer_auth(&token).send().await?;
     if !purposes.status().is_success() {
         return Err(format!("GET /v1/purposes: {}", purposes.status()).into());
     }
 
-    let started = Instant::now();
-    let mut person_ids = vec![String::new(); people];
-    let mut done = 0;
-    // In chunks, so the token is renewed between them.
-    for chunk_start in (0..people).step_by(2000) {
-        let token = admin.token(http, base).await?;
-        let chunk_end = (chunk_start + 2000).min(people);
-        let mut stream = futures_util::stream::iter(chunk_start..chunk_end)
-            .map(|i| {
-                let token = token.clone();
-                let run = run.clone();
-                async move {
-                    let person = post(http, format!("{base}/v1/people"), &token, person_body(&run, i)).await?;
-                    let id = person["id"].as_str().ok_or("person without id")?.to_owned();
-                    for purpose in PURPOSES {
-                        post(
-                            http,
-                            format!("{base}/v1/people/{id}/consents"),
-                            &token,
-                            json!({"purpose": purpose, "action": "grant", "source": "web"}),
-                        )
-                        .await?;
-                    }
-                    if i < accounts {
-                        post(http, format!("{base}/v1/people/{id}/account"), &token, json!({"password": PASSWORD}))
-                            .await?;
-                    }
-                    Ok::<_, Box<dyn std::error::Error>>((i, id))
-                }
-            })
-            .buffer_unordered(CONCURRENCY);
-        while let Some(result) = stream.next().await {
-            let (i, id) = result?;
-            person_ids[i] = id;
-            done += 1;
-            if done % 1000 == 0 || done == people {
-                let rate = done as f64 / started.elapsed().as_secs_f64();
-                eprint!("\r  seeding: {done}/{people} persons ({rate:.0}/s)   ");
-            }
-        }
+    let (url, client_id, slug) = (server.database_url.clone(), admin.client_id.clone(), run.clone());
+    let person_ids = tokio::task::spawn_blocking(move || {
+        crate::bulk::seed(&url, &tenant_id, &client_id, &slug, people).map_err(|e| e.to_string())
+    })
+    .await??;
+
+    // Accounts over HTTP, as a back office makes them (argon2 included).
+    let token = admin.token(http, base).await?;
+    let mut stream = futures_util::stream::iter(person_ids.iter().take(accounts))
+        .map(|id| post(http, format!("{base}/v1/people/{id}/account"), &token, json!({"password": PASSWORD})))
+        .buffer_unordered(CONCURRENCY);
+    while let Some(result) = stream.next().await {
+        result?;
     }
-    eprintln!();
+    drop(stream);
     let account_emails = (0..accounts.min(people)).map(|i| format!("p{i}.{run}@bench.example")).collect();
     Ok(Seeded { tenant_slug: run, admin, person_ids, account_emails })
 }

@@ -66,6 +66,8 @@ pub struct Server {
     child: Child,
     pub base: String,
     pub data_dir: PathBuf,
+    /// The database it serves, for the bulk seed.
+    pub database_url: String,
     _dir: tempfile::TempDir,
     _database: Option<Database>,
 }
@@ -90,12 +92,20 @@ impl Server {
             .env("KLUIS_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log);
-        if let Some(database) = &database {
-            command.env("KLUIS_DATABASE_URL", database.url());
-        }
+        let database_url = match &database {
+            Some(database) => database.url(),
+            None => format!("sqlite://{}", data_dir.join("kluis.db").display()),
+        };
+        command.env("KLUIS_DATABASE_URL", &database_url);
         let child = command.arg("serve").spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        let mut server =
-            Server { child, base: format!("http://127.0.0.1:{port}"), data_dir, _dir: dir, _database: database };
+        let mut server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir,
+            database_url,
+            _dir: dir,
+            _database: database,
+        };
         server.wait_ready()?;
         Ok(server)
     }
@@ -143,6 +153,14 @@ impl Server {
             .and_then(|v| v.parse::<f64>().ok())
             .ok_or("no VmHWM in /proc/<pid>/status")?;
         Ok(kib / 1024.0)
+    }
+
+    /// The last `n` lines kluis logged (warnings and errors: it runs with
+    /// `KLUIS_LOG=warn`), to show why requests failed.
+    pub fn log_tail(&self, n: usize) -> String {
+        let log = std::fs::read_to_string(self._dir.path().join("kluis.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
     }
 
     /// Still running?

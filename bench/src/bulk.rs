@@ -1,0 +1,161 @@
+//! Seeding in bulk: persons with their contacts, consents and devices,
+//! written straight into kluis's database through the domain functions the
+//! handlers compose (with the same audit entries), a batch per
+//! transaction. Over HTTP, a million persons would take hours.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+use kluis_audit::{Action, Context, Target};
+use kluis_consent::{ConsentAction, NewEvent, Proof, Source};
+use kluis_core::{Actor, ActorKind, PersonId, TenantId};
+use kluis_devices::{ClientHints, Observation};
+use kluis_people::{AddressData, ContactData, Label, NewContact, NewPerson, Profile};
+use kluis_store::error::TxError;
+use kluis_store::{PoolOptions, build_pool, write_tx};
+
+use crate::Res;
+use crate::seed::PURPOSES;
+
+/// Persons per transaction.
+const BATCH: usize = 500;
+
+/// The two devices every person has signed in with.
+const DEVICES: [(&str, &str); 2] = [
+    ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", "nl-NL"),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+        "nl",
+    ),
+];
+
+fn person(run: &str, i: usize) -> NewPerson {
+    let email = |address: String, label| NewContact { label, primary: false, data: ContactData::Email(address) };
+    NewPerson {
+        profile: Profile {
+            first_name: Some("Bench".to_owned()),
+            last_name: Some(format!("Person {i}")),
+            language: Some("nl-NL".to_owned()),
+            ..Profile::default()
+        },
+        contacts: vec![
+            email(format!("p{i}.{run}@bench.example"), Label::Private),
+            email(format!("p{i}.{run}@work.bench.example"), Label::Work),
+            NewContact {
+                label: Label::Home,
+                primary: false,
+                data: ContactData::Phone(format!("+316{:08}", i % 100_000_000)),
+            },
+            NewContact {
+                label: Label::Private,
+                primary: false,
+                data: ContactData::Address(AddressData {
+                    street: Some("Dorpsstraat".to_owned()),
+                    house_number: Some(format!("{}", i % 999 + 1)),
+                    postal_code: Some("1234 AB".to_owned()),
+                    city: Some("Utrecht".to_owned()),
+                    country: "NL".to_owned(),
+                    ..AddressData::default()
+                }),
+            },
+        ],
+    }
+}
+
+fn grant(purpose: &str) -> NewEvent {
+    NewEvent {
+        purpose: purpose.to_owned(),
+        action: ConsentAction::Grant,
+        source: Source::Web,
+        policy_version: None,
+        occurred_at: None,
+        expires_at: None,
+        proof: Proof {
+            ip_prefix: Some(kluis_core::net::ip_prefix(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1))).to_string()),
+            user_agent: Some(DEVICES[0].0.to_owned()),
+        },
+    }
+}
+
+fn observation(i: usize, (agent, language): (&str, &str)) -> Observation {
+    let [a, b] = u16::try_from(i % 65_536).unwrap_or(0).to_be_bytes();
+    Observation {
+        key: None,
+        ip: Some(IpAddr::V4(Ipv4Addr::new(198, 18, a, b))),
+        user_agent: Some(agent.to_owned()),
+        client_hints: ClientHints::default(),
+        screen: Some((1280, 800)),
+        language: Some(language.to_owned()),
+    }
+}
+
+/// Write `people` persons into the tenant, as its admin client would over
+/// HTTP: each with 2 e-mails, a phone, an address, grants on the three
+/// [`PURPOSES`] and 2 trusted devices. Returns their ids in order.
+pub fn seed(database_url: &str, tenant: &str, client_id: &str, run: &str, people: usize) -> Res<Vec<String>> {
+    let pool = build_pool(database_url, PoolOptions { max_size: 1, ..PoolOptions::default() })?;
+    let mut conn = pool.get()?;
+    let tenant = TenantId(tenant.to_owned());
+    let client = Actor {
+        kind: ActorKind::Client,
+        id: client_id.to_owned(),
+        tenant: Some(tenant.clone()),
+        scopes: Vec::new(),
+        purposes: Vec::new(),
+    };
+    let ctx = Context::new(&client, tenant.clone(), None, Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+    let mut ids = Vec::with_capacity(people);
+    let started = Instant::now();
+    for start in (0..people).step_by(BATCH) {
+        let end = (start + BATCH).min(people);
+        let batch = write_tx(&mut conn, |conn| -> Result<Vec<String>, TxError> {
+            let mut ids = Vec::with_capacity(end - start);
+            for i in start..end {
+                let created = kluis_people::persons::create(conn, &tenant, person(run, i))?;
+                let fields = ["first_name", "last_name", "language", "emails", "phones", "addresses"];
+                kluis_audit::record(
+                    conn,
+                    &ctx,
+                    Action::PersonCreate,
+                    Target::person("person", &created.id),
+                    &fields,
+                    None,
+                )?;
+                let id: PersonId = created.id;
+                for purpose in PURPOSES {
+                    let event = kluis_consent::ledger::record(conn, &tenant, &id, &client, &grant(purpose))?;
+                    let target = Target::person("consent", &id);
+                    let fields = ["purpose", "action", "source"];
+                    kluis_audit::record(conn, &ctx, Action::ConsentGrant, target, &fields, Some(&event.purpose))?;
+                }
+                for device in DEVICES {
+                    kluis_devices::devices::trust(conn, &tenant, &id, &observation(i, device))?;
+                    kluis_audit::record(conn, &ctx, Action::DeviceTrusted, Target::person("device", &id), &[], None)?;
+                }
+                ids.push(id.0);
+            }
+            Ok(ids)
+        })
+        .map_err(|e| format!("seeding persons {start}..{end}: {}", kluis_core::DomainError::from(e)))?;
+        ids.extend(batch);
+        progress(ids.len(), people, started);
+    }
+    eprintln!();
+    Ok(ids)
+}
+
+/// `[#########...........]  45% 4500/10000 persons, 1520/s, 4 s left`
+fn progress(done: usize, total: usize, started: Instant) {
+    const WIDTH: usize = 30;
+    let filled = done * WIDTH / total.max(1);
+    let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+    let left = (total - done) as f64 / rate.max(0.001);
+    eprint!(
+        "\r  [{}{}] {:>3}% {done}/{total} persons, {rate:.0}/s, {left:.0} s left   ",
+        "#".repeat(filled),
+        ".".repeat(WIDTH - filled),
+        done * 100 / total.max(1)
+    );
+    let _ = std::io::stderr().flush();
+}
