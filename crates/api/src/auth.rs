@@ -3,13 +3,24 @@
 //!
 //! Validation pins the algorithm to EdDSA, needs a known `kid`, and checks
 //! `exp`, `nbf`, `iss` and `aud` (jsonwebtoken checks neither `nbf` nor
-//! `aud` unless told to). Then, on every request, the database must still
-//! agree: the tenant exists and is active, the client is not revoked, and
-//! the token is not older than the client's last secret rotation.
+//! `aud` unless told to). Then the database must still agree: the tenant
+//! exists and is active, the client is not revoked, and the token is not
+//! older than the client's last secret rotation (for a person: the session
+//! is live and the account active).
+//!
+//! Both answers are kept, so the hot path needs no database round trip: a
+//! token's verified claims until it expires, and its liveness for at most
+//! [`LIVENESS_TTL`]. Every request that may change liveness (any write but
+//! a few hot ones that cannot, [`Liveness::unaffected_by`]) moves a
+//! generation counter before its answer is sent, and answers kept under an
+//! older generation are not used: in this process a revocation holds from
+//! the next request on. A revocation made by another process (a second
+//! instance, the `kluis` CLI) holds within [`LIVENESS_TTL`].
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -249,6 +260,15 @@ impl TokenService {
         Ok(claims)
     }
 
+    /// The claims of a token verified before and not expired, without the
+    /// database (`None`: verify it with [`TokenService::verify`]).
+    pub fn verified(&self, token: &str) -> Option<Claims> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
+        let verified = self.verified.read().unwrap_or_else(|p| p.into_inner());
+        verified.get(token).filter(|c| c.exp + leeway > now).cloned()
+    }
+
     fn verify_signed(&self, conn: &mut Db, token: &str) -> Result<Option<Claims>, DomainError> {
         let Ok(header) = jsonwebtoken::decode_header(token) else {
             return Ok(None);
@@ -270,6 +290,77 @@ impl TokenService {
         validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
         Ok(jsonwebtoken::decode::<Claims>(token, &key, &validation).ok().map(|data| data.claims))
+    }
+}
+
+/// How long a token's liveness is taken from memory before the database is
+/// asked again (when no write of this process moved the generation first).
+pub const LIVENESS_TTL: Duration = Duration::from_secs(1);
+
+/// Tokens whose liveness is kept; past this many, all are dropped.
+const LIVENESS_CAPACITY: usize = 10_000;
+
+struct Live {
+    /// The session's device (people's tokens).
+    device: Option<String>,
+    generation: u64,
+    at: Instant,
+}
+
+/// Liveness answers of recent tokens: see the module docs.
+#[derive(Default)]
+pub struct Liveness {
+    generation: AtomicU64,
+    live: RwLock<HashMap<String, Live>>,
+}
+
+impl Liveness {
+    /// A write may have revoked something: answers kept so far are stale.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// `Some(device)` when `token` was found live under the current
+    /// generation less than [`LIVENESS_TTL`] ago.
+    fn get(&self, token: &str) -> Option<Option<String>> {
+        let generation = self.generation();
+        let live = self.live.read().unwrap_or_else(|p| p.into_inner());
+        live.get(token)
+            .filter(|l| l.generation == generation && l.at.elapsed() < LIVENESS_TTL)
+            .map(|l| l.device.clone())
+    }
+
+    /// Keep a live answer read under `generation` (unless a write moved it since).
+    fn put(&self, token: &str, device: Option<String>, generation: u64) {
+        let mut live = self.live.write().unwrap_or_else(|p| p.into_inner());
+        if generation != self.generation() {
+            return;
+        }
+        if live.len() >= LIVENESS_CAPACITY {
+            live.clear();
+        }
+        live.insert(token.to_owned(), Live { device, generation, at: Instant::now() });
+    }
+
+    /// Requests that cannot revoke anything, so they leave the kept answers
+    /// alone (the hot writes: with them a processor's check would go back to
+    /// the database after every grant).
+    pub fn unaffected_by(method: &actix_web::http::Method, route: &str) -> bool {
+        if method.is_safe() {
+            return true;
+        }
+        matches!(
+            (method.as_str(), route),
+            ("POST", "/v1/consents/check")
+                | ("POST", "/v1/people/{person_id}/consents")
+                | ("POST", "/v1/people")
+                | ("POST", "/v1/auth/login")
+                | ("POST", "/v1/visits")
+        )
     }
 }
 
@@ -379,41 +470,30 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| ApiError::Internal("app state missing".into()))?;
     let request_id = crate::middleware::request_id(req);
     let ip = req.peer_addr().map(|addr| addr.ip());
-    let tokens = state.clone();
-    let app = state.clone();
-    let actor = state
-        .db(move |conn| {
-            let Some(claims) = tokens.tokens.verify(conn, &token)? else {
-                return Ok(None);
-            };
-            let tenant = claims.tid.clone().map(TenantId);
-            let live = match (&tenant, &claims.sid) {
-                // A person: their session must be live and the tenant active.
-                (Some(tenant), Some(sid)) => {
-                    let person = kluis_core::PersonId(claims.sub.clone());
-                    let live = kluis_people::accounts::sessions::live(conn, tenant, &person, sid)?;
-                    // Activity is written at most once a minute per device, not per request.
-                    if let Some(Some(device)) = &live
-                        && app.activity_due(device)
-                    {
-                        kluis_devices::devices::active(conn, tenant, device)?;
+    // The hot path: claims and liveness both known, no database.
+    let kept =
+        state.tokens.verified(&token).and_then(|claims| state.liveness.get(&token).map(|device| (claims, device)));
+    let actor = match kept {
+        Some((claims, device)) => {
+            if let (Some(device), Some(tenant)) = (device, claims.tid.clone())
+                && state.activity_due(&device)
+            {
+                // Activity is written at most once a minute per device, not per request.
+                let app = state.clone();
+                state
+                    .db(move |conn| {
+                        kluis_devices::devices::active(conn, &TenantId(tenant), &device)?;
                         app.metrics.device_activity_writes.inc();
-                    }
-                    live.is_some() && kluis_store::tenancy::tenants::is_active(conn, tenant)?
-                }
-                _ => {
-                    let subject = tenancy::TokenSubject {
-                        tenant: tenant.as_ref(),
-                        client_id: &claims.sub,
-                        issued_at_ms: kluis_core::ids::v7_millis(&claims.jti).unwrap_or(i64::MIN),
-                    };
-                    tenancy::token_subject_is_live(conn, &subject)?
-                }
-            };
-            Ok(if live { actor_from(claims.clone()).map(|a| (a, claims.sid)) } else { None })
-        })
-        .await?
-        .ok_or_else(ApiError::invalid_token)?;
+                        Ok(())
+                    })
+                    .await?;
+            }
+            let sid = claims.sid.clone();
+            actor_from(claims).map(|a| (a, sid))
+        }
+        None => check_in_database(&state, token).await?,
+    }
+    .ok_or_else(ApiError::invalid_token)?;
     let (actor, session) = actor;
     let span = tracing::Span::current();
     span.record("client.id", tracing::field::display(&actor.id));
@@ -423,6 +503,57 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let caller = Caller { actor, request_id, ip, session };
     req.extensions_mut().insert(caller.clone());
     Ok(caller)
+}
+
+/// Verify a token and ask the database whether it is still live; keep
+/// both answers.
+async fn check_in_database(
+    state: &web::Data<AppState>,
+    token: String,
+) -> Result<Option<(Actor, Option<String>)>, ApiError> {
+    let app = state.clone();
+    let generation = state.liveness.generation();
+    state
+        .db(move |conn| {
+            let Some(claims) = app.tokens.verify(conn, &token)? else {
+                return Ok(None);
+            };
+            let tenant = claims.tid.clone().map(TenantId);
+            let live = match (&tenant, &claims.sid) {
+                // A person: their session must be live and the tenant active.
+                (Some(tenant), Some(sid)) => {
+                    let person = kluis_core::PersonId(claims.sub.clone());
+                    match kluis_people::accounts::sessions::live(conn, tenant, &person, sid)? {
+                        Some(device) if kluis_store::tenancy::tenants::is_active(conn, tenant)? => {
+                            // Activity is written at most once a minute per device, not per request.
+                            if let Some(device) = &device
+                                && app.activity_due(device)
+                            {
+                                kluis_devices::devices::active(conn, tenant, device)?;
+                                app.metrics.device_activity_writes.inc();
+                            }
+                            Some(device)
+                        }
+                        _ => None,
+                    }
+                }
+                _ => {
+                    let subject = tenancy::TokenSubject {
+                        tenant: tenant.as_ref(),
+                        client_id: &claims.sub,
+                        issued_at_ms: kluis_core::ids::v7_millis(&claims.jti).unwrap_or(i64::MIN),
+                    };
+                    tenancy::token_subject_is_live(conn, &subject)?.then_some(None)
+                }
+            };
+            let Some(device) = live else {
+                return Ok(None);
+            };
+            app.liveness.put(&token, device, generation);
+            let sid = claims.sid.clone();
+            Ok(actor_from(claims).map(|a| (a, sid)))
+        })
+        .await
 }
 
 impl FromRequest for Caller {

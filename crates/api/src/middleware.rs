@@ -45,7 +45,8 @@ pub async fn observe(
         .map(str::to_owned)
         .unwrap_or_else(kluis_core::new_id);
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let method = req.method().to_string();
+    let http_method = req.method().clone();
+    let method = http_method.to_string();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let span = tracing::info_span!(
@@ -58,6 +59,13 @@ pub async fn observe(
         client.id = tracing::field::Empty,
     );
     let result = next.call(req).instrument(span.clone()).await;
+    // A write may have revoked a client, a session or a tenant: kept
+    // liveness answers go stale before this answer is sent (and on errors).
+    if let Some(state) = &state
+        && !crate::auth::Liveness::unaffected_by(&http_method, &route)
+    {
+        state.liveness.invalidate();
+    }
     let mut response = result?;
     let status = response.status().as_u16();
     let elapsed = started.elapsed();

@@ -57,6 +57,8 @@ pub struct AppState {
     pub pool: DbPool,
     /// Issues and verifies access tokens.
     pub tokens: TokenService,
+    /// Whether recent tokens are still live (revocations move it on).
+    pub liveness: crate::auth::Liveness,
     /// Counts failed client authentications.
     pub limiter: FailureLimiter,
     /// Prometheus metrics.
@@ -89,6 +91,7 @@ impl AppState {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         AppState {
             tokens: TokenService::new(master.clone(), &config),
+            liveness: crate::auth::Liveness::default(),
             master,
             hashing: tokio::sync::Semaphore::new(cores),
             activity: std::sync::Mutex::new(std::collections::HashMap::new()),

@@ -257,6 +257,35 @@ both_backends! {
         assert_refused(&app, &tenant.token, "deleted tenant").await;
     }
 
+    async fn a_revocation_by_another_process_holds_within_a_second(app) {
+        use diesel::prelude::*;
+        use kluis_store::schema::api_clients;
+        let tenant = app.new_tenant().await;
+        let creds = app.new_client(&tenant, &["clients:admin"]).await;
+        let token = app.token(&creds).await;
+        // Live now, and kept as live for the next second.
+        assert_eq!(app.get("/v1/clients", &token).await.status(), StatusCode::OK);
+        // Another instance (or the CLI) revokes the client: this process hears nothing of it.
+        let mut conn = app.conn();
+        let revoked = diesel::update(api_clients::table.filter(api_clients::id.eq(&creds.client_id)))
+            .set(api_clients::revoked_at.eq(kluis_core::time::now()))
+            .execute(&mut *conn)
+            .unwrap();
+        drop(conn);
+        assert_eq!(revoked, 1);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let status = app.get("/v1/clients", &token).await.status();
+            if status == StatusCode::UNAUTHORIZED {
+                break;
+            }
+            assert_eq!(status, StatusCode::OK);
+            assert!(std::time::Instant::now() < deadline, "the token stayed live long after the revocation");
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_refused(&app, &token, "revoked elsewhere").await;
+    }
+
     async fn jwks_serves_current_key_and_rotation_keeps_old_tokens_valid(app) {
         let tenant = app.new_tenant().await;
         let old_token = tenant.token.clone();
