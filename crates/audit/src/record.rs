@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use diesel::prelude::*;
 use kluis_core::{Actor, ActorKind, DomainError, PersonId, Result, TenantId};
-use kluis_store::error::TxError;
+use kluis_store::error::{TxError, UniqueRow};
 use kluis_store::schema::{audit_events, audit_heads};
 use kluis_store::{Db, write_tx};
 use time::PrimitiveDateTime;
@@ -355,8 +355,11 @@ pub(crate) fn append(conn: &mut Db, tenant: &TenantId, entries: Vec<Pending>) ->
         if locked == 0 {
             return Err(DomainError::Internal(format!("tenant {tenant} has no audit chain")).into());
         }
-        let (last, mut prev): (i64, String) =
-            audit_heads::table.find(tenant.as_str()).select((audit_heads::seq, audit_heads::hash)).first(conn)?;
+        let (last, mut prev): (i64, String) = audit_heads::table
+            .find(tenant.as_str())
+            .select((audit_heads::seq, audit_heads::hash))
+            .unique_row(conn)?
+            .ok_or(DomainError::NotFound)?;
         let mut rows = Vec::with_capacity(entries.len());
         for (seq, entry) in (last - count + 1..).zip(entries) {
             let subject_ref = match &entry.target.person {

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use hmac::{Hmac, Mac};
 use kluis_core::{DomainError, PersonId, Result, TenantId};
 use kluis_store::Db;
-use kluis_store::error::{StoreResultExt, TxError};
+use kluis_store::error::{StoreResultExt, TxError, UniqueRow};
 use kluis_store::schema::subject_keys;
 use sha2::Sha256;
 
@@ -17,12 +17,7 @@ fn hmac_hex(key: &[u8], person: &PersonId) -> Result<String> {
 }
 
 fn key_of(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Option<Vec<u8>>> {
-    subject_keys::table
-        .find((tenant.as_str(), person.as_str()))
-        .select(subject_keys::key)
-        .first(conn)
-        .optional()
-        .domain()
+    subject_keys::table.find((tenant.as_str(), person.as_str())).select(subject_keys::key).unique_row(conn).domain()
 }
 
 /// The person's subject reference, or `None` once their key is gone (or

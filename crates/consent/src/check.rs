@@ -32,6 +32,9 @@ pub fn check(
     pairs: &[Pair],
     field: impl Fn(usize) -> String,
 ) -> Result<Vec<Decision>> {
+    if let [pair] = pairs {
+        return check_one(conn, tenant, pair, field(0)).map(|decision| vec![decision]);
+    }
     let keys: Vec<&str> = pairs.iter().map(|p| p.purpose.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
     let mut bases = purposes::bases(conn, tenant, &keys)?;
     if bases.len() < keys.len() {
@@ -58,6 +61,23 @@ pub fn check(
             decide(basis, states.get(&(p.person.0.clone(), p.purpose.clone())), now)
         })
         .collect())
+}
+
+/// One pair, the processor's hot path: one indexed query (a primary-key
+/// read of the purpose joined to the person's current state).
+fn check_one(conn: &mut Db, tenant: &TenantId, pair: &Pair, field: String) -> Result<Decision> {
+    let mut found = ledger::basis_and_state(conn, tenant, pair.person.as_str(), &pair.purpose)?;
+    if found.is_none() {
+        // Perhaps the tenant's first touch: make its default purposes, then look again.
+        setup::ensure(conn, tenant)?;
+        found = ledger::basis_and_state(conn, tenant, pair.person.as_str(), &pair.purpose)?;
+    }
+    let Some((basis, state)) = found else {
+        return Err(DomainError::Validation(vec![FieldError::new(field, "no such purpose")]));
+    };
+    let basis = crate::LegalBasis::parse(&basis)
+        .ok_or_else(|| DomainError::Internal(format!("unknown legal basis {basis}")))?;
+    Ok(decide(basis, state.as_ref(), kluis_core::time::now()))
 }
 
 pub use crate::usage::{Usage, count, counted};

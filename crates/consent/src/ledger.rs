@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use kluis_core::page::Page;
 use kluis_core::{Actor, ActorKind, DomainError, PersonId, Result, TenantId};
-use kluis_store::error::{StoreResultExt, TxError};
+use kluis_store::error::{StoreResultExt, TxError, UniqueRow};
 use kluis_store::schema::{consent_events as e, consent_states as s};
 use kluis_store::{Db, write_tx};
 use time::{Duration, PrimitiveDateTime};
@@ -291,19 +291,76 @@ pub(crate) fn states(
     persons: &[&str],
     purposes: &[&str],
 ) -> Result<HashMap<(String, String), ConsentState>> {
-    let query = s::table.filter(s::tenant_id.eq(tenant.as_str())).select(StateRow::as_select());
-    // One pair (the single check): `=` keeps the statement cached (see `purposes::bases`).
-    let rows: Vec<StateRow> = match (persons, purposes) {
-        ([person], [purpose]) => query.filter(s::person_id.eq(*person)).filter(s::purpose.eq(*purpose)).load(conn),
-        _ => query.filter(s::person_id.eq_any(persons)).filter(s::purpose.eq_any(purposes)).load(conn),
-    }
-    .domain()?;
+    let rows: Vec<StateRow> = s::table
+        .filter(s::tenant_id.eq(tenant.as_str()))
+        .filter(s::person_id.eq_any(persons))
+        .filter(s::purpose.eq_any(purposes))
+        .select(StateRow::as_select())
+        .load(conn)
+        .domain()?;
     rows.into_iter()
         .map(|row| {
             let state = ConsentState::try_from(row)?;
             Ok(((state.person_id.0.clone(), state.purpose.clone()), state))
         })
         .collect()
+}
+
+/// The single check in one indexed query: the purpose's legal basis and
+/// the person's current state for it (`None`: no such purpose).
+pub(crate) fn basis_and_state(
+    conn: &mut Db,
+    tenant: &TenantId,
+    person: &str,
+    purpose: &str,
+) -> Result<Option<(String, Option<ConsentState>)>> {
+    use kluis_store::schema::consent_purposes as p;
+    type State = (
+        String,
+        String,
+        String,
+        PrimitiveDateTime,
+        i64,
+        Option<PrimitiveDateTime>,
+        Option<PrimitiveDateTime>,
+        Option<PrimitiveDateTime>,
+    );
+    let row: Option<(String, Option<State>)> = p::table
+        .left_join(s::table.on(s::tenant_id.eq(p::tenant_id).and(s::purpose.eq(p::key)).and(s::person_id.eq(person))))
+        .filter(p::tenant_id.eq(tenant.as_str()))
+        .filter(p::key.eq(purpose))
+        .select((
+            p::legal_basis,
+            (
+                s::person_id,
+                s::purpose,
+                s::action,
+                s::decided_at,
+                s::decided_seq,
+                s::expires_at,
+                s::objected_at,
+                s::lifted_at,
+            )
+                .nullable(),
+        ))
+        .unique_row(conn)
+        .domain()?;
+    let Some((basis, state)) = row else { return Ok(None) };
+    let state = state
+        .map(|(person_id, purpose, action, decided_at, decided_seq, expires_at, objected_at, lifted_at)| {
+            ConsentState::try_from(StateRow {
+                person_id,
+                purpose,
+                action,
+                decided_at,
+                decided_seq,
+                expires_at,
+                objected_at,
+                lifted_at,
+            })
+        })
+        .transpose()?;
+    Ok(Some((basis, state)))
 }
 
 /// How a person stands with one purpose.

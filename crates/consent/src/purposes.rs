@@ -102,14 +102,12 @@ pub(crate) fn find(conn: &mut Db, tenant: &TenantId, key: &str) -> Result<Option
 
 /// The legal bases of the named purposes (absent ones are left out), with one query.
 pub(crate) fn bases(conn: &mut Db, tenant: &TenantId, keys: &[&str]) -> Result<HashMap<String, LegalBasis>> {
-    let query = p::table.filter(p::tenant_id.eq(tenant.as_str())).select((p::key, p::legal_basis));
-    // One key (the single check, the hot path): `=` keeps the statement in
-    // the prepared-statement cache, which SQLite's `IN (...)` cannot.
-    let rows: Vec<(String, String)> = match keys {
-        [key] => query.filter(p::key.eq(*key)).load(conn),
-        _ => query.filter(p::key.eq_any(keys)).load(conn),
-    }
-    .domain()?;
+    let rows: Vec<(String, String)> = p::table
+        .filter(p::tenant_id.eq(tenant.as_str()))
+        .filter(p::key.eq_any(keys))
+        .select((p::key, p::legal_basis))
+        .load(conn)
+        .domain()?;
     rows.into_iter()
         .map(|(key, basis)| {
             let basis = LegalBasis::parse(&basis)

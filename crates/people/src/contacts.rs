@@ -65,6 +65,18 @@ type AddressRow = (
 type UrlRow = (String, String, String, String, bool, i64, PrimitiveDateTime, PrimitiveDateTime);
 
 /// Every contact of `people` of one kind, oldest first.
+/// Load the rows of `people`: `=` for one person (a profile read: the
+/// statement stays in SQLite's prepared-statement cache, which an `IN`
+/// list never does), `IN` for a page of them.
+macro_rules! load_for {
+    ($query:expr, $column:expr, $people:expr, $conn:expr) => {
+        match $people {
+            [one] => $query.filter($column.eq(one)).load($conn),
+            many => $query.filter($column.eq_any(many)).load($conn),
+        }
+    };
+}
+
 pub(crate) fn load(conn: &mut Db, tenant: &TenantId, kind: ContactKind, people: &[String]) -> Result<Vec<Contact>> {
     let contact = |id, person: String, label: &str, primary, verified_at, version, created_at, updated_at, data| {
         Ok(Contact {
@@ -82,11 +94,8 @@ pub(crate) fn load(conn: &mut Db, tenant: &TenantId, kind: ContactKind, people: 
     match kind {
         ContactKind::Email => {
             use person_emails as e;
-            let rows: Vec<EmailRow> = e::table
-                .filter(e::tenant_id.eq(tenant.as_str()))
-                .filter(e::person_id.eq_any(people))
-                .order(e::id.asc())
-                .select((
+            let rows: Vec<EmailRow> = load_for!(
+                e::table.filter(e::tenant_id.eq(tenant.as_str())).order(e::id.asc()).select((
                     e::id,
                     e::person_id,
                     e::address,
@@ -96,20 +105,20 @@ pub(crate) fn load(conn: &mut Db, tenant: &TenantId, kind: ContactKind, people: 
                     e::version,
                     e::created_at,
                     e::updated_at,
-                ))
-                .load(conn)
-                .domain()?;
+                )),
+                e::person_id,
+                people,
+                conn
+            )
+            .domain()?;
             rows.into_iter()
                 .map(|(id, p, a, l, pr, v, ver, c, u)| contact(id, p, &l, pr, v, ver, c, u, ContactData::Email(a)))
                 .collect()
         }
         ContactKind::Phone => {
             use person_phones as t;
-            let rows: Vec<EmailRow> = t::table
-                .filter(t::tenant_id.eq(tenant.as_str()))
-                .filter(t::person_id.eq_any(people))
-                .order(t::id.asc())
-                .select((
+            let rows: Vec<EmailRow> = load_for!(
+                t::table.filter(t::tenant_id.eq(tenant.as_str())).order(t::id.asc()).select((
                     t::id,
                     t::person_id,
                     t::number,
@@ -119,20 +128,20 @@ pub(crate) fn load(conn: &mut Db, tenant: &TenantId, kind: ContactKind, people: 
                     t::version,
                     t::created_at,
                     t::updated_at,
-                ))
-                .load(conn)
-                .domain()?;
+                )),
+                t::person_id,
+                people,
+                conn
+            )
+            .domain()?;
             rows.into_iter()
                 .map(|(id, p, n, l, pr, v, ver, c, u)| contact(id, p, &l, pr, v, ver, c, u, ContactData::Phone(n)))
                 .collect()
         }
         ContactKind::Website => {
             use person_websites as t;
-            let rows: Vec<UrlRow> = t::table
-                .filter(t::tenant_id.eq(tenant.as_str()))
-                .filter(t::person_id.eq_any(people))
-                .order(t::id.asc())
-                .select((
+            let rows: Vec<UrlRow> = load_for!(
+                t::table.filter(t::tenant_id.eq(tenant.as_str())).order(t::id.asc()).select((
                     t::id,
                     t::person_id,
                     t::url,
@@ -141,9 +150,12 @@ pub(crate) fn load(conn: &mut Db, tenant: &TenantId, kind: ContactKind, people: 
                     t::version,
                     t::created_at,
                     t::updated_at,
-                ))
-                .load(conn)
-                .domain()?;
+                )),
+                t::person_id,
+                people,
+                conn
+            )
+            .domain()?;
             rows.into_iter()
                 .map(|(id, p, url, l, pr, ver, c, u)| {
                     contact(id, p, &l, pr, None, ver, c, u, ContactData::Website(url))
@@ -152,11 +164,8 @@ pub(crate) fn load(conn: &mut Db, tenant: &TenantId, kind: ContactKind, people: 
         }
         ContactKind::Address => {
             use person_addresses as t;
-            let rows: Vec<AddressRow> = t::table
-                .filter(t::tenant_id.eq(tenant.as_str()))
-                .filter(t::person_id.eq_any(people))
-                .order(t::id.asc())
-                .select((
+            let rows: Vec<AddressRow> = load_for!(
+                t::table.filter(t::tenant_id.eq(tenant.as_str())).order(t::id.asc()).select((
                     t::id,
                     t::person_id,
                     (t::street, t::house_number, t::addition, t::postal_code, t::city, t::region, t::country),
@@ -165,9 +174,12 @@ pub(crate) fn load(conn: &mut Db, tenant: &TenantId, kind: ContactKind, people: 
                     t::version,
                     t::created_at,
                     t::updated_at,
-                ))
-                .load(conn)
-                .domain()?;
+                )),
+                t::person_id,
+                people,
+                conn
+            )
+            .domain()?;
             rows.into_iter()
                 .map(
                     |(

@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 use kluis_core::page::Page;
 use kluis_core::{DomainError, PersonId, Result, TenantId};
-use kluis_store::error::{StoreResultExt, TxError};
+use kluis_store::error::{StoreResultExt, TxError, UniqueRow};
 use kluis_store::schema::people;
 use kluis_store::{Db, write_tx};
 use time::PrimitiveDateTime;
@@ -156,8 +156,9 @@ pub fn get(conn: &mut Db, tenant: &TenantId, id: &PersonId) -> Result<Person> {
         .filter(people::tenant_id.eq(tenant.as_str()))
         .filter(people::id.eq(id.as_str()))
         .select(PersonRow::as_select())
-        .first(conn)
-        .domain()?;
+        .unique_row(conn)
+        .domain()?
+        .ok_or(DomainError::NotFound)?;
     let mut persons = with_contacts(conn, tenant, vec![row.into_person()])?;
     persons.pop().ok_or(DomainError::NotFound)
 }

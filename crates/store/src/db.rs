@@ -112,8 +112,18 @@ impl ManageConnection for DbManager {
         Db::open(&self.url).map_err(r2d2::Error::ConnectionError)
     }
 
+    /// Checked on every checkout. An embedded SQLite connection cannot go
+    /// stale, so it is not pinged; a PostgreSQL one is (a server restart or
+    /// failover must not cost requests), with a prepared statement, not a
+    /// query parsed anew on every checkout.
     fn is_valid(&self, conn: &mut Db) -> Result<(), r2d2::Error> {
-        diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(r2d2::Error::QueryError)
+        match conn {
+            Db::Sqlite(_) => Ok(()),
+            Db::Pg(_) => diesel::select(1i32.into_sql::<diesel::sql_types::Integer>())
+                .get_result::<i32>(conn)
+                .map(|_| ())
+                .map_err(r2d2::Error::QueryError),
+        }
     }
 
     fn has_broken(&self, conn: &mut Db) -> bool {

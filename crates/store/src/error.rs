@@ -34,6 +34,23 @@ impl<T> StoreResultExt<T> for Result<T, DieselError> {
     }
 }
 
+/// A lookup by a unique key, as `.first(conn).optional()` would do it but
+/// without its `LIMIT`: diesel does not keep a query with a `LIMIT` in
+/// SQLite's prepared-statement cache, so `.first()` parsed its SQL anew on
+/// every call (seen with perf on the hot paths). Use it only where a unique
+/// key bounds the rows to one.
+pub trait UniqueRow: diesel::RunQueryDsl<crate::Db> + Sized {
+    /// The one row, if any.
+    fn unique_row<'query, U>(self, conn: &mut crate::Db) -> Result<Option<U>, DieselError>
+    where
+        Self: diesel::query_dsl::LoadQuery<'query, crate::Db, U>,
+    {
+        Ok(self.load::<U>(conn)?.into_iter().next())
+    }
+}
+
+impl<T: diesel::RunQueryDsl<crate::Db>> UniqueRow for T {}
+
 /// A transaction body's error: either a domain error or a database error,
 /// so that `?` works on both inside [`crate::write_tx`].
 #[derive(Debug)]

@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 use kluis_core::{DomainError, PersonId, Result, TenantId};
 use kluis_store::crypto;
-use kluis_store::error::{StoreResultExt, TxError};
+use kluis_store::error::{StoreResultExt, TxError, UniqueRow};
 use kluis_store::schema::{accounts, refresh_tokens, sessions};
 use kluis_store::{Db, write_tx};
 use time::{Duration, PrimitiveDateTime};
@@ -250,8 +250,7 @@ pub fn live(conn: &mut Db, tenant: &TenantId, person: &PersonId, id: &str) -> Re
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(kluis_core::time::now()))
         .select((accounts::status, sessions::device_id))
-        .first(conn)
-        .optional()
+        .unique_row(conn)
         .domain()?;
     Ok(found.filter(|(status, _)| status == "active").map(|(_, device)| device))
 }

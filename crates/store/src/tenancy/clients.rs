@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use super::{CLIENT_SECRET_PREFIX, rules};
 use crate::crypto;
 use crate::db::{Db, write_tx};
-use crate::error::{StoreResultExt, TxError};
+use crate::error::{StoreResultExt, TxError, UniqueRow};
 use crate::schema::{api_clients, tenants};
 
 /// A tenant's API client, without its secret.
@@ -328,8 +328,7 @@ pub(super) fn is_live(conn: &mut Db, tenant: &TenantId, id: &str, issued_at_ms: 
         .filter(api_clients::revoked_at.is_null())
         .filter(tenants::status.eq("active"))
         .select(api_clients::tokens_valid_after)
-        .first(conn)
-        .optional()
+        .unique_row(conn)
         .domain()?;
     Ok(valid_after.is_some_and(|after| issued_at_ms >= kluis_core::time::unix_millis(after)))
 }

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use super::{CLIENT_SECRET_PREFIX, rules};
 use crate::crypto;
 use crate::db::{Db, write_tx};
-use crate::error::{StoreResultExt, TxError};
+use crate::error::{StoreResultExt, TxError, UniqueRow};
 use crate::schema::operator_clients;
 
 /// An operator client with its secret, shown once.
@@ -77,8 +77,7 @@ pub(super) fn is_live(conn: &mut Db, id: &str, issued_at_ms: i64) -> Result<bool
         .find(id)
         .filter(operator_clients::revoked_at.is_null())
         .select(operator_clients::tokens_valid_after)
-        .first(conn)
-        .optional()
+        .unique_row(conn)
         .domain()?;
     Ok(valid_after.is_some_and(|after| issued_at_ms >= kluis_core::time::unix_millis(after)))
 }

@@ -10,7 +10,7 @@ use time::PrimitiveDateTime;
 use super::clients::{self, IssuedClient, NewClient};
 use super::rules;
 use crate::db::{Db, write_tx};
-use crate::error::{StoreResultExt, TxError, is_unique_violation};
+use crate::error::{StoreResultExt, TxError, UniqueRow, is_unique_violation};
 use crate::schema::tenants;
 
 /// Whether a tenant's tokens work.
@@ -245,7 +245,6 @@ pub fn delete(conn: &mut Db, id: &TenantId, if_version: Option<i64>) -> Result<(
 
 /// True when the tenant exists and is active.
 pub fn is_active(conn: &mut Db, id: &TenantId) -> Result<bool> {
-    let status: Option<String> =
-        tenants::table.find(id.as_str()).select(tenants::status).first(conn).optional().domain()?;
+    let status: Option<String> = tenants::table.find(id.as_str()).select(tenants::status).unique_row(conn).domain()?;
     Ok(status.as_deref() == Some(TenantStatus::Active.as_str()))
 }
