@@ -95,7 +95,7 @@ pub(crate) fn load(conn: &mut Db, tenant: &TenantId, kind: ContactKind, people: 
         ContactKind::Email => {
             use person_emails as e;
             let rows: Vec<EmailRow> = load_for!(
-                e::table.filter(e::tenant_id.eq(tenant.as_str())).order(e::id.asc()).select((
+                e::table.filter(e::tenant_id.eq(tenant.as_str())).order((e::person_id.asc(), e::id.asc())).select((
                     e::id,
                     e::person_id,
                     e::address,
@@ -118,7 +118,7 @@ pub(crate) fn load(conn: &mut Db, tenant: &TenantId, kind: ContactKind, people: 
         ContactKind::Phone => {
             use person_phones as t;
             let rows: Vec<EmailRow> = load_for!(
-                t::table.filter(t::tenant_id.eq(tenant.as_str())).order(t::id.asc()).select((
+                t::table.filter(t::tenant_id.eq(tenant.as_str())).order((t::person_id.asc(), t::id.asc())).select((
                     t::id,
                     t::person_id,
                     t::number,
@@ -141,7 +141,7 @@ pub(crate) fn load(conn: &mut Db, tenant: &TenantId, kind: ContactKind, people: 
         ContactKind::Website => {
             use person_websites as t;
             let rows: Vec<UrlRow> = load_for!(
-                t::table.filter(t::tenant_id.eq(tenant.as_str())).order(t::id.asc()).select((
+                t::table.filter(t::tenant_id.eq(tenant.as_str())).order((t::person_id.asc(), t::id.asc())).select((
                     t::id,
                     t::person_id,
                     t::url,
@@ -165,7 +165,7 @@ pub(crate) fn load(conn: &mut Db, tenant: &TenantId, kind: ContactKind, people: 
         ContactKind::Address => {
             use person_addresses as t;
             let rows: Vec<AddressRow> = load_for!(
-                t::table.filter(t::tenant_id.eq(tenant.as_str())).order(t::id.asc()).select((
+                t::table.filter(t::tenant_id.eq(tenant.as_str())).order((t::person_id.asc(), t::id.asc())).select((
                     t::id,
                     t::person_id,
                     (t::street, t::house_number, t::addition, t::postal_code, t::city, t::region, t::country),

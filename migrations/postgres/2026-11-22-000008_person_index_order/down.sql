@@ -1,0 +1,15 @@
+DROP INDEX consent_acceptances_person_order_idx;
+DROP INDEX devices_person_idx;
+CREATE INDEX devices_person_idx ON devices (tenant_id, person_id);
+DROP INDEX sessions_person_idx;
+CREATE INDEX sessions_person_idx ON sessions (tenant_id, person_id);
+DROP INDEX person_references_person_idx;
+CREATE INDEX person_references_person_idx ON person_references (tenant_id, person_id);
+DROP INDEX person_websites_person_idx;
+CREATE INDEX person_websites_person_idx ON person_websites (tenant_id, person_id);
+DROP INDEX person_addresses_person_idx;
+CREATE INDEX person_addresses_person_idx ON person_addresses (tenant_id, person_id);
+DROP INDEX person_phones_person_idx;
+CREATE INDEX person_phones_person_idx ON person_phones (tenant_id, person_id);
+DROP INDEX person_emails_person_idx;
+CREATE INDEX person_emails_person_idx ON person_emails (tenant_id, person_id);
