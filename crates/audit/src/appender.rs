@@ -2,15 +2,20 @@
 //! and a worker thread appends them in one transaction per tenant, within
 //! 50 ms of the first queued entry (group commit), and on shutdown. The
 //! chain stays gapless: the worker appends exactly as [`crate::record`] does.
+//!
+//! At most [`CAPACITY`] entries wait at once: past that, [`Appender::read`]
+//! waits for room, so reads slow down to what the log can take instead of
+//! queueing without bound (memory) or dropping entries.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use kluis_core::TenantId;
 use kluis_store::DbPool;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::record::{Action, Context, Pending, Target, append};
 
@@ -21,9 +26,11 @@ const MAX_BATCH: usize = 1000;
 /// Entries kept for a retry when the database is away; beyond it the oldest
 /// are dropped with an error in the log.
 const MAX_BACKLOG: usize = 100_000;
+/// Entries that may wait to be written before a read waits for room.
+pub const CAPACITY: usize = 10_000;
 
 enum Message {
-    Entry(Box<Pending>),
+    Entry(Box<Pending>, OwnedSemaphorePermit),
     Flush(Sender<()>),
 }
 
@@ -31,6 +38,7 @@ enum Message {
 pub struct Appender {
     sender: Mutex<Option<Sender<Message>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
+    room: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Appender {
@@ -47,6 +55,8 @@ impl Appender {
             .name("kluis-audit".into())
             .spawn(move || {
                 let mut queue: Vec<Pending> = Vec::new();
+                // The room the queued entries take; given back once they are written.
+                let mut taken: Vec<OwnedSemaphorePermit> = Vec::new();
                 let mut oldest: Option<Instant> = None;
                 loop {
                     let message = match oldest {
@@ -54,21 +64,25 @@ impl Appender {
                         Some(at) => receiver.recv_timeout(MAX_DELAY.saturating_sub(at.elapsed())),
                     };
                     match message {
-                        Ok(Message::Entry(entry)) => {
+                        Ok(Message::Entry(entry, permit)) => {
                             oldest.get_or_insert_with(Instant::now);
                             queue.push(*entry);
+                            taken.push(permit);
                             if queue.len() >= MAX_BATCH {
                                 write(&pool, &mut queue);
+                                taken.clear();
                                 oldest = (!queue.is_empty()).then(Instant::now);
                             }
                         }
                         Ok(Message::Flush(done)) => {
                             write(&pool, &mut queue);
+                            taken.clear();
                             oldest = (!queue.is_empty()).then(Instant::now);
                             let _ = done.send(());
                         }
                         Err(RecvTimeoutError::Timeout) => {
                             write(&pool, &mut queue);
+                            taken.clear();
                             oldest = (!queue.is_empty()).then(Instant::now);
                         }
                         Err(RecvTimeoutError::Disconnected) => {
@@ -82,14 +96,22 @@ impl Appender {
         if worker.is_none() {
             tracing::error!("could not start the audit appender thread");
         }
-        Appender { sender: Mutex::new(Some(sender)), worker: Mutex::new(worker) }
+        Appender {
+            sender: Mutex::new(Some(sender)),
+            worker: Mutex::new(worker),
+            room: Arc::new(Semaphore::new(CAPACITY)),
+        }
     }
 
-    /// Queue the entry of a read.
-    pub fn read(&self, ctx: &Context, action: Action, target: Target, fields: &[&str], purpose: Option<&str>) {
+    /// Queue the entry of a read, once there is room (see [`CAPACITY`]).
+    pub async fn read(&self, ctx: &Context, action: Action, target: Target, fields: &[&str], purpose: Option<&str>) {
         let entry = Box::new(Pending::new(ctx, action, target, fields, purpose));
+        let Ok(permit) = self.room.clone().acquire_owned().await else {
+            tracing::error!(tenant.id = %ctx.tenant, "audit appender closed: a read entry was lost");
+            return;
+        };
         let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
-        let sent = sender.as_ref().is_some_and(|s| s.send(Message::Entry(entry)).is_ok());
+        let sent = sender.as_ref().is_some_and(|s| s.send(Message::Entry(entry, permit)).is_ok());
         if !sent {
             tracing::error!(tenant.id = %ctx.tenant, "audit appender stopped: a read entry was lost");
         }
@@ -184,16 +206,19 @@ mod tests {
         };
         let ctx = Context::new(&actor, tenant.id.clone(), None, None);
 
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let appender = Appender::start(pool.clone());
-        for _ in 0..250 {
-            appender.read(&ctx, Action::ClientRead, Target::client("c"), &[], None);
-        }
+        rt.block_on(async {
+            for _ in 0..250 {
+                appender.read(&ctx, Action::ClientRead, Target::client("c"), &[], None).await;
+            }
+        });
         appender.shutdown();
         let result = crate::verify(&mut conn, &tenant.id).unwrap();
         assert!(result.ok);
         assert_eq!(result.checked, 250, "every queued read was written before the worker stopped");
         // After shutdown a read is refused loudly, not silently queued forever.
-        appender.read(&ctx, Action::ClientRead, Target::client("c"), &[], None);
+        rt.block_on(appender.read(&ctx, Action::ClientRead, Target::client("c"), &[], None));
         assert_eq!(crate::verify(&mut conn, &tenant.id).unwrap().checked, 250);
     }
 }

@@ -340,6 +340,24 @@ pub fn record(
     append(conn, &ctx.tenant, vec![Pending::new(ctx, action, target, fields, purpose)])
 }
 
+/// One entry for [`record_many`]: who, what, on whom, which fields, for
+/// which purpose.
+pub type Entry<'a> = (&'a Context, Action, Target, &'a [&'a str], Option<&'a str>);
+
+/// Record several entries in one tenant's chain with one append (one lock
+/// of the head row for all), inside the caller's transaction: for writers
+/// of many changes at once, such as imports.
+pub fn record_many<'a>(conn: &mut Db, tenant: &TenantId, entries: impl IntoIterator<Item = Entry<'a>>) -> Result<()> {
+    let pending: Vec<Pending> = entries
+        .into_iter()
+        .map(|(ctx, action, target, fields, purpose)| Pending::new(ctx, action, target, fields, purpose))
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    append(conn, tenant, pending)
+}
+
 /// Append entries to one tenant's chain. Taking the head row's lock first
 /// (the `UPDATE`) serialises appenders of a tenant on PostgreSQL; on SQLite
 /// the write transaction already does.

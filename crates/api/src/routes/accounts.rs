@@ -195,7 +195,10 @@ pub async fn get_account(
     let person = person(path)?;
     let target = Target::person("account", &person);
     let account = state.db(move |conn| accounts::get(conn, &tenant, &person)).await?;
-    state.audit.read(&caller.audit()?, Action::AccountRead, target, &["username", "status", "staff_scopes"], None);
+    state
+        .audit
+        .read(&caller.audit()?, Action::AccountRead, target, &["username", "status", "staff_scopes"], None)
+        .await;
     Ok(versioned(StatusCode::OK, account.version, &AccountView::from(account)))
 }
 

@@ -543,7 +543,7 @@ pub async fn list_consents(
             ledger::standings(conn, &tenant, &person)
         })
         .await?;
-    state.audit.read(&caller.audit()?, Action::ConsentRead, target, &["consents"], None);
+    state.audit.read(&caller.audit()?, Action::ConsentRead, target, &["consents"], None).await;
     let items = standings.into_iter().map(StandingView::from).collect();
     Ok(HttpResponse::Ok().json(StandingList { items }))
 }
@@ -575,7 +575,7 @@ pub async fn consent_history(
             ledger::history(conn, &tenant, &person, limit, after)
         })
         .await?;
-    state.audit.read(&caller.audit()?, Action::ConsentRead, target, &["consent_history"], None);
+    state.audit.read(&caller.audit()?, Action::ConsentRead, target, &["consent_history"], None).await;
     let page = page.map(ConsentEventView::from);
     Ok(HttpResponse::Ok().json(ConsentEventPage { items: page.items, next_cursor: page.next_cursor }))
 }
@@ -745,7 +745,7 @@ pub async fn unsubscribe_link(
             Ok((token, purpose))
         })
         .await?;
-    state.audit.read(&caller.audit()?, Action::UnsubscribeLink, target, &["unsubscribe_link"], Some(&purpose));
+    state.audit.read(&caller.audit()?, Action::UnsubscribeLink, target, &["unsubscribe_link"], Some(&purpose)).await;
     let url = format!("{}/v1/unsubscribe/{token}", state.config.issuer.trim_end_matches('/'));
     Ok(HttpResponse::Ok().json(UnsubscribeLink { url, expires_at }))
 }

@@ -158,7 +158,7 @@ pub async fn list_devices(
     check_id(&person)?;
     let person = PersonId(person);
     let list = list_for(&state, tenant, person.clone()).await?;
-    state.audit.read(&caller.audit()?, Action::PersonRead, Target::person("device", &person), &["devices"], None);
+    state.audit.read(&caller.audit()?, Action::PersonRead, Target::person("device", &person), &["devices"], None).await;
     Ok(HttpResponse::Ok().json(list))
 }
 

@@ -426,7 +426,7 @@ pub async fn list_acceptances(
             Ok((items, standings))
         })
         .await?;
-    state.audit.read(&caller.audit()?, Action::ConsentRead, target, &["acceptances"], None);
+    state.audit.read(&caller.audit()?, Action::ConsentRead, target, &["acceptances"], None).await;
     let reacceptance_due = standings.iter().map(|s| (s.kind.as_str().to_owned(), s.reacceptance_due)).collect();
     let policies = standings.into_iter().map(PolicyStandingView::from).collect();
     Ok(HttpResponse::Ok().json(AcceptanceList {
