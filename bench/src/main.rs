@@ -414,17 +414,28 @@ fn run() -> Res<bool> {
     let rps = |backend: &str, name: &str| get(backend, name).map(|f| f.measured.rps);
     let p99 = |backend: &str, name: &str| get(backend, name).map(|f| f.measured.p99_ms);
 
-    // The scale figure: this run's p99 at >= 1M persons against a kept full run at 10k.
+    // The scale figure: this run's consent-check p99 at >= 1M persons against
+    // a kept full run at 10k, per backend run; the ratio is the worse one.
     let ten_k = config.results.join("people-10000.json");
-    let scale = if config.people >= 1_000_000 {
-        std::fs::read_to_string(&ten_k)
-            .ok()
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-            .and_then(|v| v["scenarios"]["postgres"]["consent_check"]["p99_ms"].as_f64())
-            .map_or(Value::Null, |base| ratio(p99("postgres", "consent_check"), Some(base)))
-    } else {
-        Value::Null
-    };
+    let base: Option<Value> = std::fs::read_to_string(&ten_k).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok());
+    let mut scale_detail = serde_json::Map::new();
+    if config.people >= 1_000_000 {
+        for backend in ["sqlite", "postgres"] {
+            let at_10k = base.as_ref().and_then(|b| b["scenarios"][backend]["consent_check"]["p99_ms"].as_f64());
+            let at_1m = p99(backend, "consent_check");
+            if let (Some(at_10k), Some(at_1m)) = (at_10k, at_1m) {
+                scale_detail.insert(
+                    backend.to_owned(),
+                    json!({"p99_10k_ms": at_10k, "p99_1M_ms": at_1m, "ratio": ratio(Some(at_1m), Some(at_10k))}),
+                );
+            }
+        }
+    }
+    let scale = scale_detail
+        .values()
+        .filter_map(|d| d["ratio"].as_f64())
+        .fold(None, |worst: Option<f64>, r| Some(worst.map_or(r, |w| w.max(r))));
+    let scale = scale.map_or(Value::Null, |r| json!(r));
     let ratios = json!({
         "consent_check/empty": ratio(rps("sqlite", "consent_check"), rps("sqlite", "empty")),
         "consent_check/pgbench_S": ratio(rps("postgres", "consent_check"), pgbench_s),
@@ -478,6 +489,7 @@ fn run() -> Res<bool> {
             "argon2_limit_per_s": (argon2_limit * 10.0).round() / 10.0,
         },
         "ratios": ratios,
+        "scale": scale_detail,
         "targets": targets,
     });
     let text = serde_json::to_string_pretty(&report)?;
@@ -489,9 +501,62 @@ fn run() -> Res<bool> {
     }
 
     print_table(&report);
-    println!("\nwritten: {}", latest.display());
+    let markdown = config.results.join("latest.md");
+    std::fs::write(&markdown, markdown_report(&report))?;
+    println!("\nwritten: {} and {}", latest.display(), markdown.display());
     let errors: u64 = scenarios.values().flat_map(|s| s.values()).map(|f| f.measured.errors).sum();
     Ok(errors == 0)
+}
+
+/// The report as the Markdown tables `bench/README.md` shows.
+fn markdown_report(report: &Value) -> String {
+    let mut md = format!(
+        "Date {}; machine: {} cores, {} GiB, kernel {}; {} persons; {} run.\n\n",
+        report["date"].as_str().unwrap_or("?"),
+        report["machine"]["cores"],
+        report["machine"]["memory_gib"],
+        report["machine"]["kernel"].as_str().unwrap_or("?"),
+        report["people"],
+        if report["quick"].as_bool() == Some(true) { "quick" } else { "full" },
+    );
+    md.push_str("| backend | scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | peak RSS MiB |\n");
+    md.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for backend in ["sqlite", "postgres"] {
+        for name in SCENARIOS {
+            let f = &report["scenarios"][backend][name];
+            if f.is_null() {
+                continue;
+            }
+            md.push_str(&format!(
+                "| {backend} | `{name}` | {} | {} | {} | {} | {} | {} |\n",
+                f["rps"], f["p50_ms"], f["p99_ms"], f["p999_ms"], f["errors"], f["peak_rss_mib"]
+            ));
+        }
+    }
+    let b = &report["baselines"];
+    md.push_str(&format!(
+        "\nBaselines: `pgbench -S` {} TPS, TPC-B-like pgbench {} TPS (scale 10, 8 clients), \
+         argon2id hash {} ms, so the login limit is {} logins/s.\n",
+        b["pgbench_S_tps"], b["pgbench_tpcb_tps"], b["argon2_hash_ms"], b["argon2_limit_per_s"]
+    ));
+    md.push_str("\n| ratio | value |\n|---|---:|\n");
+    if let Some(ratios) = report["ratios"].as_object() {
+        for (k, v) in ratios {
+            md.push_str(&format!("| `{k}` | {v} |\n"));
+        }
+    }
+    md.push_str("\n| target | value | where it stands |\n|---|---:|---|\n");
+    if let Some(targets) = report["targets"].as_object() {
+        for (k, v) in targets {
+            let met = match v["met"].as_bool() {
+                Some(true) => "met",
+                Some(false) => "**missed**",
+                None => "not measured",
+            };
+            md.push_str(&format!("| {k} | {} | {met} |\n", v["value"]));
+        }
+    }
+    md
 }
 
 fn print_table(report: &Value) {
