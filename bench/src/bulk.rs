@@ -149,9 +149,22 @@ pub fn seed(database_url: &str, tenant: &str, client_id: &str, run: &str, people
         })
         .map_err(|e| format!("seeding persons {start}..{end}: {}", kluis_core::DomainError::from(e)))?;
         ids.extend(batch);
+        // PostgreSQL plans this connection's prepared statements from the
+        // statistics of when they were first run: on tables that were empty
+        // then, sequential scans, and the seed slowed down as it grew.
+        // Fresh statistics replan them.
+        if let kluis_store::Db::Pg(_) = &mut *conn
+            && (ids.len() / BATCH).is_power_of_two()
+        {
+            diesel::RunQueryDsl::execute(diesel::sql_query("ANALYZE"), &mut *conn)?;
+        }
         progress(ids.len(), people, started);
     }
     eprintln!();
+    if let kluis_store::Db::Pg(_) = &mut *conn {
+        // And for the server's statements: what autovacuum would do a minute later.
+        diesel::RunQueryDsl::execute(diesel::sql_query("ANALYZE"), &mut *conn)?;
+    }
     Ok(ids)
 }
 
