@@ -8,13 +8,13 @@
 //! queueing without bound (memory) or dropping entries.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use kluis_core::TenantId;
 use kluis_store::DbPool;
+use kluis_store::worker::{Control, Worker};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::record::{Action, Context, Pending, Target, append};
@@ -29,15 +29,12 @@ const MAX_BACKLOG: usize = 100_000;
 /// Entries that may wait to be written before a read waits for room.
 pub const CAPACITY: usize = 10_000;
 
-enum Message {
-    Entry(Box<Pending>, OwnedSemaphorePermit),
-    Flush(Sender<()>),
-}
+/// A queued entry with the room it takes.
+type Message = (Box<Pending>, OwnedSemaphorePermit);
 
 /// Queues read entries and writes them in groups.
 pub struct Appender {
-    sender: Mutex<Option<Sender<Message>>>,
-    worker: Mutex<Option<JoinHandle<()>>>,
+    worker: Worker<Message>,
     room: Arc<Semaphore>,
 }
 
@@ -50,57 +47,46 @@ impl std::fmt::Debug for Appender {
 impl Appender {
     /// Start the worker on `pool`.
     pub fn start(pool: DbPool) -> Appender {
-        let (sender, receiver) = mpsc::channel::<Message>();
-        let worker = std::thread::Builder::new()
-            .name("kluis-audit".into())
-            .spawn(move || {
-                let mut queue: Vec<Pending> = Vec::new();
-                // The room the queued entries take; given back once they are written.
-                let mut taken: Vec<OwnedSemaphorePermit> = Vec::new();
-                let mut oldest: Option<Instant> = None;
-                loop {
-                    let message = match oldest {
-                        None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                        Some(at) => receiver.recv_timeout(MAX_DELAY.saturating_sub(at.elapsed())),
-                    };
-                    match message {
-                        Ok(Message::Entry(entry, permit)) => {
-                            oldest.get_or_insert_with(Instant::now);
-                            queue.push(*entry);
-                            taken.push(permit);
-                            if queue.len() >= MAX_BATCH {
-                                write(&pool, &mut queue);
-                                taken.clear();
-                                oldest = (!queue.is_empty()).then(Instant::now);
-                            }
-                        }
-                        Ok(Message::Flush(done)) => {
+        let worker = Worker::<Message>::spawn("kluis-audit", move |receiver| {
+            let mut queue: Vec<Pending> = Vec::new();
+            // The room the queued entries take; given back once they are written.
+            let mut taken: Vec<OwnedSemaphorePermit> = Vec::new();
+            let mut oldest: Option<Instant> = None;
+            loop {
+                let message = match oldest {
+                    None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                    Some(at) => receiver.recv_timeout(MAX_DELAY.saturating_sub(at.elapsed())),
+                };
+                match message {
+                    Ok(Control::Message((entry, permit))) => {
+                        oldest.get_or_insert_with(Instant::now);
+                        queue.push(*entry);
+                        taken.push(permit);
+                        if queue.len() >= MAX_BATCH {
                             write(&pool, &mut queue);
                             taken.clear();
                             oldest = (!queue.is_empty()).then(Instant::now);
-                            let _ = done.send(());
-                        }
-                        Err(RecvTimeoutError::Timeout) => {
-                            write(&pool, &mut queue);
-                            taken.clear();
-                            oldest = (!queue.is_empty()).then(Instant::now);
-                        }
-                        Err(RecvTimeoutError::Disconnected) => {
-                            write(&pool, &mut queue);
-                            break;
                         }
                     }
+                    Ok(Control::Flush(done)) => {
+                        write(&pool, &mut queue);
+                        taken.clear();
+                        oldest = (!queue.is_empty()).then(Instant::now);
+                        let _ = done.send(());
+                    }
+                    Err(RecvTimeoutError::Timeout) => {
+                        write(&pool, &mut queue);
+                        taken.clear();
+                        oldest = (!queue.is_empty()).then(Instant::now);
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        write(&pool, &mut queue);
+                        break;
+                    }
                 }
-            })
-            .ok();
-        if worker.is_none() {
-            tracing::error!("could not start the audit appender thread");
-        }
-        Appender {
-            sender: Mutex::new(Some(sender)),
-            worker: Mutex::new(worker),
-            room: Arc::new(Semaphore::new(CAPACITY)),
-        }
+            }
+        });
+        Appender { worker, room: Arc::new(Semaphore::new(CAPACITY)) }
     }
 
     /// Queue the entry of a read, once there is room (see [`CAPACITY`]).
@@ -110,31 +96,19 @@ impl Appender {
             tracing::error!(tenant.id = %ctx.tenant, "audit appender closed: a read entry was lost");
             return;
         };
-        let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
-        let sent = sender.as_ref().is_some_and(|s| s.send(Message::Entry(entry, permit)).is_ok());
-        if !sent {
+        if !self.worker.send((entry, permit)) {
             tracing::error!(tenant.id = %ctx.tenant, "audit appender stopped: a read entry was lost");
         }
     }
 
     /// Write everything queued so far, and wait for it.
     pub fn flush(&self) {
-        let (done, wait) = mpsc::channel();
-        let sent = {
-            let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
-            sender.as_ref().is_some_and(|s| s.send(Message::Flush(done)).is_ok())
-        };
-        if sent {
-            let _ = wait.recv();
-        }
+        self.worker.flush();
     }
 
     /// Write everything queued and stop the worker (graceful shutdown).
     pub fn shutdown(&self) {
-        self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(worker) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = worker.join();
-        }
+        self.worker.shutdown();
     }
 }
 

@@ -5,14 +5,14 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::thread::JoinHandle;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use diesel::prelude::*;
 use kluis_core::{DomainError, Result, TenantId};
 use kluis_store::error::{TxError, is_unique_violation};
 use kluis_store::schema::consent_usage as u;
+use kluis_store::worker::{Control, Worker};
 use kluis_store::{Db, DbPool, write_tx};
 
 /// How often the counted usage is written.
@@ -140,15 +140,10 @@ impl Tally {
     }
 }
 
-enum Message {
-    Flush(Sender<()>),
-}
-
 /// A [`Tally`] with the worker that writes it every [`FLUSH_INTERVAL`].
 pub struct Counter {
     tally: std::sync::Arc<Tally>,
-    sender: Mutex<Option<Sender<Message>>>,
-    worker: Mutex<Option<JoinHandle<()>>>,
+    worker: Worker<()>,
 }
 
 impl std::fmt::Debug for Counter {
@@ -161,28 +156,21 @@ impl Counter {
     /// Start the worker on `pool`.
     pub fn start(pool: DbPool) -> Counter {
         let tally = std::sync::Arc::new(Tally::default());
-        let (sender, receiver) = mpsc::channel::<Message>();
         let shared = tally.clone();
-        let worker = std::thread::Builder::new()
-            .name("kluis-usage".into())
-            .spawn(move || {
-                loop {
-                    let message = receiver.recv_timeout(FLUSH_INTERVAL);
-                    write(&pool, &shared);
-                    match message {
-                        Ok(Message::Flush(done)) => {
-                            let _ = done.send(());
-                        }
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => break,
+        let worker = Worker::spawn("kluis-usage", move |receiver| {
+            loop {
+                let message = receiver.recv_timeout(FLUSH_INTERVAL);
+                write(&pool, &shared);
+                match message {
+                    Ok(Control::Flush(done)) => {
+                        let _ = done.send(());
                     }
+                    Ok(Control::Message(())) | Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
                 }
-            })
-            .ok();
-        if worker.is_none() {
-            tracing::error!("could not start the usage counter thread");
-        }
-        Counter { tally, sender: Mutex::new(Some(sender)), worker: Mutex::new(worker) }
+            }
+        });
+        Counter { tally, worker }
     }
 
     /// Add `n` to the client's count of today.
@@ -192,22 +180,12 @@ impl Counter {
 
     /// Write every pending count, and wait for it.
     pub fn flush(&self) {
-        let (done, wait) = mpsc::channel();
-        let sent = {
-            let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
-            sender.as_ref().is_some_and(|s| s.send(Message::Flush(done)).is_ok())
-        };
-        if sent {
-            let _ = wait.recv();
-        }
+        self.worker.flush();
     }
 
     /// Write what is pending and stop the worker (graceful shutdown).
     pub fn shutdown(&self) {
-        self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(worker) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = worker.join();
-        }
+        self.worker.shutdown();
     }
 }
 

@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod personal;
 pub mod schema;
 pub mod tenancy;
+pub mod worker;
 
 pub use crypto::MasterKey;
 pub use db::{Backend, Db, DbPool, PoolOptions, build_pool, write_tx};
