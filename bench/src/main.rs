@@ -79,7 +79,9 @@ impl Config {
         Ok(Config {
             quick,
             people,
-            accounts: people.min(if quick { 20 } else { 200 }),
+            // Enough accounts that 64 concurrent sign-ins do not pile 10 onto one
+            // (the per-account throttle counts attempts in flight; it answered 429).
+            accounts: people.min(if quick { 100 } else { 200 }),
             warmup: Duration::from_secs(if quick { 1 } else { 10 }),
             window: Duration::from_secs(if quick { 2 } else { 30 }),
             kluis,
