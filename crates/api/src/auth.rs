@@ -240,14 +240,13 @@ impl TokenService {
     /// A token verified before is only checked for expiry again (its
     /// signature, issuer and audience cannot have changed).
     pub fn verify(&self, conn: &mut Db, token: &str) -> Result<Option<Claims>, DomainError> {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
-        let cached = self.verified.read().unwrap_or_else(|p| p.into_inner()).get(token).cloned();
-        if let Some(claims) = cached {
-            return Ok((claims.exp + leeway > now).then_some(claims));
+        if let Some(claims) = self.verified(token) {
+            return Ok(Some(claims));
         }
         let claims = self.verify_signed(conn, token)?;
         if let Some(claims) = &claims {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
             let mut verified = self.verified.write().unwrap_or_else(|p| p.into_inner());
             if verified.len() >= VERIFIED_CAPACITY {
                 verified.retain(|_, c| c.exp + leeway > now);
@@ -478,15 +477,8 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
             if let (Some(device), Some(tenant)) = (device, claims.tid.clone())
                 && state.activity_due(&device)
             {
-                // Activity is written at most once a minute per device, not per request.
                 let app = state.clone();
-                state
-                    .db(move |conn| {
-                        kluis_devices::devices::active(conn, &TenantId(tenant), &device)?;
-                        app.metrics.device_activity_writes.inc();
-                        Ok(())
-                    })
-                    .await?;
+                state.db(move |conn| write_activity(&app, conn, &TenantId(tenant), &device)).await?;
             }
             let sid = claims.sid.clone();
             actor_from(claims).map(|a| (a, sid))
@@ -503,6 +495,15 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let caller = Caller { actor, request_id, ip, session };
     req.extensions_mut().insert(caller.clone());
     Ok(caller)
+}
+
+/// Write a signed-in person's device activity; callers ask
+/// [`AppState::activity_due`] first, so it is written at most once a minute
+/// per device, not per request.
+fn write_activity(app: &AppState, conn: &mut Db, tenant: &TenantId, device: &str) -> Result<(), DomainError> {
+    kluis_devices::devices::active(conn, tenant, device)?;
+    app.metrics.device_activity_writes.inc();
+    Ok(())
 }
 
 /// Verify a token and ask the database whether it is still live; keep
@@ -525,12 +526,10 @@ async fn check_in_database(
                     let person = kluis_core::PersonId(claims.sub.clone());
                     match kluis_people::accounts::sessions::live(conn, tenant, &person, sid)? {
                         Some(device) if kluis_store::tenancy::tenants::is_active(conn, tenant)? => {
-                            // Activity is written at most once a minute per device, not per request.
                             if let Some(device) = &device
                                 && app.activity_due(device)
                             {
-                                kluis_devices::devices::active(conn, tenant, device)?;
-                                app.metrics.device_activity_writes.inc();
+                                write_activity(&app, conn, tenant, device)?;
                             }
                             Some(device)
                         }

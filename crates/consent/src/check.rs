@@ -79,5 +79,3 @@ fn check_one(conn: &mut Db, tenant: &TenantId, pair: &Pair, field: String) -> Re
         .ok_or_else(|| DomainError::Internal(format!("unknown legal basis {basis}")))?;
     Ok(decide(basis, state.as_ref(), kluis_core::time::now()))
 }
-
-pub use crate::usage::{Usage, count, counted};

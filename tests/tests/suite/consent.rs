@@ -200,7 +200,7 @@ both_backends! {
         // (in memory, written every second and on shutdown).
         app.state.usage.flush();
         let mut conn = app.conn();
-        let counted = kluis_consent::check::counted(&mut conn, &kluis_core::TenantId(tenant.id.clone()), &tenant.admin.client_id, kluis_consent::check::Usage::Check).unwrap();
+        let counted = kluis_consent::usage::counted(&mut conn, &kluis_core::TenantId(tenant.id.clone()), &tenant.admin.client_id, kluis_consent::usage::Usage::Check).unwrap();
         drop(conn);
         assert_eq!(counted, 2 + 1000, "two single checks and a batch of 1000");
         let audited = audit_events(&app, &tenant, "").await;
@@ -272,7 +272,7 @@ both_backends! {
         }
         app.state.usage.flush();
         let mut conn = app.conn();
-        let pages = kluis_consent::check::counted(&mut conn, &kluis_core::TenantId(tenant.id.clone()), &tenant.admin.client_id, kluis_consent::check::Usage::Changes).unwrap();
+        let pages = kluis_consent::usage::counted(&mut conn, &kluis_core::TenantId(tenant.id.clone()), &tenant.admin.client_id, kluis_consent::usage::Usage::Changes).unwrap();
         assert!(pages >= 4, "feed pages are counted: {pages}");
     }
 
