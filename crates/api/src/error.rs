@@ -271,6 +271,19 @@ impl From<DomainError> for ApiError {
     }
 }
 
+impl From<kluis_app::AppError> for ApiError {
+    fn from(error: kluis_app::AppError) -> Self {
+        use kluis_app::AppError;
+        match error {
+            AppError::Domain(e) => ApiError::from(e),
+            AppError::Unauthorized { code, detail } => ApiError::Unauthorized { code, detail },
+            AppError::BadRequest { code, detail } => ApiError::BadRequest { code, detail },
+            AppError::Gone { code, detail } => ApiError::Gone { code, detail },
+            AppError::RateLimited(seconds) => ApiError::RateLimited(seconds),
+        }
+    }
+}
+
 impl From<validator::ValidationErrors> for ApiError {
     fn from(errors: validator::ValidationErrors) -> Self {
         let mut fields = Vec::new();

@@ -9,7 +9,7 @@ use actix_web::dev::Payload;
 use actix_web::error::QueryPayloadError;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use kluis_core::page::{Cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -192,5 +192,25 @@ impl FromRequest for RawBody {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move { read_body(&req, &mut payload).await.map(RawBody) })
+    }
+}
+
+/// Where the request comes from (request id and client IP, both resolved
+/// by the middleware), for the use cases.
+pub fn origin(req: &HttpRequest) -> kluis_app::Origin {
+    let ip = req.extensions().get::<crate::middleware::ClientIp>().and_then(|ip| ip.0);
+    kluis_app::Origin { request_id: crate::middleware::request_id(req), ip }
+}
+
+/// The origin of a request made without a token (sign-in, mailed links).
+#[derive(Debug, Clone)]
+pub struct RequestOrigin(pub kluis_app::Origin);
+
+impl FromRequest for RequestOrigin {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(RequestOrigin(origin(req))))
     }
 }

@@ -8,7 +8,6 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
-pub mod limiter;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
@@ -147,15 +146,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(devices::delete_my_device)
         .service(devices::record_visit)
         .service(devices::visit_stats)
-        .service(me::get_me)
-        .service(me::update_me)
-        .service(me::change_password)
-        .service(me::enrol_totp)
-        .service(me::confirm_totp)
-        .service(me::disable_totp)
-        .service(me::new_recovery_codes)
-        .service(me::list_sessions)
-        .service(me::revoke_session)
+        .service(me::profile::get_me)
+        .service(me::profile::update_me)
+        .service(me::profile::change_password)
+        .service(me::profile::enrol_totp)
+        .service(me::profile::confirm_totp)
+        .service(me::profile::disable_totp)
+        .service(me::profile::new_recovery_codes)
+        .service(me::profile::list_sessions)
+        .service(me::profile::revoke_session)
         .service(consent::my_consents)
         .service(consent::set_my_consent)
         .service(people::me_create_email)

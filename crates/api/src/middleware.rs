@@ -1,8 +1,9 @@
 //! Per-request plumbing: a request id (echoed when the caller sent a sane
 //! one), a tracing span that carries ids only, one log line per request
 //! (method, route pattern, status, latency: never a query string, body,
-//! token, name or IP), and the request metrics.
+//! token, name or IP), the client's IP resolved once, and the request metrics.
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -27,6 +28,46 @@ pub fn request_id(req: &actix_web::HttpRequest) -> Option<String> {
     req.extensions().get::<RequestId>().map(|id| id.0.clone())
 }
 
+/// The client's IP, resolved once per request (see [`client_ip`]), in
+/// request extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+/// The client's IP: the connection's, or, when the connection comes from a
+/// trusted proxy, the last address in `X-Forwarded-For` that no trusted
+/// proxy added. The one place that reads the connection's address.
+#[expect(clippy::disallowed_methods, reason = "the one place the peer address is read")]
+pub fn client_ip(req: &ServiceRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = req.peer_addr().map(|a| a.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).unwrap_or("");
+    forwarded
+        .split(',')
+        .rev()
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .find(|ip| !trusted.contains(ip))
+        .or(Some(peer))
+}
+
+/// Requests that cannot revoke anything, so they leave the token states
+/// kept in memory alone (the hot writes: with them a processor's check
+/// would go back to the database after every grant).
+fn cannot_revoke(method: &actix_web::http::Method, route: &str) -> bool {
+    if method.is_safe() {
+        return true;
+    }
+    matches!(
+        (method.as_str(), route),
+        ("POST", "/v1/consents/check")
+            | ("POST", "/v1/people/{person_id}/consents")
+            | ("POST", "/v1/people")
+            | ("POST", "/v1/auth/login")
+            | ("POST", "/v1/visits")
+    )
+}
+
 fn acceptable(id: &str) -> bool {
     !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
@@ -45,10 +86,13 @@ pub async fn observe(
         .map(str::to_owned)
         .unwrap_or_else(kluis_core::new_id);
     req.extensions_mut().insert(RequestId(request_id.clone()));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let trusted = state.as_ref().map_or(&[][..], |s| &s.config.trusted_proxies[..]);
+    let ip = client_ip(&req, trusted);
+    req.extensions_mut().insert(ClientIp(ip));
     let http_method = req.method().clone();
     let method = http_method.to_string();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-    let state = req.app_data::<web::Data<AppState>>().cloned();
     let span = tracing::info_span!(
         "request",
         request.id = %request_id,
@@ -57,14 +101,15 @@ pub async fn observe(
         http.status = tracing::field::Empty,
         tenant.id = tracing::field::Empty,
         client.id = tracing::field::Empty,
+        session.id = tracing::field::Empty,
     );
     let result = next.call(req).instrument(span.clone()).await;
-    // A write may have revoked a client, a session or a tenant: kept
-    // liveness answers go stale before this answer is sent (and on errors).
+    // A write may have revoked a client, a session or a tenant: kept token
+    // states go stale before this answer is sent (and on errors).
     if let Some(state) = &state
-        && !crate::auth::Liveness::unaffected_by(&http_method, &route)
+        && !cannot_revoke(&http_method, &route)
     {
-        state.liveness.invalidate();
+        state.app.token_states.invalidate();
     }
     let mut response = result?;
     let status = response.status().as_u16();

@@ -1,18 +1,15 @@
-//! What every handler shares: the pool, the token service, the failure
-//! limiter, metrics and the API's own settings.
+//! What every handler shares: the use cases' [`App`], metrics and the
+//! API's own settings.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::web;
+use kluis_app::App;
 use kluis_core::DomainError;
 use kluis_store::db::{DbPool, PooledDb};
-use kluis_store::error::{TxError, from_pool};
-use kluis_store::write_tx;
+use kluis_store::error::TxError;
 
-use crate::auth::TokenService;
 use crate::error::ApiError;
-use crate::limiter::FailureLimiter;
 use crate::metrics::Metrics;
 
 /// Settings of the HTTP layer, taken from the server's configuration.
@@ -51,33 +48,36 @@ impl Default for ApiConfig {
     }
 }
 
-/// Shared state of the app.
+impl ApiConfig {
+    /// The use cases' share of these settings.
+    pub fn app_settings(&self) -> kluis_app::Settings {
+        kluis_app::Settings {
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            access_token_ttl: self.access_token_ttl,
+            max_auth_failures: self.max_auth_failures,
+            auth_failure_window: self.auth_failure_window,
+        }
+    }
+}
+
+/// Shared state of the HTTP layer: the use cases' [`App`], the metrics and
+/// the API's own settings.
 pub struct AppState {
-    /// The database pool.
-    pub pool: DbPool,
-    /// Issues and verifies access tokens.
-    pub tokens: TokenService,
-    /// Whether recent tokens are still live (revocations move it on).
-    pub liveness: crate::auth::Liveness,
-    /// Counts failed client authentications.
-    pub limiter: FailureLimiter,
+    /// The use cases.
+    pub app: Arc<App>,
     /// Prometheus metrics.
     pub metrics: Metrics,
-    /// Writes the audit entries of reads in groups.
-    pub audit: kluis_audit::Appender,
-    /// Counts consent checks and feed pages per client and day, in memory
-    /// between writes.
-    pub usage: kluis_consent::usage::Counter,
     /// The API's settings.
     pub config: ApiConfig,
-    /// Every domain holding personal data, for export and erasure.
-    pub holders: Vec<Arc<dyn kluis_store::personal::PersonalData>>,
-    /// The master key (sealing TOTP seeds and outgoing messages).
-    pub master: Arc<kluis_store::MasterKey>,
-    /// Bounds how many argon2 hashes run at once (each takes 19 MiB and a core).
-    pub hashing: tokio::sync::Semaphore,
-    /// When each device's activity was last written (at most once a minute).
-    pub activity: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }
 
 impl AppState {
@@ -88,100 +88,34 @@ impl AppState {
         config: ApiConfig,
         holders: Vec<Arc<dyn kluis_store::personal::PersonalData>>,
     ) -> AppState {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        AppState {
-            tokens: TokenService::new(master.clone(), &config),
-            liveness: crate::auth::Liveness::default(),
-            master,
-            hashing: tokio::sync::Semaphore::new(cores),
-            activity: std::sync::Mutex::new(std::collections::HashMap::new()),
-            limiter: FailureLimiter::new(config.max_auth_failures, config.auth_failure_window),
-            metrics: Metrics::new(),
-            audit: kluis_audit::Appender::start(pool.clone()),
-            usage: kluis_consent::usage::Counter::start(pool.clone()),
-            pool,
-            config,
-            holders,
-        }
+        let app = Arc::new(App::new(pool, master, config.app_settings(), holders));
+        AppState { app, metrics: Metrics::new(), config }
     }
 
-    /// Run blocking database work off the async executor, inside the
-    /// caller's tracing span.
+    /// Transitional: blocking database work (use cases go through `kluis_app`).
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut PooledDb) -> Result<T, DomainError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        let span = tracing::Span::current();
-        web::block(move || {
-            let _entered = span.enter();
-            let mut conn = pool.get().map_err(from_pool)?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("blocking pool: {e}")))?
-        .map_err(ApiError::from)
+        Ok(self.app.with_conn(f).await?)
     }
 
-    /// Run CPU-heavy password work (argon2) off the executor, at most one
-    /// per core at a time, on a thread of its own: never on the blocking
-    /// pool, so a sign-in storm cannot take the threads database work runs on.
-    pub async fn hash<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let _permit = self.hashing.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
-        let (done, result) = tokio::sync::oneshot::channel();
-        let span = tracing::Span::current();
-        std::thread::Builder::new()
-            .name("kluis-hash".into())
-            .spawn(move || {
-                let _entered = span.enter();
-                let _ = done.send(f());
-            })
-            .map_err(|e| ApiError::Internal(format!("hashing thread: {e}")))?;
-        result.await.map_err(|e| ApiError::Internal(format!("hashing thread: {e}")))
-    }
-
-    /// The client's IP: the connection's, or, when the connection comes from
-    /// a trusted proxy, the last address in `X-Forwarded-For` it did not add
-    /// itself.
-    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
-        let peer = req.peer_addr().map(|a| a.ip())?;
-        if !self.config.trusted_proxies.contains(&peer) {
-            return Some(peer);
-        }
-        let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).unwrap_or("");
-        forwarded
-            .split(',')
-            .rev()
-            .filter_map(|hop| hop.trim().parse::<std::net::IpAddr>().ok())
-            .find(|ip| !self.config.trusted_proxies.contains(ip))
-            .or(Some(peer))
-    }
-
-    /// Whether a device's activity is due to be written (once a minute).
-    pub fn activity_due(&self, device: &str) -> bool {
-        let mut seen = self.activity.lock().unwrap_or_else(|p| p.into_inner());
-        let due = seen.get(device).is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(60));
-        if due {
-            if seen.len() > 100_000 {
-                seen.retain(|_, at| at.elapsed() < std::time::Duration::from_secs(60));
-            }
-            seen.insert(device.to_owned(), std::time::Instant::now());
-        }
-        due
-    }
-
-    /// [`AppState::db`] inside one write transaction: a change and its audit
-    /// entry commit together or not at all.
+    /// Transitional: one write transaction (use cases go through `kluis_app`).
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut kluis_store::Db) -> Result<T, TxError> + Send + 'static,
         T: Send + 'static,
     {
-        self.db(move |conn| write_tx(conn, f).map_err(DomainError::from)).await
+        Ok(self.app.in_transaction(f).await?)
+    }
+
+    /// Transitional: argon2 work.
+    pub async fn hash<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        Ok(self.app.hash(f).await?)
     }
 }

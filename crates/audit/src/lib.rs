@@ -24,5 +24,5 @@ mod subject;
 pub use appender::Appender;
 pub use chain::{GENESIS, Verification, verify};
 pub use query::{EventFilter, EventRecord, for_each, list};
-pub use record::{ANONYMOUS, Action, Context, Entry, Target, init_chain, record, record_many};
+pub use record::{ANONYMOUS, Action, Context, Entry, Target, ensure_chain, init_chain, record, record_many};
 pub use subject::{AuditSubjects, forget_subject, subject_ref};

@@ -327,6 +327,16 @@ pub fn init_chain(conn: &mut Db, tenant: &TenantId) -> Result<()> {
         .map_err(kluis_store::error::from_diesel)
 }
 
+/// Start a tenant's chain unless it has one (the tenant-setup registry).
+pub fn ensure_chain(conn: &mut Db, tenant: &TenantId) -> Result<()> {
+    let exists: Option<i64> = audit_heads::table
+        .find(tenant.as_str())
+        .select(audit_heads::seq)
+        .unique_row(conn)
+        .map_err(kluis_store::error::from_diesel)?;
+    if exists.is_some() { Ok(()) } else { init_chain(conn, tenant) }
+}
+
 /// Record one entry in `ctx.tenant`'s chain, inside the caller's
 /// transaction. `fields` names what was read or changed, never values.
 pub fn record(

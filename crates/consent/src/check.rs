@@ -10,7 +10,7 @@ use kluis_core::{DomainError, FieldError, PersonId, Result, TenantId};
 use kluis_store::Db;
 
 use crate::model::{Decision, decide};
-use crate::{ledger, purposes, setup};
+use crate::{ledger, purposes};
 
 /// The most pairs one batch may ask about.
 pub const MAX_BATCH: usize = 1000;
@@ -36,12 +36,7 @@ pub fn check(
         return check_one(conn, tenant, pair, field(0)).map(|decision| vec![decision]);
     }
     let keys: Vec<&str> = pairs.iter().map(|p| p.purpose.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
-    let mut bases = purposes::bases(conn, tenant, &keys)?;
-    if bases.len() < keys.len() {
-        // Perhaps the tenant's first touch: make its default purposes, then look again.
-        setup::ensure(conn, tenant)?;
-        bases = purposes::bases(conn, tenant, &keys)?;
-    }
+    let bases = purposes::bases(conn, tenant, &keys)?;
     let unknown: Vec<FieldError> = pairs
         .iter()
         .enumerate()
@@ -66,12 +61,7 @@ pub fn check(
 /// One pair, the processor's hot path: one indexed query (a primary-key
 /// read of the purpose joined to the person's current state).
 fn check_one(conn: &mut Db, tenant: &TenantId, pair: &Pair, field: String) -> Result<Decision> {
-    let mut found = ledger::basis_and_state(conn, tenant, pair.person.as_str(), &pair.purpose)?;
-    if found.is_none() {
-        // Perhaps the tenant's first touch: make its default purposes, then look again.
-        setup::ensure(conn, tenant)?;
-        found = ledger::basis_and_state(conn, tenant, pair.person.as_str(), &pair.purpose)?;
-    }
+    let found = ledger::basis_and_state(conn, tenant, pair.person.as_str(), &pair.purpose)?;
     let Some((basis, state)) = found else {
         return Err(DomainError::Validation(vec![FieldError::new(field, "no such purpose")]));
     };

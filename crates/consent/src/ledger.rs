@@ -436,11 +436,10 @@ pub struct Changes {
 
 /// Events after the seq `after` in commit order, optionally of one purpose.
 pub fn changes(conn: &mut Db, tenant: &TenantId, after: i64, purpose: Option<&str>, limit: i64) -> Result<Changes> {
-    if let Some(key) = purpose {
-        setup::ensure(conn, tenant)?;
-        if purposes::find(conn, tenant, key)?.is_none() {
-            return Err(DomainError::invalid("purpose", "no such purpose"));
-        }
+    if let Some(key) = purpose
+        && purposes::find(conn, tenant, key)?.is_none()
+    {
+        return Err(DomainError::invalid("purpose", "no such purpose"));
     }
     let mut query = e::table
         .filter(e::tenant_id.eq(tenant.as_str()))

@@ -17,7 +17,6 @@ use time::PrimitiveDateTime;
 
 use crate::model::{LegalBasis, NewPurpose, Purpose, PurposePatch};
 use crate::rules::{Check, MAX_DESCRIPTION, MAX_NAME, is_key};
-use crate::setup;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = p)]
@@ -85,7 +84,7 @@ fn with_links(conn: &mut Db, tenant: &TenantId, rows: Vec<PurposeRow>) -> Result
         .collect()
 }
 
-/// One purpose without making the tenant's setup (callers have).
+/// One purpose by key, `None` when absent.
 pub(crate) fn find(conn: &mut Db, tenant: &TenantId, key: &str) -> Result<Option<Purpose>> {
     let row: Option<PurposeRow> = p::table
         .filter(p::tenant_id.eq(tenant.as_str()))
@@ -122,13 +121,11 @@ pub fn get(conn: &mut Db, tenant: &TenantId, key: &str) -> Result<Purpose> {
     if !is_key(key) {
         return Err(DomainError::NotFound);
     }
-    setup::ensure(conn, tenant)?;
     find(conn, tenant, key)?.ok_or(DomainError::NotFound)
 }
 
 /// The tenant's purposes by key, `limit` at a time after the key `after`.
 pub fn list(conn: &mut Db, tenant: &TenantId, limit: i64, after: Option<&str>) -> Result<Page<Purpose>> {
-    setup::ensure(conn, tenant)?;
     let mut query = p::table
         .filter(p::tenant_id.eq(tenant.as_str()))
         .select(PurposeRow::as_select())
@@ -146,7 +143,6 @@ pub fn list(conn: &mut Db, tenant: &TenantId, limit: i64, after: Option<&str>) -
 
 /// Every purpose of the tenant, by key.
 pub fn all(conn: &mut Db, tenant: &TenantId) -> Result<Vec<Purpose>> {
-    setup::ensure(conn, tenant)?;
     let rows = p::table
         .filter(p::tenant_id.eq(tenant.as_str()))
         .select(PurposeRow::as_select())
@@ -210,7 +206,6 @@ pub fn create(conn: &mut Db, tenant: &TenantId, new: &NewPurpose) -> Result<Purp
     check.retention("retention", &new.retention);
     let now = kluis_core::time::now();
     write_tx(conn, |conn| -> Result<(), TxError> {
-        setup::ensure(conn, tenant)?;
         let recipients = check_recipients(conn, tenant, &mut check, "recipients", &new.recipients)?;
         std::mem::take(&mut check).into_result()?;
         diesel::insert_into(p::table)

@@ -74,7 +74,6 @@ pub fn create(conn: &mut Db, tenant: &TenantId, new: &NewRecipient) -> Result<Re
     let country = normalize_country(&new.country);
     let mechanism = new.transfer_mechanism.as_deref().map(str::trim);
     check(&new.name, &country, mechanism)?;
-    crate::setup::ensure(conn, tenant)?;
     let now = kluis_core::time::now();
     let recipient = Recipient {
         id: kluis_core::new_id(),
@@ -118,7 +117,6 @@ pub fn get(conn: &mut Db, tenant: &TenantId, id: &str) -> Result<Recipient> {
 
 /// The tenant's recipients in creation order, `limit` at a time after the id `after`.
 pub fn list(conn: &mut Db, tenant: &TenantId, limit: i64, after: Option<&str>) -> Result<Page<Recipient>> {
-    crate::setup::ensure(conn, tenant)?;
     let mut query = r::table
         .filter(r::tenant_id.eq(tenant.as_str()))
         .select(RecipientRow::as_select())

@@ -1,8 +1,8 @@
-//! A tenant's consent setup, made lazily: tenants are created by the store,
-//! which knows nothing of consent, so the first consent call that touches a
-//! tenant makes its head row (ledger seq, unsubscribe key) and its default
-//! purposes, the ones the privacy statements name. The head row marks that
-//! this happened, so purposes a tenant deletes later do not come back.
+//! A tenant's consent setup: its head row (ledger seq, unsubscribe key) and
+//! its default purposes, the ones the privacy statements name. [`init`] runs
+//! in the transaction that creates the tenant (the app's tenant-setup
+//! registry) and, for tenants made before, at migration. The head row marks
+//! that this happened, so purposes a tenant deletes later do not come back.
 
 use diesel::prelude::*;
 use kluis_audit::{Action, Context, Target};
@@ -99,7 +99,7 @@ pub fn default_keys() -> Vec<&'static str> {
 /// Make the tenant's consent setup unless it exists. Idempotent and safe
 /// under concurrency: the head row's primary key decides who makes it (a
 /// racing transaction waits for the first and then finds it).
-pub fn ensure(conn: &mut Db, tenant: &TenantId) -> Result<()> {
+pub fn init(conn: &mut Db, tenant: &TenantId) -> Result<()> {
     let exists: Option<i64> = h::table.find(tenant.as_str()).select(h::seq).first(conn).optional().domain()?;
     if exists.is_some() {
         return Ok(());
@@ -169,12 +169,11 @@ fn seed(conn: &mut Db, tenant: &TenantId) -> Result<(), TxError> {
     Ok(())
 }
 
-/// Take the tenant's head-row lock (and make the setup first if needed):
+/// Take the tenant's head-row lock:
 /// serialises ledger appends and policy publications of one tenant. On
 /// PostgreSQL the `UPDATE` locks the row until commit; on SQLite the write
 /// transaction already holds the database lock.
 pub(crate) fn lock(conn: &mut Db, tenant: &TenantId, advance: i64) -> Result<i64, TxError> {
-    ensure(conn, tenant)?;
     let locked = diesel::update(h::table.find(tenant.as_str())).set(h::seq.eq(h::seq + advance)).execute(conn)?;
     if locked == 0 {
         return Err(DomainError::Internal(format!("tenant {tenant} has no consent head")).into());

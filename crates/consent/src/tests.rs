@@ -33,6 +33,7 @@ fn fixture() -> Fixture {
     migrate::run_pending(&mut conn).unwrap();
     let (tenant, _) = tenants::create(&mut conn, &NewTenant { name: "Shop".into(), slug: "shop".into() }).unwrap();
     kluis_audit::init_chain(&mut conn, &tenant.id).unwrap();
+    setup::init(&mut conn, &tenant.id).unwrap();
     let person = add_person(&mut conn, &tenant.id);
     Fixture { _dir: dir, conn, tenant: tenant.id, person }
 }
@@ -192,7 +193,9 @@ fn bases_decide_what_can_be_granted_withdrawn_or_objected() {
 #[test]
 fn default_purposes_are_made_once_and_deleted_ones_stay_deleted() {
     let mut f = fixture();
-    let tenant = f.tenant.clone();
+    let (tenant, _) = tenants::create(&mut f.conn, &NewTenant { name: "New".into(), slug: "new".into() }).unwrap();
+    kluis_audit::init_chain(&mut f.conn, &tenant.id).unwrap();
+    let tenant = tenant.id;
     let count = |conn: &mut PooledDb| -> i64 {
         consent_purposes::table
             .filter(consent_purposes::tenant_id.eq(tenant.as_str()))
@@ -200,9 +203,9 @@ fn default_purposes_are_made_once_and_deleted_ones_stay_deleted() {
             .get_result(&mut **conn)
             .unwrap()
     };
-    assert_eq!(count(&mut f.conn), 0, "made lazily");
-    setup::ensure(&mut f.conn, &tenant).unwrap();
-    setup::ensure(&mut f.conn, &tenant).unwrap();
+    assert_eq!(count(&mut f.conn), 0, "made by init, not before");
+    setup::init(&mut f.conn, &tenant).unwrap();
+    setup::init(&mut f.conn, &tenant).unwrap();
     assert_eq!(count(&mut f.conn), 7);
     let all = purposes::all(&mut f.conn, &tenant).unwrap();
     let mut keys: Vec<&str> = all.iter().map(|p| p.key.as_str()).collect();
@@ -213,7 +216,7 @@ fn default_purposes_are_made_once_and_deleted_ones_stay_deleted() {
     let consent: Vec<&str> = all.iter().filter(|p| p.requires_consent()).map(|p| p.key.as_str()).collect();
     assert_eq!(consent, ["analytics", "event_sharing", "marketing_email", "phone_contact", "session_recording"]);
     purposes::delete(&mut f.conn, &tenant, "analytics", None).unwrap();
-    setup::ensure(&mut f.conn, &tenant).unwrap();
+    setup::init(&mut f.conn, &tenant).unwrap();
     assert_eq!(count(&mut f.conn), 6, "a deleted default does not come back");
     let recorded: i64 = audit_events::table
         .filter(audit_events::tenant_id.eq(tenant.as_str()))

@@ -88,7 +88,6 @@ pub fn issue(
     purpose: &str,
     expires_at: PrimitiveDateTime,
 ) -> Result<String> {
-    setup::ensure(conn, tenant)?;
     let Some(found) = purposes::find(conn, tenant, purpose)? else {
         return Err(DomainError::invalid("purpose", "no such purpose"));
     };

@@ -60,7 +60,7 @@ struct Overrides {
 enum Command {
     /// Serve the HTTP API (the default).
     Serve,
-    /// Apply pending database migrations and exit.
+    /// Apply pending database migrations and per-tenant setup, and exit.
     Migrate,
     /// Print the OpenAPI document.
     Openapi,

@@ -145,6 +145,9 @@ pub fn open_database(settings: &Settings) -> Result<DbPool, StartupError> {
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied migrations");
     }
+    // Per-tenant setup that tenants made before a piece existed still lack.
+    let tenants = kluis_app::setup::init_existing(&mut conn).map_err(|e| StartupError::Migration(e.to_string()))?;
+    tracing::debug!(tenants, "per-tenant setup checked");
     Ok(pool)
 }
 
@@ -259,8 +262,7 @@ impl Application {
         let result = self.server.await;
         let (state, mail) = (self.state, self.mail);
         let _ = web::block(move || {
-            state.audit.shutdown();
-            state.usage.shutdown();
+            state.app.shutdown();
             mail.stop();
         })
         .await;

@@ -423,7 +423,7 @@ both_backends! {
 
         let account = app.get(&format!("/v1/people/{person}/account"), &tenant.token).await.text().await.unwrap();
         let me = app.get("/v1/me", &access).await.text().await.unwrap();
-        app.state.audit.flush();
+        app.state.audit_reads.flush();
         let mut audit = String::new();
         {
             let mut conn = app.conn();

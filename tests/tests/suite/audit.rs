@@ -132,7 +132,7 @@ both_backends! {
                 let changed = match column {
                     "id" => diesel::update(row).set(audit_events::id.eq("x")).execute(&mut *conn),
                     "at" => diesel::update(row).set(audit_events::at.eq(later)).execute(&mut *conn),
-                    "actor_kind" => diesel::update(row).set(audit_events::actor_kind.eq("system")).execute(&mut *conn),
+                    "actor_kind" => diesel::update(row).set(audit_events::actor_kind.eq("operator")).execute(&mut *conn),
                     "actor_id" => diesel::update(row).set(audit_events::actor_id.eq("x")).execute(&mut *conn),
                     "action" => diesel::update(row).set(audit_events::action.eq("client.read")).execute(&mut *conn),
                     "target_kind" => diesel::update(row).set(audit_events::target_kind.eq("x")).execute(&mut *conn),
@@ -230,7 +230,7 @@ both_backends! {
         });
         let statuses = futures_util::future::join_all(writes).await;
         assert!(statuses.iter().all(|(w, r)| *w == StatusCode::CREATED && *r == StatusCode::OK), "{statuses:?}");
-        app.state.audit.flush();
+        app.state.audit_reads.flush();
         let result = verify(&app, &tenant.token).await;
         assert_eq!(result["ok"], true, "{result}");
         let events: Value = app.get("/v1/audit/events?limit=200", &tenant.token).await.json().await.unwrap();
@@ -287,7 +287,7 @@ both_backends! {
         let mut wrong = admin.clone();
         wrong.client_secret = "ksec_Password123!".into();
         app.request_token(&wrong, None).await;
-        app.state.audit.flush();
+        app.state.audit_reads.flush();
 
         let mut stored = String::new();
         {

@@ -53,7 +53,7 @@ fn field_names(problem: &Value) -> Vec<String> {
 
 /// The tenant's audit entries with `action` (every entry when empty), newest first.
 async fn audit_events(app: &TestApp, tenant: &Tenant, action: &str) -> Vec<Value> {
-    app.state.audit.flush();
+    app.state.audit_reads.flush();
     let filter = if action.is_empty() { String::new() } else { format!("&action={action}") };
     let page: Value =
         app.get(&format!("/v1/audit/events?limit=200{filter}"), &tenant.token).await.json().await.unwrap();

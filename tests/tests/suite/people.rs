@@ -369,7 +369,7 @@ both_backends! {
         app.patch(&path, &tenant.token, &json!({"nickname": "Annie"})).await;
         app.get(&path, &tenant.token).await;
         app.post(&format!("{path}/references"), &tenant.token, &json!({"app": "crm", "external_ref": "42"})).await;
-        app.state.audit.flush();
+        app.state.audit_reads.flush();
         let events: Value = app.get(&format!("/v1/audit/events?person_id={id}&limit=200"), &tenant.token).await.json().await.unwrap();
         let events = events["items"].as_array().unwrap().clone();
         let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();

@@ -196,7 +196,7 @@ pub async fn get_account(
     let target = Target::person("account", &person);
     let account = state.db(move |conn| accounts::get(conn, &tenant, &person)).await?;
     state
-        .audit
+        .audit_reads
         .read(&caller.audit()?, Action::AccountRead, target, &["username", "status", "staff_scopes"], None)
         .await;
     Ok(versioned(StatusCode::OK, account.version, &AccountView::from(account)))

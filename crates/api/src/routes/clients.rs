@@ -241,7 +241,7 @@ pub async fn get_client(
     let id = path.into_inner();
     check_id(&id)?;
     let client = state.db(move |conn| clients::get(conn, &tenant, &id)).await?;
-    state.audit.read(&caller.audit()?, Action::ClientRead, Target::client(client.id.as_str()), &[], None).await;
+    state.audit_reads.read(&caller.audit()?, Action::ClientRead, Target::client(client.id.as_str()), &[], None).await;
     Ok(versioned(StatusCode::OK, client.version, &ClientView::from(client)))
 }
 

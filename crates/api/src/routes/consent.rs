@@ -506,7 +506,7 @@ pub async fn record_consent(
         policy_version: b.policy_version,
         occurred_at: b.occurred_at,
         expires_at: b.expires_at,
-        proof: proof(&req, caller.ip),
+        proof: proof(&req, caller.ip()),
     };
     let ctx = caller.audit()?;
     let actor = caller.actor.clone();
@@ -544,7 +544,7 @@ pub async fn list_consents(
             ledger::standings(conn, &tenant, &person)
         })
         .await?;
-    state.audit.read(&caller.audit()?, Action::ConsentRead, target, &["consents"], None).await;
+    state.audit_reads.read(&caller.audit()?, Action::ConsentRead, target, &["consents"], None).await;
     let items = standings.into_iter().map(StandingView::from).collect();
     Ok(HttpResponse::Ok().json(StandingList { items }))
 }
@@ -576,7 +576,7 @@ pub async fn consent_history(
             ledger::history(conn, &tenant, &person, limit, after)
         })
         .await?;
-    state.audit.read(&caller.audit()?, Action::ConsentRead, target, &["consent_history"], None).await;
+    state.audit_reads.read(&caller.audit()?, Action::ConsentRead, target, &["consent_history"], None).await;
     let page = page.map(ConsentEventView::from);
     Ok(HttpResponse::Ok().json(ConsentEventPage { items: page.items, next_cursor: page.next_cursor }))
 }
@@ -746,7 +746,10 @@ pub async fn unsubscribe_link(
             Ok((token, purpose))
         })
         .await?;
-    state.audit.read(&caller.audit()?, Action::UnsubscribeLink, target, &["unsubscribe_link"], Some(&purpose)).await;
+    state
+        .audit_reads
+        .read(&caller.audit()?, Action::UnsubscribeLink, target, &["unsubscribe_link"], Some(&purpose))
+        .await;
     let url = format!("{}/v1/unsubscribe/{token}", state.config.issuer.trim_end_matches('/'));
     Ok(HttpResponse::Ok().json(UnsubscribeLink { url, expires_at }))
 }
@@ -776,9 +779,9 @@ pub async fn one_click_unsubscribe(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
-    let proof = proof(&req, req.peer_addr().map(|a| a.ip()));
+    let proof = proof(&req, crate::extract::origin(&req).ip);
     let request_id = crate::middleware::request_id(&req);
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = crate::extract::origin(&req).ip;
     let outcome = state
         .write(move |conn| {
             let token = match unsubscribe::open(conn, &token)? {
@@ -881,7 +884,7 @@ pub async fn set_my_consent(
         policy_version: body.0.policy_version,
         occurred_at: None,
         expires_at: None,
-        proof: proof(&req, caller.ip),
+        proof: proof(&req, caller.ip()),
     };
     let ctx = caller.audit()?;
     let actor = caller.actor.clone();

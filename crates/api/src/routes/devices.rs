@@ -158,7 +158,10 @@ pub async fn list_devices(
     check_id(&person)?;
     let person = PersonId(person);
     let list = list_for(&state, tenant, person.clone()).await?;
-    state.audit.read(&caller.audit()?, Action::PersonRead, Target::person("device", &person), &["devices"], None).await;
+    state
+        .audit_reads
+        .read(&caller.audit()?, Action::PersonRead, Target::person("device", &person), &["devices"], None)
+        .await;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -237,7 +240,7 @@ pub async fn record_visit(
     let b = body.0;
     let ip = match b.ip.as_deref() {
         Some(text) => text.trim().parse().map_err(|_| ApiError::invalid("ip", "must be an IPv4 or IPv6 address"))?,
-        None => state.client_ip(&req).ok_or_else(|| ApiError::invalid("ip", "no client address known"))?,
+        None => crate::extract::origin(&req).ip.ok_or_else(|| ApiError::invalid("ip", "no client address known"))?,
     };
     if let Some(referrer) = &b.referrer
         && !referrer.is_empty()

@@ -188,7 +188,7 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: RawBody) 
     let app = state.clone();
     let id = client_id.clone();
     let request_id = crate::middleware::request_id(&req);
-    let ip = req.peer_addr().map(|addr| addr.ip());
+    let ip = crate::extract::origin(&req).ip;
     // Attempts on a tenant's client land in that tenant's audit log, issued or denied.
     let audit = move |tenant: &TenantId| {
         let actor = Actor {

@@ -672,7 +672,10 @@ pub async fn list_people(
     let page = state.db(move |conn| persons::list(conn, &tenant, &filter, limit, after.as_deref())).await?;
     let ctx = caller.audit()?;
     for person in &page.items {
-        state.audit.read(&ctx, Action::PersonRead, Target::person("person", &person.id), &PERSON_FIELDS, None).await;
+        state
+            .audit_reads
+            .read(&ctx, Action::PersonRead, Target::person("person", &person.id), &PERSON_FIELDS, None)
+            .await;
     }
     let page = page.map(PersonView::from);
     Ok(HttpResponse::Ok().json(PersonPage { items: page.items, next_cursor: page.next_cursor }))
@@ -695,7 +698,7 @@ pub async fn get_person(
     let id = person_path(path)?;
     let person = state.db(move |conn| persons::get(conn, &tenant, &id)).await?;
     state
-        .audit
+        .audit_reads
         .read(&caller.audit()?, Action::PersonRead, Target::person("person", &person.id), &PERSON_FIELDS, None)
         .await;
     Ok(versioned(StatusCode::OK, person.version, &PersonView::from(person)))
@@ -897,7 +900,7 @@ pub async fn list_references(
     let person = person_path(path)?;
     let target = Target::person("reference", &person);
     let items = state.db(move |conn| references::list(conn, &tenant, &person)).await?;
-    state.audit.read(&caller.audit()?, Action::PersonRead, target, &["references"], None).await;
+    state.audit_reads.read(&caller.audit()?, Action::PersonRead, target, &["references"], None).await;
     Ok(HttpResponse::Ok().json(ReferenceList { items: items.into_iter().map(ReferenceView::from).collect() }))
 }
 
@@ -991,7 +994,7 @@ mod contact_ops {
         let target = Target::person(kind.singular(), &person);
         let items = state.db(move |conn| contacts::list(conn, &tenant, &person, kind)).await?;
         if audit_reads {
-            state.audit.read(&ctx, Action::PersonRead, target, &[kind.plural()], None).await;
+            state.audit_reads.read(&ctx, Action::PersonRead, target, &[kind.plural()], None).await;
         }
         Ok(items)
     }

@@ -387,7 +387,7 @@ pub async fn record_acceptance(
         kind: body.0.kind.into(),
         version: body.0.version,
         source: body.0.source.into(),
-        proof: proof(&req, caller.ip),
+        proof: proof(&req, caller.ip()),
     };
     let ctx = caller.audit()?;
     let acceptance = state
@@ -426,7 +426,7 @@ pub async fn list_acceptances(
             Ok((items, standings))
         })
         .await?;
-    state.audit.read(&caller.audit()?, Action::ConsentRead, target, &["acceptances"], None).await;
+    state.audit_reads.read(&caller.audit()?, Action::ConsentRead, target, &["acceptances"], None).await;
     let reacceptance_due = standings.iter().map(|s| (s.kind.as_str().to_owned(), s.reacceptance_due)).collect();
     let policies = standings.into_iter().map(PolicyStandingView::from).collect();
     Ok(HttpResponse::Ok().json(AcceptanceList {

@@ -205,7 +205,7 @@ pub(crate) fn person_scopes(account: &Account, tenant: &tenants::Tenant) -> Vec<
 }
 
 /// The device observation of a sign-in request.
-fn observe(state: &AppState, req: &HttpRequest, device: Option<DeviceIn>) -> Observation {
+fn observe(req: &HttpRequest, device: Option<DeviceIn>) -> Observation {
     let device =
         device.unwrap_or(DeviceIn { key: None, user_agent: None, client_hints: None, screen: None, language: None });
     let hints = device.client_hints.map_or_else(ClientHints::default, |h| ClientHints {
@@ -217,7 +217,7 @@ fn observe(state: &AppState, req: &HttpRequest, device: Option<DeviceIn>) -> Obs
     });
     Observation {
         key: device.key,
-        ip: state.client_ip(req),
+        ip: crate::extract::origin(req).ip,
         user_agent: device.user_agent.or_else(|| user_agent(req)),
         client_hints: hints,
         screen: device.screen.map(|s| (s.width, s.height)),
@@ -328,10 +328,10 @@ pub async fn login(
         device.validate()?;
     }
     let LoginRequest { tenant: slug, identifier, password, device } = body.0;
-    let seen = observe(&state, &req, device);
+    let seen = observe(&req, device);
     let password = Zeroizing::new(password);
     let request_id = crate::middleware::request_id(&req);
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = crate::extract::origin(&req).ip;
     let unknown_key = format!("login:{slug}:{}", identifier.trim().to_lowercase());
     if let Err(retry) = state.limiter.check(&unknown_key) {
         return Err(ApiError::RateLimited(retry));
@@ -426,7 +426,7 @@ pub async fn answer_challenge(
         challenge.tenant.clone(),
         Some(&challenge.person_id),
         crate::middleware::request_id(&req),
-        req.peer_addr().map(|a| a.ip()),
+        crate::extract::origin(&req).ip,
     );
     let seen: Observation = challenge.pending.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
     let app = state.clone();
@@ -566,7 +566,7 @@ pub async fn verify_email(
 ) -> Result<HttpResponse, ApiError> {
     body.0.validate()?;
     let token = Zeroizing::new(body.0.token);
-    let (request_id, ip) = (crate::middleware::request_id(&req), req.peer_addr().map(|a| a.ip()));
+    let (request_id, ip) = (crate::middleware::request_id(&req), crate::extract::origin(&req).ip);
     let redeemed = state
         .write(move |conn| {
             let Some(redeemed) = secrets::verify_email(conn, &token)? else { return Ok(None) };
@@ -595,7 +595,7 @@ pub async fn request_reset(
 ) -> Result<HttpResponse, ApiError> {
     body.0.validate()?;
     let ResetRequest { tenant: slug, email } = body.0;
-    let (request_id, ip) = (crate::middleware::request_id(&req), req.peer_addr().map(|a| a.ip()));
+    let (request_id, ip) = (crate::middleware::request_id(&req), crate::extract::origin(&req).ip);
     let app = state.clone();
     state
         .write(move |conn| {
@@ -635,7 +635,7 @@ pub async fn confirm_reset(
     let (token, new_password) = (Zeroizing::new(token), Zeroizing::new(new_password));
     password::check("new_password", &new_password)?;
     let hash = state.hash(move || password::hash(&new_password)).await??;
-    let (request_id, ip) = (crate::middleware::request_id(&req), req.peer_addr().map(|a| a.ip()));
+    let (request_id, ip) = (crate::middleware::request_id(&req), crate::extract::origin(&req).ip);
     let done = state
         .write(move |conn| {
             let Some(redeemed) = secrets::reset_password(conn, &token, &hash)? else { return Ok(false) };
@@ -660,7 +660,7 @@ pub(crate) async fn refresh(
     req: &HttpRequest,
     token: Zeroizing<String>,
 ) -> Result<Result<SessionTokens, &'static str>, ApiError> {
-    let (request_id, ip) = (crate::middleware::request_id(req), req.peer_addr().map(|a| a.ip()));
+    let (request_id, ip) = (crate::middleware::request_id(req), crate::extract::origin(req).ip);
     let app = state.clone();
     state
         .write(move |conn| match sessions::refresh(conn, &token)? {

@@ -157,11 +157,14 @@ pub async fn create_tenant(
     let (tenant, admin) = state
         .write(move |conn| {
             let (tenant, admin) = tenants::create(conn, &new)?;
-            kluis_audit::init_chain(conn, &tenant.id)?;
+            // The chain first, so the tenant's log opens with its creation;
+            // then the rest of the per-tenant setup.
+            kluis_audit::ensure_chain(conn, &tenant.id)?;
             let ctx = caller.audit_in(tenant.id.clone());
             kluis_audit::record(conn, &ctx, Action::TenantCreate, Target::tenant(&tenant.id), &["name", "slug"], None)?;
             let admin_id = admin.client.id.as_str();
             kluis_audit::record(conn, &ctx, Action::ClientCreate, Target::client(admin_id), &["name", "scopes"], None)?;
+            kluis_app::setup::init_tenant(conn, &tenant.id)?;
             Ok((tenant, admin))
         })
         .await?;

@@ -169,6 +169,12 @@ pub fn get_by_slug(conn: &mut Db, slug: &str) -> Result<Tenant> {
     tenants::table.filter(tenants::slug.eq(slug)).select(TenantRow::as_select()).first(conn).domain()?.try_into()
 }
 
+/// The ids of every tenant, in creation order (for per-tenant setup at migration).
+pub fn all_ids(conn: &mut Db) -> Result<Vec<TenantId>> {
+    let ids: Vec<String> = tenants::table.select(tenants::id).order(tenants::id.asc()).load(conn).domain()?;
+    Ok(ids.into_iter().map(TenantId).collect())
+}
+
 /// Tenants in creation order, `limit` at a time after the id `after`.
 pub fn list(conn: &mut Db, limit: i64, after: Option<&str>) -> Result<Page<Tenant>> {
     let mut query =

@@ -12,7 +12,6 @@ use utoipa::ToSchema;
 use validator::Validate;
 use zeroize::Zeroizing;
 
-use super::{check_id, versioned};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::responses::{AuthErrors, BodyErrors, Conflict, NotFound, Precondition};
@@ -20,6 +19,7 @@ use crate::extract::{IfMatch, Json};
 use crate::routes::accounts::AccountView;
 use crate::routes::people::{PersonView, UpdatePerson};
 use crate::routes::policies::PolicyStandingView;
+use crate::routes::{check_id, versioned};
 use crate::state::AppState;
 
 /// The signed-in person and their account.

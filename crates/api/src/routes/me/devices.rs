@@ -1,0 +1,1 @@
+//! (filled in as handlers move here)

@@ -1,0 +1,9 @@
+//! A signed-in person's own data (`/v1/me`, scope `self`), one file per
+//! sub-resource.
+
+pub mod consents;
+pub mod contacts;
+pub mod credentials;
+pub mod devices;
+pub mod profile;
+pub mod sessions;

@@ -1,0 +1,1 @@
+//! (use cases move here from the handlers)
