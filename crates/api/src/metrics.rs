@@ -74,8 +74,14 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition, with the pool state sampled now.
-    pub fn render(&self, pool: &kluis_store::DbPool) -> String {
-        let state = pool.state();
+    pub fn render(&self, app: &kluis_app::App) -> String {
+        let state = app.pool.state();
+        // The use cases count in an atomic; the counter catches up to it.
+        let written = app.stats.device_activity_writes.load(std::sync::atomic::Ordering::Relaxed);
+        let shown = self.device_activity_writes.get();
+        if written > shown {
+            self.device_activity_writes.inc_by(written - shown);
+        }
         self.pool_connections.set(i64::from(state.connections));
         self.pool_idle.set(i64::from(state.idle_connections));
         let mut out = String::new();
