@@ -73,6 +73,14 @@ impl Context {
         Ok(tenant)
     }
 
+    /// Authorise a tenant operation: the caller, in its tenant, holding
+    /// `scope` (403 otherwise; the operator always). The HTTP layer does
+    /// this first, before it validates input; use cases take the result.
+    pub fn scoped(&self, scope: Scope) -> Result<Scoped<'_>, AppError> {
+        let tenant = self.tenant_with(scope)?;
+        Ok(Scoped { ctx: self, tenant })
+    }
+
     /// The caller's tenant (no scope asked).
     pub fn tenant(&self) -> Result<TenantId, AppError> {
         self.actor
@@ -98,5 +106,27 @@ impl Context {
     /// The session of a signed-in person's token.
     pub fn session_id(&self) -> Option<&str> {
         self.session.as_deref()
+    }
+}
+
+/// A caller authorised for a tenant operation (made by [`Context::scoped`]):
+/// what a tenant use case takes.
+#[derive(Debug, Clone)]
+pub struct Scoped<'a> {
+    /// The caller.
+    pub ctx: &'a Context,
+    /// The caller's tenant.
+    pub tenant: TenantId,
+}
+
+impl Scoped<'_> {
+    /// The audit context of this caller in its tenant.
+    pub fn audit(&self) -> kluis_audit::Context {
+        self.ctx.audit_in(self.tenant.clone())
+    }
+
+    /// The caller's actor.
+    pub fn actor(&self) -> &Actor {
+        &self.ctx.actor
     }
 }

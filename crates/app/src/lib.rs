@@ -47,7 +47,7 @@ use kluis_store::error::{TxError, from_pool};
 use kluis_store::personal::PersonalData;
 use kluis_store::{Db, MasterKey, write_tx};
 
-pub use context::{Context, Origin};
+pub use context::{Context, Origin, Scoped};
 pub use error::{AppError, AppResult};
 pub use fields::AuditFields;
 
