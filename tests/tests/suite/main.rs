@@ -11,6 +11,7 @@ mod contract;
 mod devices;
 mod http;
 mod people;
+mod proxy;
 mod schema;
 mod tenants;
 mod tokens;
