@@ -6,9 +6,12 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use kluis_core::Scope;
 
 pub use kluis_app::auth::{Claims, LEEWAY_SECS, TOKEN_TYPE, publication_window};
 
@@ -73,4 +76,79 @@ impl FromRequest for Caller {
         let req = req.clone();
         Box::pin(async move { authenticate(&req).await })
     }
+}
+
+/// The scope each operation needs, read once from the OpenAPI document the
+/// handlers themselves declare (`security(("bearer" = [scope]))`), keyed by
+/// method and route pattern. A route added later is covered by construction.
+#[derive(Debug, Default)]
+pub struct RequiredScopes(std::collections::HashMap<(String, String), Scope>);
+
+impl RequiredScopes {
+    /// Every operation of `doc` that declares a bearer scope.
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> RequiredScopes {
+        let mut map = std::collections::HashMap::new();
+        let doc = serde_json::to_value(doc).unwrap_or_default();
+        let paths = doc.get("paths").and_then(|p| p.as_object()).cloned().unwrap_or_default();
+        for (path, item) in paths {
+            let Some(operations) = item.as_object() else { continue };
+            for (method, operation) in operations {
+                let scope = operation
+                    .pointer("/security/0/bearer/0")
+                    .and_then(|s| s.as_str())
+                    .and_then(|s| s.parse::<Scope>().ok());
+                if let Some(scope) = scope {
+                    map.insert((method.to_ascii_uppercase(), path.clone()), scope);
+                }
+            }
+        }
+        RequiredScopes(map)
+    }
+
+    /// The scope `method` on the route `pattern` needs, if any.
+    pub fn get(&self, method: &str, pattern: &str) -> Option<Scope> {
+        self.0.get(&(method.to_owned(), pattern.to_owned())).copied()
+    }
+}
+
+/// The caller may use an operation that needs `scope`: the same checks, with
+/// the same codes, that handlers make with [`kluis_app::Context::scoped`],
+/// `require` and `person`.
+fn permitted(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
+    match scope {
+        Scope::TenantsAdmin => caller.require(scope)?,
+        Scope::OwnData => {
+            caller.person()?;
+        }
+        _ => {
+            caller.tenant_with(scope)?;
+        }
+    }
+    Ok(())
+}
+
+/// Authentication and scope before anything else: for an operation that
+/// declares a scope, the bearer token is checked (401) and then its scope
+/// (403) before any extractor reads the query or the body, so a bad token
+/// with bad input is a 401, never a 422.
+pub async fn authorize(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let scope = match (state, req.match_pattern()) {
+        (Some(state), Some(pattern)) => state.required_scopes.get(req.method().as_str(), &pattern),
+        _ => None,
+    };
+    if let Some(scope) = scope {
+        let checked = match authenticate(req.request()).await {
+            Ok(caller) => permitted(&caller, scope),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = checked {
+            let response = error.error_response();
+            return Ok(req.into_response(response));
+        }
+    }
+    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
 }

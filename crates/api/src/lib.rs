@@ -251,6 +251,7 @@ pub fn app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi()))
         .default_service(web::to(route_not_found))
         .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
+        .wrap(actix_web::middleware::from_fn(auth::authorize))
         .wrap(cors)
         .wrap(actix_web::middleware::from_fn(middleware::observe))
 }

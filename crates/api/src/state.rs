@@ -70,6 +70,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The API's settings.
     pub config: ApiConfig,
+    /// The scope each operation needs (from the OpenAPI document).
+    pub required_scopes: crate::auth::RequiredScopes,
 }
 
 impl std::ops::Deref for AppState {
@@ -89,7 +91,8 @@ impl AppState {
         holders: Vec<Arc<dyn kluis_store::personal::PersonalData>>,
     ) -> AppState {
         let app = Arc::new(App::new(pool, master, config.app_settings(), holders));
-        AppState { app, metrics: Metrics::new(), config }
+        let required_scopes = crate::auth::RequiredScopes::from_openapi(&crate::openapi());
+        AppState { app, metrics: Metrics::new(), config, required_scopes }
     }
 
     /// Transitional: blocking database work (use cases go through `kluis_app`).

@@ -13,5 +13,6 @@ mod http;
 mod people;
 mod proxy;
 mod schema;
+mod security;
 mod tenants;
 mod tokens;
