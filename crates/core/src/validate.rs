@@ -50,31 +50,62 @@ const EEA: [&str; 30] = [
 const CARD_MIN: usize = 13;
 const CARD_MAX: usize = 19;
 
-/// True when `text` holds 13 to 19 digits (single spaces or dashes between them allowed) that pass the Luhn check.
+/// Most characters between two digit groups that still join them: a card
+/// written `4111 1111`, `4111-1111`, `4111.1111`, `4111 / 1111` or
+/// `4111--1111` is one number; a longer gap, or any letter, ends it.
+const MAX_SEPARATOR: usize = 3;
+
+/// True when `text` holds 13 to 19 digits that pass the Luhn check, written
+/// together or in groups split by up to three characters that are neither
+/// letters nor digits (spaces, dashes, dots, slashes, `@`, ...), anywhere:
+/// in free text, an e-mail address's local part, a URL's path or query.
 pub fn contains_card_number(text: &str) -> bool {
-    // Digits grouped by single spaces or dashes; a group ends a run otherwise.
-    let bytes = text.as_bytes();
     let mut groups: Vec<Vec<u8>> = Vec::new();
     let mut current: Vec<u8> = Vec::new();
-    for (i, &b) in bytes.iter().enumerate() {
-        if b.is_ascii_digit() {
-            current.push(b - b'0');
-        } else if (b == b' ' || b == b'-') && !current.is_empty() && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
-            groups.push(std::mem::take(&mut current));
-        } else {
-            if !current.is_empty() {
-                groups.push(std::mem::take(&mut current));
+    let mut gap = 0usize;
+    for ch in text.chars() {
+        if let Some(digit) = ascii_digit(ch) {
+            if gap > MAX_SEPARATOR {
+                groups.clear();
             }
+            gap = 0;
+            current.push(digit);
+            continue;
+        }
+        if !current.is_empty() {
+            groups.push(std::mem::take(&mut current));
+        }
+        if ch.is_alphanumeric() {
+            // A letter ends the run: `4111a1111` is not written as a card.
             if run_has_card(&groups) {
                 return true;
             }
             groups.clear();
+            gap = 0;
+        } else {
+            gap += 1;
+            if gap == MAX_SEPARATOR + 1 {
+                if run_has_card(&groups) {
+                    return true;
+                }
+                groups.clear();
+            }
         }
     }
     if !current.is_empty() {
         groups.push(current);
     }
     run_has_card(&groups)
+}
+
+/// An ASCII digit's value, or a full-width one's (`４`), which reads the same.
+fn ascii_digit(ch: char) -> Option<u8> {
+    let value = match ch {
+        '0'..='9' => u32::from(ch) - u32::from('0'),
+        '\u{ff10}'..='\u{ff19}' => u32::from(ch) - 0xff10,
+        _ => return None,
+    };
+    u8::try_from(value).ok()
 }
 
 /// Whether a run of digit groups holds a card number: one ungrouped run of
@@ -451,22 +482,86 @@ mod tests {
     }
 
     #[test]
-    fn double_or_leading_separators_end_a_run() {
-        // Two spaces split the number into 4 + 12 digits.
-        assert!(!contains_card_number("4111  1111 1111 1111"));
-        assert!(!contains_card_number("4111 - 1111 1111 1111"));
-        assert!(!contains_card_number("4111--1111-1111-1111"));
+    fn any_short_separator_joins_groups_and_a_long_gap_or_a_letter_ends_a_run() {
+        // Up to three characters that are neither letters nor digits join groups.
+        assert!(contains_card_number("4111  1111 1111 1111"));
+        assert!(contains_card_number("4111 - 1111 - 1111 - 1111"));
+        assert!(contains_card_number("4111--1111--1111--1111"));
+        assert!(contains_card_number("4111.1111.1111.1111"));
+        assert!(contains_card_number("4111/1111/1111/1111"));
+        assert!(contains_card_number("4111_1111_1111_1111"));
+        assert!(contains_card_number("(4111)(1111)(1111)(1111)"));
+        assert!(contains_card_number("４１１１ １１１１ １１１１ １１１１"));
+        // Inside e-mail addresses and URLs.
+        assert!(contains_card_number("4111111111111111@example.com"));
+        assert!(contains_card_number("4111.1111.1111.1111@example.com"));
+        assert!(contains_card_number("https://shop.example/pay?card=4111-1111-1111-1111&x=1"));
+        assert!(contains_card_number("https://shop.example/4111/1111/1111/1111"));
         // A separator before or after the run does not matter.
         assert!(contains_card_number("-4111111111111111-"));
         assert!(contains_card_number(" 4111 1111 1111 1111 "));
+        // A longer gap, or a letter, ends the run.
+        assert!(!contains_card_number("4111    1111    1111    1111"));
+        assert!(!contains_card_number("4111é1111é1111é1111"));
+        assert!(!contains_card_number("4111a1111b1111c1111"));
     }
 
     #[test]
-    fn other_characters_end_a_run() {
-        assert!(!contains_card_number("4111.1111.1111.1111"));
-        assert!(!contains_card_number("4111/1111/1111/1111"));
-        assert!(!contains_card_number("4111_1111_1111_1111"));
-        assert!(!contains_card_number("4111é1111é1111é1111"));
+    fn ordinary_numbers_are_not_card_numbers() {
+        assert!(!contains_card_number("Kerkstraat 12, 1234 AB Utrecht"));
+        assert!(!contains_card_number("+31612345678"));
+        assert!(!contains_card_number("anna.de.vries+1999@example.nl"));
+        assert!(!contains_card_number("https://example.nl/blog/2026/12/02/post-17"));
+        assert!(!contains_card_number("order 12345678901234567890123"));
+    }
+
+    proptest::proptest! {
+        /// Any Luhn-valid 13-19 digit number, cut into groups joined by any
+        /// short run of non-alphanumeric characters, inside any text, an
+        /// e-mail local part or a URL, is found.
+        #[test]
+        fn a_card_number_is_found_whatever_separates_its_groups(
+            body in proptest::collection::vec(0u8..10, 12..19),
+            cuts in proptest::collection::vec(1usize..6, 0..6),
+            separators in proptest::collection::vec("[ .,/_:;+=@#*()\\[\\]{}|~'\"-]{1,3}", 6),
+            place in 0usize..4,
+        ) {
+            let pan = with_check_digit(&body);
+            assert_is_card(&pan);
+            let mut written = String::new();
+            let mut next_cut = cuts.iter().copied().scan(0usize, |at, len| { *at += len; Some(*at) });
+            let mut cut = next_cut.next();
+            for (i, d) in pan.iter().enumerate() {
+                if cut == Some(i) && i > 0 {
+                    written.push_str(&separators[i % separators.len()]);
+                    cut = next_cut.next();
+                }
+                written.push(char::from(b'0' + d));
+            }
+            let text = match place {
+                0 => written.clone(),
+                1 => format!("betaald met {written}, dank"),
+                2 => format!("{written}@example.com"),
+                _ => format!("https://shop.example/pay?card={written}&x=1"),
+            };
+            proptest::prop_assert!(contains_card_number(&text), "{}", text);
+        }
+    }
+
+    /// `body` with the Luhn check digit appended.
+    fn with_check_digit(body: &[u8]) -> Vec<u8> {
+        (0..10u8)
+            .map(|check| {
+                let mut pan = body.to_vec();
+                pan.push(check);
+                pan
+            })
+            .find(|pan| luhn_valid(pan))
+            .unwrap_or_default()
+    }
+
+    fn assert_is_card(pan: &[u8]) {
+        assert!(luhn_valid(pan) && (13..=19).contains(&pan.len()));
     }
 
     #[test]

@@ -15,6 +15,9 @@ fn path(prefix: &str, field: &str) -> String {
     if prefix.is_empty() { field.to_owned() } else { format!("{prefix}.{field}") }
 }
 
+/// Why a value holding a payment card number is refused.
+const CARD: &str = "looks like a payment card number, which kluis never stores";
+
 /// Errors collected while checking an input.
 #[derive(Debug, Default)]
 pub(crate) struct Check(pub Vec<FieldError>);
@@ -35,7 +38,7 @@ impl Check {
         } else if value.chars().any(char::is_control) {
             self.fail(field, "must not contain control characters");
         } else if v::contains_card_number(value) {
-            self.fail(field, "looks like a payment card number, which kluis never stores");
+            self.fail(field, CARD);
         }
     }
 
@@ -98,6 +101,8 @@ impl Check {
             ContactData::Email(address) => {
                 if !v::is_email(address) {
                     self.fail(&path(prefix, "address"), "must be an e-mail address");
+                } else if v::contains_card_number(address) {
+                    self.fail(&path(prefix, "address"), CARD);
                 }
             }
             ContactData::Phone(number) => {
@@ -108,6 +113,8 @@ impl Check {
             ContactData::Website(url) => {
                 if !v::is_http_url(url) {
                     self.fail(&path(prefix, "url"), "must be an http or https URL");
+                } else if v::contains_card_number(url) {
+                    self.fail(&path(prefix, "url"), CARD);
                 }
             }
             ContactData::Address(address) => self.address(prefix, address),

@@ -37,3 +37,35 @@ both_backends! {
         assert!(count["items"].as_array().unwrap().is_empty(), "nothing was created");
     }
 }
+
+both_backends! {
+    async fn a_card_number_is_refused_whatever_separates_it_and_wherever_it_hides(app) {
+        let tenant = app.new_tenant().await;
+        let refused = [
+            (json!({"nickname": "4111.1111.1111.1111"}), "nickname"),
+            (json!({"first_name": "Anna", "company_name": "4111 / 1111 / 1111 / 1111"}), "company_name"),
+            (json!({"emails": [{"address": "4111111111111111@example.com", "label": "private"}]}), "emails[0].address"),
+            (json!({"emails": [{"address": "4111.1111.1111.1111@example.com", "label": "work"}]}), "emails[0].address"),
+            (json!({"websites": [{"url": "https://shop.example/pay?card=4111-1111-1111-1111", "label": "other"}]}), "websites[0].url"),
+        ];
+        for (body, field) in refused {
+            let response = app.post("/v1/people", &tenant.token, &body).await;
+            let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+            let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+            assert!(fields.contains(&field), "{field} in {problem}");
+        }
+        let person: serde_json::Value = app.post("/v1/people", &tenant.token, &json!({"first_name": "Anna"})).await.json().await.unwrap();
+        let id = person["id"].as_str().unwrap();
+        let response = app.post(&format!("/v1/people/{id}/emails"), &tenant.token, &json!({"address": "4111111111111111@example.com", "label": "work"})).await;
+        assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        let response = app.patch(&format!("/v1/people/{id}"), &tenant.token, &json!({"nickname": "4111_1111_1111_1111"})).await;
+        assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        let stored: serde_json::Value = app.get(&format!("/v1/people/{id}"), &tenant.token).await.json().await.unwrap();
+        assert!(stored["nickname"].is_null() && stored["emails"].as_array().unwrap().is_empty(), "nothing stored: {stored}");
+        let all: serde_json::Value = app.get("/v1/people", &tenant.token).await.json().await.unwrap();
+        assert_eq!(all["items"].as_array().unwrap().len(), 1, "no refused person was stored");
+        // Ordinary values still pass.
+        let ok = app.post("/v1/people", &tenant.token, &json!({"first_name": "Bo", "emails": [{"address": "bo.1999@example.nl", "label": "work"}], "websites": [{"url": "https://example.nl/blog/2026/12/02/post-17", "label": "work"}]})).await;
+        assert_eq!(ok.status(), StatusCode::CREATED);
+    }
+}
