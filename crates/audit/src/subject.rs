@@ -63,6 +63,10 @@ impl kluis_store::personal::PersonalData for AuditSubjects {
         &[]
     }
 
+    fn erasure_stage(&self) -> kluis_store::personal::ErasureStage {
+        kluis_store::personal::ErasureStage::Unlink
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         &["subject_keys"]
     }

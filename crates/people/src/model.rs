@@ -248,22 +248,6 @@ pub struct ProfilePatch {
 }
 
 impl ProfilePatch {
-    /// The names of the fields this patch touches (for the audit log).
-    pub fn fields(&self) -> Vec<&'static str> {
-        let all = [
-            ("salutation", self.salutation.is_some()),
-            ("first_name", self.first_name.is_some()),
-            ("last_name", self.last_name.is_some()),
-            ("nickname", self.nickname.is_some()),
-            ("date_of_birth", self.date_of_birth.is_some()),
-            ("language", self.language.is_some()),
-            ("company_name", self.company_name.is_some()),
-            ("coc_number", self.coc_number.is_some()),
-            ("vat_number", self.vat_number.is_some()),
-        ];
-        all.into_iter().filter(|(_, set)| *set).map(|(name, _)| name).collect()
-    }
-
     /// The profile after this patch.
     pub fn apply(&self, current: &Profile) -> Profile {
         let pick = |patch: &Option<Option<String>>, old: &Option<String>| match patch {

@@ -32,11 +32,26 @@ impl ErasureReport {
     }
 }
 
+/// When an erasure runs a holder's [`PersonalData::erase`], relative to the
+/// erasure's own audit entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErasureStage {
+    /// Before the entry: the person's data itself.
+    Data,
+    /// After the entry: what links audit entries to the person. The entry is
+    /// written linked like every other, then made unlinkable with them.
+    Unlink,
+}
+
 /// Implemented by every domain that stores personal data; retention and
 /// rights requests reach that data only through it.
 pub trait PersonalData: Send + Sync {
     /// Catalogue categories this domain keeps.
     fn categories(&self) -> &'static [Category];
+    /// When an erasure runs this holder (most hold data: [`ErasureStage::Data`]).
+    fn erasure_stage(&self) -> ErasureStage {
+        ErasureStage::Data
+    }
     /// The tables whose rows about a person [`PersonalData::erase`] removes
     /// (a schema test checks every table with a `person_id` is named by some holder).
     fn tables(&self) -> &'static [&'static str];

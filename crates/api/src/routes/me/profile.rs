@@ -4,9 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, patch, web};
-use kluis_audit::{Action, Target};
-use kluis_people::accounts::{self};
-use kluis_people::persons;
+use kluis_app::people::OwnProfile;
 use serde::Serialize;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -16,7 +14,7 @@ use crate::error::ApiError;
 use crate::error::responses::{AuthErrors, BodyErrors, Precondition};
 use crate::extract::{IfMatch, Json};
 use crate::routes::accounts::AccountView;
-use crate::routes::people::{PersonView, UpdatePerson};
+use crate::routes::people::views::{PersonView, UpdatePerson};
 use crate::routes::policies::PolicyStandingView;
 use crate::routes::versioned;
 use crate::state::AppState;
@@ -34,25 +32,19 @@ pub struct MeView {
     pub policies: Vec<PolicyStandingView>,
 }
 
-async fn me_view(state: &web::Data<AppState>, caller: &Caller) -> Result<(i64, MeView), ApiError> {
-    let (tenant, person) = caller.person()?;
-    let (found, account, policies) = state
-        .db(move |conn| {
-            let accepted = kluis_consent::policies::acceptances(conn, &tenant, &person)?;
-            let policies = kluis_consent::policies::standings(conn, &tenant, &accepted)?;
-            Ok((persons::get(conn, &tenant, &person)?, accounts::get(conn, &tenant, &person)?, policies))
-        })
-        .await?;
-    let policies = policies.into_iter().map(PolicyStandingView::from).collect();
-    Ok((found.version, MeView { person: found.into(), account: account.into(), policies }))
+impl From<OwnProfile> for MeView {
+    fn from(own: OwnProfile) -> Self {
+        let policies = own.policies.into_iter().map(PolicyStandingView::from).collect();
+        MeView { person: own.person.into(), account: own.account.into(), policies }
+    }
 }
 
 /// Read one's own profile, contacts and account.
 #[utoipa::path(tag = "me", responses((status = 200, body = MeView), AuthErrors), security(("bearer" = ["self"])))]
 #[get("/v1/me")]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let (version, me) = me_view(&state, &caller).await?;
-    Ok(versioned(StatusCode::OK, version, &me))
+    let own = kluis_app::people::get_own(&state.app, &caller).await?;
+    Ok(versioned(StatusCode::OK, own.person.version, &MeView::from(own)))
 }
 
 /// Change one's own profile (the same rules as for administrators).
@@ -70,24 +62,9 @@ pub async fn update_me(
     if_match: IfMatch,
     body: Json<UpdatePerson>,
 ) -> Result<HttpResponse, ApiError> {
-    let (tenant, person) = caller.person()?;
+    // A person's own token, before the body is looked at.
+    caller.person()?;
     body.0.validate()?;
-    let patch = kluis_people::ProfilePatch::from(body.0);
-    let ctx = caller.audit()?;
-    state
-        .write(move |conn| {
-            persons::update(conn, &tenant, &person, if_match.0, &patch)?;
-            kluis_audit::record(
-                conn,
-                &ctx,
-                Action::PersonUpdate,
-                Target::person("person", &person),
-                &patch.fields(),
-                None,
-            )?;
-            Ok(())
-        })
-        .await?;
-    let (version, me) = me_view(&state, &caller).await?;
-    Ok(versioned(StatusCode::OK, version, &me))
+    let own = kluis_app::people::update_own(&state.app, &caller, if_match.0, body.0.into()).await?;
+    Ok(versioned(StatusCode::OK, own.person.version, &MeView::from(own)))
 }

@@ -1,0 +1,245 @@
+//! Persons (`people:read` / `people:write`): profiles with their contacts,
+//! created in one request, listed, read, changed and erased. Every read by
+//! a client is audited, every change in the change's own transaction (in
+//! `kluis_app::people` and `kluis_app::erasure`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use kluis_app::erasure::Receipt;
+use kluis_core::Scope;
+use kluis_people::{NewContact, NewPerson, PeopleQuery, Profile};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::person_id;
+use super::views::{NewAddress, NewEmail, NewPhone, NewWebsite, PersonView, UpdatePerson};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::error::responses::{AuthErrors, BodyErrors, Conflict, NotFound, Precondition};
+use crate::extract::{IfMatch, Json, ListQuery};
+use crate::routes::{created, versioned};
+use crate::state::AppState;
+
+type Time = time::PrimitiveDateTime;
+
+/// A page of people.
+#[derive(Serialize, ToSchema)]
+pub struct PersonPage {
+    /// People in creation order.
+    pub items: Vec<PersonView>,
+    /// Cursor of the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Create a person, optionally with contacts. Free text never holds a
+/// payment card number; special categories of data have no field at all.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePerson {
+    /// `Dhr.`, `Mevr.`, `Dr.`, ... (at most 200 characters, as every text field).
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub salutation: Option<String>,
+    /// First name.
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub first_name: Option<String>,
+    /// Last name, with prefixes (`van der Berg`).
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub last_name: Option<String>,
+    /// Nickname.
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub nickname: Option<String>,
+    /// `YYYY-MM-DD`; not in the future, not over 150 years ago.
+    pub date_of_birth: Option<String>,
+    /// BCP 47 language tag, e.g. `nl` or `nl-NL`.
+    pub language: Option<String>,
+    /// Company name.
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub company_name: Option<String>,
+    /// Dutch Chamber of Commerce (KvK) number: 8 digits.
+    pub coc_number: Option<String>,
+    /// EU VAT number; Dutch: `NL` + 9 digits + `B` + 2 digits.
+    pub vat_number: Option<String>,
+    /// E-mail addresses.
+    #[serde(default)]
+    #[validate(length(max = 20, message = "at most 20"))]
+    pub emails: Vec<NewEmail>,
+    /// Phone numbers.
+    #[serde(default)]
+    #[validate(length(max = 20, message = "at most 20"))]
+    pub phones: Vec<NewPhone>,
+    /// Postal addresses.
+    #[serde(default)]
+    #[validate(length(max = 20, message = "at most 20"))]
+    pub addresses: Vec<NewAddress>,
+    /// Websites.
+    #[serde(default)]
+    #[validate(length(max = 20, message = "at most 20"))]
+    pub websites: Vec<NewWebsite>,
+}
+
+impl From<CreatePerson> for NewPerson {
+    fn from(b: CreatePerson) -> Self {
+        let mut contacts: Vec<NewContact> = Vec::new();
+        contacts.extend(b.emails.into_iter().map(NewContact::from));
+        contacts.extend(b.phones.into_iter().map(NewContact::from));
+        contacts.extend(b.addresses.into_iter().map(NewContact::from));
+        contacts.extend(b.websites.into_iter().map(NewContact::from));
+        let profile = Profile {
+            salutation: b.salutation,
+            first_name: b.first_name,
+            last_name: b.last_name,
+            nickname: b.nickname,
+            date_of_birth: b.date_of_birth,
+            language: b.language,
+            company_name: b.company_name,
+            coc_number: b.coc_number,
+            vat_number: b.vat_number,
+        };
+        NewPerson { profile, contacts }
+    }
+}
+
+/// `?q=&email=&limit=&cursor=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PeopleListQuery {
+    /// Prefix of first name, last name, full name or company name, any case.
+    pub q: Option<String>,
+    /// An exact e-mail address, any case.
+    pub email: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// What an erasure removed.
+#[derive(Serialize, ToSchema)]
+pub struct ErasureReceipt {
+    /// The erased person.
+    pub person_id: String,
+    /// When.
+    #[serde(with = "kluis_core::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub erased_at: Time,
+    /// Rows removed per table.
+    #[schema(value_type = Object)]
+    pub rows: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl From<Receipt> for ErasureReceipt {
+    fn from(r: Receipt) -> Self {
+        ErasureReceipt { person_id: r.person.0, erased_at: r.erased_at, rows: r.report.rows }
+    }
+}
+
+/// Create a person, with contacts, in one transaction.
+#[utoipa::path(
+    tag = "people",
+    request_body = CreatePerson,
+    responses((status = 201, body = PersonView, headers(("ETag" = String), ("Location" = String))), BodyErrors, Conflict),
+    security(("bearer" = ["people:write"]))
+)]
+#[post("/v1/people")]
+pub async fn create_person(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreatePerson>,
+) -> Result<HttpResponse, ApiError> {
+    let scoped = caller.scoped(Scope::PeopleWrite)?;
+    body.0.validate()?;
+    let person = kluis_app::people::create(&state.app, &scoped, body.0.into()).await?;
+    Ok(created(format!("/v1/people/{}", person.id), person.version, &PersonView::from(person)))
+}
+
+/// List people; find them by name or company prefix (`q`) or by e-mail address.
+#[utoipa::path(
+    tag = "people",
+    params(PeopleListQuery),
+    responses((status = 200, body = PersonPage), AuthErrors),
+    security(("bearer" = ["people:read"]))
+)]
+#[get("/v1/people")]
+pub async fn list_people(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PeopleListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let scoped = caller.scoped(Scope::PeopleRead)?;
+    let PeopleListQuery { q, email, limit, cursor } = query.into_inner();
+    let (limit, after) = ListQuery { limit, cursor }.page()?;
+    let page = kluis_app::people::list(&state.app, &scoped, PeopleQuery { q, email }, limit, after).await?;
+    let page = page.map(PersonView::from);
+    Ok(HttpResponse::Ok().json(PersonPage { items: page.items, next_cursor: page.next_cursor }))
+}
+
+/// Read a person with their contacts.
+#[utoipa::path(
+    tag = "people",
+    params(("person_id" = String, Path, description = "Person id")),
+    responses((status = 200, body = PersonView, headers(("ETag" = String))), AuthErrors, NotFound),
+    security(("bearer" = ["people:read"]))
+)]
+#[get("/v1/people/{person_id}")]
+pub async fn get_person(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let scoped = caller.scoped(Scope::PeopleRead)?;
+    let person = kluis_app::people::get(&state.app, &scoped, person_id(path.into_inner())?).await?;
+    Ok(versioned(StatusCode::OK, person.version, &PersonView::from(person)))
+}
+
+/// Change a person's profile.
+#[utoipa::path(
+    tag = "people",
+    params(
+        ("person_id" = String, Path, description = "Person id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
+    ),
+    request_body = UpdatePerson,
+    responses((status = 200, body = PersonView, headers(("ETag" = String))), BodyErrors, NotFound, Precondition),
+    security(("bearer" = ["people:write"]))
+)]
+#[patch("/v1/people/{person_id}")]
+pub async fn update_person(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<UpdatePerson>,
+) -> Result<HttpResponse, ApiError> {
+    let scoped = caller.scoped(Scope::PeopleWrite)?;
+    body.0.validate()?;
+    let id = person_id(path.into_inner())?;
+    let person = kluis_app::people::update(&state.app, &scoped, id, if_match.0, body.0.into()).await?;
+    Ok(versioned(StatusCode::OK, person.version, &PersonView::from(person)))
+}
+
+/// Erase a person: every domain's data about them, in one transaction; their
+/// audit entries stay but can no longer be linked to them.
+#[utoipa::path(
+    tag = "people",
+    params(
+        ("person_id" = String, Path, description = "Person id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version this erasure is based on"),
+    ),
+    responses((status = 200, body = ErasureReceipt), AuthErrors, NotFound, Precondition),
+    security(("bearer" = ["people:write"]))
+)]
+#[delete("/v1/people/{person_id}")]
+pub async fn delete_person(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let scoped = caller.scoped(Scope::PeopleWrite)?;
+    let id = person_id(path.into_inner())?;
+    let receipt = kluis_app::erasure::erase_person(&state.app, &scoped, id, if_match.0).await?;
+    Ok(HttpResponse::Ok().json(ErasureReceipt::from(receipt)))
+}
