@@ -35,18 +35,48 @@ pub struct Count {
     pub visits: i64,
 }
 
-/// The path as counted: no query string or fragment (they can carry personal data).
+/// The path as counted: no query string or fragment (they can carry
+/// personal data), and every segment that looks personal replaced by a
+/// placeholder: an e-mail address by `:email`, a UUID by `:id`, a run of six
+/// or more digits (phone, customer, order or card number) by `:number`. A
+/// card number split over several segments is refused.
 fn clean_path(path: &str) -> Result<String> {
     let path = path.split(['?', '#']).next().unwrap_or("");
-    let ok = path.starts_with('/')
-        && path.len() <= 512
-        && !path.chars().any(char::is_control)
-        && !kluis_core::validate::contains_card_number(path);
-    if ok {
-        Ok(path.to_owned())
-    } else {
-        Err(DomainError::invalid("path", "must be an absolute path such as /pricing, at most 512 characters"))
+    let ok = path.starts_with('/') && path.len() <= 512 && !path.chars().any(char::is_control);
+    if !ok {
+        return Err(DomainError::invalid("path", "must be an absolute path such as /pricing, at most 512 characters"));
     }
+    let cleaned: Vec<&str> = path.split('/').map(placeholder).collect();
+    let cleaned = cleaned.join("/");
+    if kluis_core::validate::contains_card_number(&cleaned) {
+        return Err(DomainError::invalid(
+            "path",
+            "looks like it holds a payment card number, which kluis never stores",
+        ));
+    }
+    Ok(cleaned)
+}
+
+/// A path segment as counted: itself, or the placeholder of what it holds.
+fn placeholder(segment: &str) -> &str {
+    let decoded = segment.replace("%40", "@").replace("%2540", "@");
+    let longest_digits = segment.split(|c: char| !c.is_ascii_digit()).map(str::len).max().unwrap_or(0);
+    if decoded.contains('@') {
+        ":email"
+    } else if is_uuid(segment) {
+        ":id"
+    } else if longest_digits >= 6 {
+        ":number"
+    } else {
+        segment
+    }
+}
+
+/// A UUID, with or without dashes, any version.
+fn is_uuid(segment: &str) -> bool {
+    let hex: String = segment.chars().filter(|c| *c != '-').collect();
+    let dashed = segment.len() == 36 && [8, 13, 18, 23].iter().all(|&i| segment.as_bytes().get(i) == Some(&b'-'));
+    hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit()) && (dashed || segment.len() == 32)
 }
 
 /// Count a visit.
@@ -140,10 +170,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn personal_segments_become_placeholders() {
+        for (path, counted) in [
+            ("/klant/anna@devries.example/status", "/klant/:email/status"),
+            ("/klant/anna%40devries.example/status", "/klant/:email/status"),
+            ("/orders/0196f3a2-7c1e-7abc-9def-0123456789ab", "/orders/:id"),
+            ("/orders/0196f3a27c1e7abc9def0123456789ab/items", "/orders/:id/items"),
+            ("/bel/0612345678", "/bel/:number"),
+            ("/klant/nr-123456/facturen", "/klant/:number/facturen"),
+            ("/blog/2026/12/02/post-17", "/blog/2026/12/02/post-17"),
+            ("/pricing", "/pricing"),
+            ("/", "/"),
+        ] {
+            assert_eq!(clean_path(path).unwrap(), counted, "{path}");
+        }
+    }
+
+    #[test]
     fn paths_lose_their_query_and_must_be_absolute() {
         assert_eq!(clean_path("/pricing?email=a@b.nl#x").unwrap(), "/pricing");
         assert!(clean_path("pricing").is_err());
-        assert!(clean_path("/card/4111111111111111").is_err());
+        assert_eq!(clean_path("/card/4111111111111111").unwrap(), "/card/:number");
+        assert!(clean_path("/card/4111/1111/1111/1111").is_err(), "a card split over segments is refused");
         assert_eq!(period("2026-11-22", Granularity::Week), "2026-W47");
         assert_eq!(period("2026-11-22", Granularity::Month), "2026-11");
     }
