@@ -14,7 +14,6 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::responses::{AuthErrors, BodyErrors, Conflict, NotFound, Precondition};
 use crate::extract::{IfMatch, Json, ListQuery};
-use crate::routes::clients::ClientSecret;
 use crate::state::AppState;
 
 /// Whether a tenant's tokens work.
@@ -86,6 +85,15 @@ impl From<Tenant> for TenantView {
             updated_at: t.updated_at,
         }
     }
+}
+
+/// A client id with its secret, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct ClientSecret {
+    /// The OAuth `client_id`.
+    pub client_id: String,
+    /// The OAuth `client_secret`; kluis keeps only its hash and cannot show it again.
+    pub client_secret: String,
 }
 
 /// A new tenant and the credentials of its first admin client.
