@@ -3,10 +3,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use kluis_audit::{Action, Target};
-use kluis_consent::{NewPurpose, Purpose, PurposePatch, purposes};
+use kluis_consent::{NewPurpose, Purpose, PurposePatch};
 use kluis_core::Scope;
-use kluis_people::accounts::mail::PurposeNotice;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -16,8 +14,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::responses::{AuthErrors, BodyErrors, Conflict, NotFound, Precondition};
 use crate::extract::{IfMatch, Json, ListQuery};
-use crate::routes::LegalBasisView;
-use crate::routes::{created, versioned};
+use crate::routes::{LegalBasisView, created, versioned};
 use crate::state::AppState;
 
 /// A processing purpose.
@@ -127,9 +124,33 @@ pub struct UpdatePurpose {
     pub retention: Option<String>,
 }
 
-fn purpose_key(path: web::Path<String>) -> String {
-    path.into_inner()
+impl From<CreatePurpose> for NewPurpose {
+    fn from(b: CreatePurpose) -> Self {
+        NewPurpose {
+            key: b.key,
+            name: b.name,
+            description: b.description,
+            legal_basis: b.legal_basis.into(),
+            data_categories: b.data_categories,
+            recipients: b.recipients,
+            retention: b.retention,
+        }
+    }
 }
+
+impl From<UpdatePurpose> for PurposePatch {
+    fn from(b: UpdatePurpose) -> Self {
+        PurposePatch {
+            name: b.name,
+            description: b.description,
+            legal_basis: b.legal_basis.map(Into::into),
+            data_categories: b.data_categories,
+            recipients: b.recipients,
+            retention: b.retention,
+        }
+    }
+}
+
 /// Create a purpose.
 #[utoipa::path(
     tag = "register",
@@ -143,63 +164,11 @@ pub async fn create_purpose(
     caller: Caller,
     body: Json<CreatePurpose>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentWrite)?;
+    let scoped = caller.scoped(Scope::ConsentWrite)?;
     body.0.validate()?;
-    let b = body.0;
-    let new = NewPurpose {
-        key: b.key,
-        name: b.name,
-        description: b.description,
-        legal_basis: b.legal_basis.into(),
-        data_categories: b.data_categories,
-        recipients: b.recipients,
-        retention: b.retention,
-    };
-    let ctx = caller.audit()?;
-    let app = state.clone();
-    let purpose = state
-        .write(move |conn| {
-            let purpose = purposes::create(conn, &tenant, &new)?;
-            announce(&app, conn, &tenant, &purpose)?;
-            let fields = ["key", "name", "description", "legal_basis", "data_categories", "recipients", "retention"];
-            kluis_audit::record(
-                conn,
-                &ctx,
-                Action::PurposeCreate,
-                Target::resource("purpose", &purpose.key),
-                &fields,
-                None,
-            )?;
-            Ok(purpose)
-        })
-        .await?;
+    let purpose = kluis_app::purposes::create(&state.app, &scoped, body.0.into()).await?;
     let location = format!("/v1/purposes/{}", purpose.key);
     Ok(created(location, purpose.version, &PurposeView::from(purpose)))
-}
-
-/// A new purpose people may object to (legitimate interests, public task)
-/// is announced to everyone with a primary e-mail address, with their own
-/// one-click objection link, in the transaction that creates it.
-fn announce(
-    state: &AppState,
-    conn: &mut kluis_store::Db,
-    tenant: &kluis_core::TenantId,
-    purpose: &kluis_consent::Purpose,
-) -> Result<(), kluis_store::error::TxError> {
-    if !matches!(
-        purpose.legal_basis,
-        kluis_consent::LegalBasis::LegitimateInterests | kluis_consent::LegalBasis::PublicTask
-    ) {
-        return Ok(());
-    }
-    let expires_at = kluis_core::time::now() + kluis_consent::unsubscribe::LINK_TTL;
-    for (person, address, language) in kluis_people::contacts::primary_addresses(conn, tenant)? {
-        let token = kluis_consent::unsubscribe::issue(conn, tenant, &person, &purpose.key, expires_at)?;
-        let link = format!("{}/v1/unsubscribe/{token}", state.config.issuer.trim_end_matches('/'));
-        let notice = PurposeNotice { to: &address, language: language.as_deref(), purpose: &purpose.name, link: &link };
-        kluis_people::accounts::mail::queue_purpose_notice(conn, &state.master, tenant, &person, notice)?;
-    }
-    Ok(())
 }
 
 /// The tenant's purposes. A tenant starts with `marketing_email`,
@@ -217,10 +186,9 @@ pub async fn list_purposes(
     caller: Caller,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentRead)?;
+    let scoped = caller.scoped(Scope::ConsentRead)?;
     let (limit, after) = query.page()?;
-    let page = state.db(move |conn| purposes::list(conn, &tenant, limit, after.as_deref())).await?;
-    let page = page.map(PurposeView::from);
+    let page = kluis_app::purposes::list(&state.app, &scoped, limit, after).await?.map(PurposeView::from);
     Ok(HttpResponse::Ok().json(PurposePage { items: page.items, next_cursor: page.next_cursor }))
 }
 
@@ -237,9 +205,8 @@ pub async fn get_purpose(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentRead)?;
-    let key = purpose_key(path);
-    let purpose = state.db(move |conn| purposes::get(conn, &tenant, &key)).await?;
+    let scoped = caller.scoped(Scope::ConsentRead)?;
+    let purpose = kluis_app::purposes::get(&state.app, &scoped, path.into_inner()).await?;
     Ok(versioned(StatusCode::OK, purpose.version, &PurposeView::from(purpose)))
 }
 
@@ -262,33 +229,10 @@ pub async fn update_purpose(
     if_match: IfMatch,
     body: Json<UpdatePurpose>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentWrite)?;
+    let scoped = caller.scoped(Scope::ConsentWrite)?;
     body.0.validate()?;
-    let key = purpose_key(path);
-    let b = body.0;
-    let patch = PurposePatch {
-        name: b.name,
-        description: b.description,
-        legal_basis: b.legal_basis.map(Into::into),
-        data_categories: b.data_categories,
-        recipients: b.recipients,
-        retention: b.retention,
-    };
-    let ctx = caller.audit()?;
-    let purpose = state
-        .write(move |conn| {
-            let purpose = purposes::update(conn, &tenant, &key, if_match.0, &patch)?;
-            kluis_audit::record(
-                conn,
-                &ctx,
-                Action::PurposeUpdate,
-                Target::resource("purpose", &key),
-                &patch.fields(),
-                None,
-            )?;
-            Ok(purpose)
-        })
-        .await?;
+    let key = path.into_inner();
+    let purpose = kluis_app::purposes::update(&state.app, &scoped, key, if_match.0, body.0.into()).await?;
     Ok(versioned(StatusCode::OK, purpose.version, &PurposeView::from(purpose)))
 }
 
@@ -310,15 +254,7 @@ pub async fn delete_purpose(
     path: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentWrite)?;
-    let key = purpose_key(path);
-    let ctx = caller.audit()?;
-    state
-        .write(move |conn| {
-            purposes::delete(conn, &tenant, &key, if_match.0)?;
-            kluis_audit::record(conn, &ctx, Action::PurposeDelete, Target::resource("purpose", &key), &[], None)?;
-            Ok(())
-        })
-        .await?;
+    let scoped = caller.scoped(Scope::ConsentWrite)?;
+    kluis_app::purposes::delete(&state.app, &scoped, path.into_inner(), if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }

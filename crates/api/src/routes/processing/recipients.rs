@@ -3,8 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use kluis_audit::{Action, Target};
-use kluis_consent::{NewRecipient, RecipientPatch, recipients};
+use kluis_consent::{NewRecipient, RecipientPatch};
 use kluis_core::Scope;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -22,6 +21,7 @@ use crate::state::AppState;
 fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
+
 /// A page of recipients.
 #[derive(Serialize, ToSchema)]
 pub struct RecipientPage {
@@ -64,11 +64,30 @@ pub struct UpdateRecipient {
     #[schema(value_type = Option<String>)]
     pub transfer_mechanism: Option<Option<String>>,
 }
+
 fn recipient_path(path: web::Path<String>) -> Result<String, ApiError> {
     let id = path.into_inner();
     check_id(&id)?;
     Ok(id)
 }
+
+impl From<CreateRecipient> for NewRecipient {
+    fn from(b: CreateRecipient) -> Self {
+        NewRecipient { name: b.name, role: b.role.into(), country: b.country, transfer_mechanism: b.transfer_mechanism }
+    }
+}
+
+impl From<UpdateRecipient> for RecipientPatch {
+    fn from(b: UpdateRecipient) -> Self {
+        RecipientPatch {
+            name: b.name,
+            role: b.role.map(Into::into),
+            country: b.country,
+            transfer_mechanism: b.transfer_mechanism,
+        }
+    }
+}
+
 /// Register a recipient. Outside the EEA a transfer mechanism is required.
 #[utoipa::path(
     tag = "register",
@@ -82,36 +101,9 @@ pub async fn create_recipient(
     caller: Caller,
     body: Json<CreateRecipient>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentWrite)?;
+    let scoped = caller.scoped(Scope::ConsentWrite)?;
     body.0.validate()?;
-    let b = body.0;
-    let fields = crate::routes::present(&[
-        ("name", true),
-        ("role", true),
-        ("country", true),
-        ("transfer_mechanism", b.transfer_mechanism.is_some()),
-    ]);
-    let new = NewRecipient {
-        name: b.name,
-        role: b.role.into(),
-        country: b.country,
-        transfer_mechanism: b.transfer_mechanism,
-    };
-    let ctx = caller.audit()?;
-    let recipient = state
-        .write(move |conn| {
-            let recipient = recipients::create(conn, &tenant, &new)?;
-            kluis_audit::record(
-                conn,
-                &ctx,
-                Action::RecipientCreate,
-                Target::resource("recipient", &recipient.id),
-                &fields,
-                None,
-            )?;
-            Ok(recipient)
-        })
-        .await?;
+    let recipient = kluis_app::recipients::create(&state.app, &scoped, body.0.into()).await?;
     let location = format!("/v1/recipients/{}", recipient.id);
     Ok(created(location, recipient.version, &RecipientView::from(recipient)))
 }
@@ -129,10 +121,9 @@ pub async fn list_recipients(
     caller: Caller,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentRead)?;
+    let scoped = caller.scoped(Scope::ConsentRead)?;
     let (limit, after) = query.page()?;
-    let page = state.db(move |conn| recipients::list(conn, &tenant, limit, after.as_deref())).await?;
-    let page = page.map(RecipientView::from);
+    let page = kluis_app::recipients::list(&state.app, &scoped, limit, after).await?.map(RecipientView::from);
     Ok(HttpResponse::Ok().json(RecipientPage { items: page.items, next_cursor: page.next_cursor }))
 }
 
@@ -149,9 +140,9 @@ pub async fn get_recipient(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentRead)?;
+    let scoped = caller.scoped(Scope::ConsentRead)?;
     let id = recipient_path(path)?;
-    let recipient = state.db(move |conn| recipients::get(conn, &tenant, &id)).await?;
+    let recipient = kluis_app::recipients::get(&state.app, &scoped, id).await?;
     Ok(versioned(StatusCode::OK, recipient.version, &RecipientView::from(recipient)))
 }
 
@@ -174,31 +165,10 @@ pub async fn update_recipient(
     if_match: IfMatch,
     body: Json<UpdateRecipient>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentWrite)?;
+    let scoped = caller.scoped(Scope::ConsentWrite)?;
     body.0.validate()?;
     let id = recipient_path(path)?;
-    let b = body.0;
-    let patch = RecipientPatch {
-        name: b.name,
-        role: b.role.map(Into::into),
-        country: b.country,
-        transfer_mechanism: b.transfer_mechanism,
-    };
-    let ctx = caller.audit()?;
-    let recipient = state
-        .write(move |conn| {
-            let recipient = recipients::update(conn, &tenant, &id, if_match.0, &patch)?;
-            kluis_audit::record(
-                conn,
-                &ctx,
-                Action::RecipientUpdate,
-                Target::resource("recipient", &id),
-                &patch.fields(),
-                None,
-            )?;
-            Ok(recipient)
-        })
-        .await?;
+    let recipient = kluis_app::recipients::update(&state.app, &scoped, id, if_match.0, body.0.into()).await?;
     Ok(versioned(StatusCode::OK, recipient.version, &RecipientView::from(recipient)))
 }
 
@@ -219,15 +189,8 @@ pub async fn delete_recipient(
     path: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentWrite)?;
+    let scoped = caller.scoped(Scope::ConsentWrite)?;
     let id = recipient_path(path)?;
-    let ctx = caller.audit()?;
-    state
-        .write(move |conn| {
-            recipients::delete(conn, &tenant, &id, if_match.0)?;
-            kluis_audit::record(conn, &ctx, Action::RecipientDelete, Target::resource("recipient", &id), &[], None)?;
-            Ok(())
-        })
-        .await?;
+    kluis_app::recipients::delete(&state.app, &scoped, id, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }

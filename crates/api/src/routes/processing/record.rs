@@ -154,8 +154,8 @@ pub async fn get_register(
     caller: Caller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentRead)?;
-    let register = state.db(move |conn| register::build(conn, &tenant)).await?;
+    let scoped = caller.scoped(Scope::ConsentRead)?;
+    let register = kluis_app::register::get(&state.app, &scoped).await?;
     if wants_markdown(&req) {
         return Ok(HttpResponse::Ok()
             .insert_header((CONTENT_TYPE, "text/markdown; charset=utf-8"))
