@@ -76,7 +76,7 @@ impl utoipa::Modify for BearerScheme {
 /// Register every route; the OpenAPI document is collected from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
     use routes::{
-        accounts, audit, clients, consent, devices, me, meta, oauth, people, policies, register, signin, tenants,
+        accounts, audit, clients, consent, devices, me, meta, oauth, people, policies, processing, signin, tenants,
     };
     // actix tries the routes in this order, matching each pattern in turn:
     // the liveness probe and the hot paths (a processor's consent checks,
@@ -173,17 +173,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(me::contacts::me_list_websites)
         .service(me::contacts::me_update_website)
         .service(me::contacts::me_delete_website)
-        .service(register::create_purpose)
-        .service(register::list_purposes)
-        .service(register::get_purpose)
-        .service(register::update_purpose)
-        .service(register::delete_purpose)
-        .service(register::create_recipient)
-        .service(register::list_recipients)
-        .service(register::get_recipient)
-        .service(register::update_recipient)
-        .service(register::delete_recipient)
-        .service(register::get_register)
+        .service(processing::purposes::create_purpose)
+        .service(processing::purposes::list_purposes)
+        .service(processing::purposes::get_purpose)
+        .service(processing::purposes::update_purpose)
+        .service(processing::purposes::delete_purpose)
+        .service(processing::recipients::create_recipient)
+        .service(processing::recipients::list_recipients)
+        .service(processing::recipients::get_recipient)
+        .service(processing::recipients::update_recipient)
+        .service(processing::recipients::delete_recipient)
+        .service(processing::record::get_register)
         .service(consent::list_consents)
         .service(consent::consent_history)
         .service(consent::changes)

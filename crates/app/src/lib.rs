@@ -24,6 +24,7 @@ pub mod contacts;
 pub mod devices;
 pub mod erasure;
 pub mod me;
+pub mod operations;
 pub mod people;
 pub mod policies;
 pub mod purposes;

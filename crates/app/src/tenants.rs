@@ -1,1 +1,96 @@
-//! (use cases move here from the handlers)
+//! Tenants, for the platform operator (the HTTP layer asks for
+//! `tenants:admin` first): create one with its first admin client and its
+//! per-tenant setup, list, read, change, suspend, delete.
+
+use kluis_audit::{Action, Target};
+use kluis_core::TenantId;
+use kluis_core::page::Page;
+use kluis_store::tenancy::{IssuedClient, NewTenant, Tenant, TenantChanges, tenants};
+
+use crate::fields::{AuditFields, present};
+use crate::{App, AppResult, Context, setup};
+
+impl AuditFields for NewTenant {
+    fn audit_fields(&self) -> Vec<&'static str> {
+        present(&[("name", true), ("slug", true)])
+    }
+}
+
+impl AuditFields for TenantChanges {
+    fn audit_fields(&self) -> Vec<&'static str> {
+        present(&[
+            ("name", self.name.is_some()),
+            ("slug", self.slug.is_some()),
+            ("status", self.status.is_some()),
+            ("require_staff_totp", self.require_staff_totp.is_some()),
+            ("device_step_up", self.device_step_up.is_some()),
+        ])
+    }
+}
+
+/// What the store sets on a tenant's first admin client: a name and every
+/// tenant scope.
+const ADMIN_CLIENT_FIELDS: [&str; 2] = ["name", "scopes"];
+
+/// A new tenant and its first admin client, whose secret is shown once.
+#[derive(Debug)]
+pub struct CreatedTenant {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// Its admin client (every tenant scope), with its secret.
+    pub admin: IssuedClient,
+}
+
+/// Create a tenant in one transaction: the tenant and its admin client, the
+/// tenant's audit chain, the entries of both creations (so the tenant's log
+/// opens with `tenant.create`), then the rest of the per-tenant setup.
+pub async fn create(app: &App, ctx: &Context, new: NewTenant) -> AppResult<CreatedTenant> {
+    let ctx = ctx.clone();
+    let fields = new.audit_fields();
+    app.in_transaction(move |conn| {
+        let (tenant, admin) = tenants::create(conn, &new)?;
+        kluis_audit::ensure_chain(conn, &tenant.id)?;
+        let audit = ctx.audit_in(tenant.id.clone());
+        kluis_audit::record(conn, &audit, Action::TenantCreate, Target::tenant(&tenant.id), &fields, None)?;
+        let admin_target = Target::client(admin.client.id.as_str());
+        kluis_audit::record(conn, &audit, Action::ClientCreate, admin_target, &ADMIN_CLIENT_FIELDS, None)?;
+        setup::init_tenant(conn, &tenant.id)?;
+        Ok(CreatedTenant { tenant, admin })
+    })
+    .await
+}
+
+/// Tenants in creation order, `limit` at a time after the id `after`.
+pub async fn list(app: &App, limit: i64, after: Option<String>) -> AppResult<Page<Tenant>> {
+    app.read(move |conn| tenants::list(conn, limit, after.as_deref())).await
+}
+
+/// One tenant.
+pub async fn get(app: &App, id: TenantId) -> AppResult<Tenant> {
+    app.read(move |conn| tenants::get(conn, &id)).await
+}
+
+/// Change a tenant (rename, new slug, suspend or reactivate, its sign-in
+/// settings) at `if_version` when given, with its entry in the tenant's log.
+pub async fn update(
+    app: &App,
+    ctx: &Context,
+    id: TenantId,
+    if_version: Option<i64>,
+    changes: TenantChanges,
+) -> AppResult<Tenant> {
+    let audit = ctx.audit_in(id.clone());
+    let fields = changes.audit_fields();
+    app.audited(audit, Action::TenantUpdate, fields, move |conn| {
+        let tenant = tenants::update(conn, &id, if_version, &changes)?;
+        Ok((tenant, Target::tenant(&id)))
+    })
+    .await
+}
+
+/// Delete a tenant, at `if_version` when given, and everything it holds
+/// (its audit log too: nothing is left to record the deletion in). Its
+/// tokens stop working at once.
+pub async fn delete(app: &App, id: TenantId, if_version: Option<i64>) -> AppResult<()> {
+    app.with_conn(move |conn| tenants::delete(conn, &id, if_version)).await
+}

@@ -223,24 +223,6 @@ pub struct PurposePatch {
     pub retention: Option<String>,
 }
 
-impl PurposePatch {
-    /// The names of the fields this patch touches (for the audit log).
-    pub fn fields(&self) -> Vec<&'static str> {
-        [
-            ("name", self.name.is_some()),
-            ("description", self.description.is_some()),
-            ("legal_basis", self.legal_basis.is_some()),
-            ("data_categories", self.data_categories.is_some()),
-            ("recipients", self.recipients.is_some()),
-            ("retention", self.retention.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, set)| *set)
-        .map(|(name, _)| name)
-        .collect()
-    }
-}
-
 /// Someone personal data is disclosed to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recipient {
@@ -288,22 +270,6 @@ pub struct RecipientPatch {
     pub country: Option<String>,
     /// Transfer mechanism.
     pub transfer_mechanism: Option<Option<String>>,
-}
-
-impl RecipientPatch {
-    /// The names of the fields this patch touches (for the audit log).
-    pub fn fields(&self) -> Vec<&'static str> {
-        [
-            ("name", self.name.is_some()),
-            ("role", self.role.is_some()),
-            ("country", self.country.is_some()),
-            ("transfer_mechanism", self.transfer_mechanism.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, set)| *set)
-        .map(|(name, _)| name)
-        .collect()
-    }
 }
 
 /// Proof of where an event came from: the caller's IP, truncated before it

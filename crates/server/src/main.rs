@@ -191,7 +191,7 @@ fn audit(settings: &Settings, command: &AuditCommand) -> Result<bool, String> {
         .map_err(|_| format!("no tenant with slug `{slug}`"))?;
     match command {
         AuditCommand::Verify { .. } => {
-            let result = kluis_audit::verify(&mut conn, &tenant.id).map_err(|e| e.to_string())?;
+            let result = kluis_app::audit_log::verify_chain(&mut conn, &tenant.id).map_err(|e| e.to_string())?;
             println!("{}", serde_json::to_string(&result).map_err(|e| e.to_string())?);
             Ok(result.ok)
         }
@@ -200,7 +200,7 @@ fn audit(settings: &Settings, command: &AuditCommand) -> Result<bool, String> {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             let mut failed = None;
-            kluis_audit::for_each(&mut conn, &tenant.id, |event| {
+            kluis_app::audit_log::export(&mut conn, &tenant.id, |event| {
                 let line = serde_json::to_string(&kluis_api::routes::audit::AuditEvent::from(event));
                 if let Err(e) =
                     line.map_err(|e| e.to_string()).and_then(|l| writeln!(out, "{l}").map_err(|e| e.to_string()))

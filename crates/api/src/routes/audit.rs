@@ -120,6 +120,32 @@ pub struct EventQuery {
     pub cursor: Option<String>,
 }
 
+impl EventQuery {
+    /// The filter, the page size and the seq to continue before.
+    fn parse(&self) -> Result<(EventFilter, i64, Option<i64>), ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::invalid("limit", "must be between 1 and 200"));
+        }
+        let before = match &self.cursor {
+            None => None,
+            Some(cursor) => Some(
+                Cursor::decode(cursor)
+                    .and_then(|seq| seq.parse::<i64>().ok())
+                    .ok_or_else(|| ApiError::invalid("cursor", "not a cursor kluis made"))?,
+            ),
+        };
+        let filter = EventFilter {
+            actor_id: self.actor_id.clone(),
+            action: self.action.clone(),
+            person: self.person_id.clone().map(PersonId),
+            from: instant("from", self.from.as_deref())?,
+            to: instant("to", self.to.as_deref())?,
+        };
+        Ok((filter, limit, before))
+    }
+}
+
 fn instant(field: &str, text: Option<&str>) -> Result<Option<time::PrimitiveDateTime>, ApiError> {
     let Some(text) = text else { return Ok(None) };
     let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
@@ -141,28 +167,9 @@ pub async fn list_events(
     caller: Caller,
     query: web::Query<EventQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::AuditRead)?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 200"));
-    }
-    let before = match &query.cursor {
-        None => None,
-        Some(cursor) => Some(
-            Cursor::decode(cursor)
-                .and_then(|seq| seq.parse::<i64>().ok())
-                .ok_or_else(|| ApiError::invalid("cursor", "not a cursor kluis made"))?,
-        ),
-    };
-    let filter = EventFilter {
-        actor_id: query.actor_id.clone(),
-        action: query.action.clone(),
-        person: query.person_id.clone().map(PersonId),
-        from: instant("from", query.from.as_deref())?,
-        to: instant("to", query.to.as_deref())?,
-    };
-    let page = state.db(move |conn| kluis_audit::list(conn, &tenant, &filter, limit, before)).await?;
-    let page = page.map(AuditEvent::from);
+    let scoped = caller.scoped(Scope::AuditRead)?;
+    let (filter, limit, before) = query.parse()?;
+    let page = kluis_app::audit_log::list(&state.app, &scoped, filter, limit, before).await?.map(AuditEvent::from);
     Ok(HttpResponse::Ok().json(AuditPage { items: page.items, next_cursor: page.next_cursor }))
 }
 
@@ -174,7 +181,7 @@ pub async fn list_events(
 )]
 #[get("/v1/audit/verify")]
 pub async fn verify(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::AuditRead)?;
-    let result = state.db(move |conn| kluis_audit::verify(conn, &tenant)).await?;
+    let scoped = caller.scoped(Scope::AuditRead)?;
+    let result = kluis_app::audit_log::verify(&state.app, &scoped).await?;
     Ok(HttpResponse::Ok().json(VerifyResult::from(result)))
 }

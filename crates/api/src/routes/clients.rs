@@ -3,9 +3,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use kluis_audit::{Action, Target};
 use kluis_core::Scope;
-use kluis_store::tenancy::{ApiClient, ClientChanges, NewClient, clients};
+use kluis_store::tenancy::{ApiClient, ClientChanges, IssuedClient, NewClient};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -51,15 +50,6 @@ pub enum ScopeSchema {
     /// Read the audit log and breaches.
     #[schema(rename = "audit:read")]
     AuditRead,
-}
-
-/// A client id with its secret, shown once.
-#[derive(Serialize, ToSchema)]
-pub struct ClientSecret {
-    /// The OAuth `client_id`.
-    pub client_id: String,
-    /// The OAuth `client_secret`; kluis keeps only its hash and cannot show it again.
-    pub client_secret: String,
 }
 
 /// An API client of the tenant.
@@ -162,13 +152,21 @@ fn tenant_scopes(scopes: &[Scope]) -> Result<(), validator::ValidationError> {
     }
 }
 
-fn within_own_scopes(caller: &Caller, scopes: &[Scope]) -> Result<(), ApiError> {
-    match scopes.iter().find(|s| !caller.actor.has(**s)) {
-        None => Ok(()),
-        Some(scope) => Err(ApiError::Forbidden {
-            code: "scope_not_held",
-            detail: format!("a client cannot grant the `{scope}` scope, which it does not hold itself"),
-        }),
+impl From<CreateClient> for NewClient {
+    fn from(b: CreateClient) -> Self {
+        NewClient { name: b.name, scopes: b.scopes, purposes: b.purposes }
+    }
+}
+
+impl From<UpdateClient> for ClientChanges {
+    fn from(b: UpdateClient) -> Self {
+        ClientChanges { name: b.name, scopes: b.scopes, purposes: b.purposes }
+    }
+}
+
+impl From<IssuedClient> for ClientWithSecret {
+    fn from(issued: IssuedClient) -> Self {
+        ClientWithSecret { client_secret: issued.secret.to_string(), client: issued.client.into() }
     }
 }
 
@@ -185,23 +183,12 @@ pub async fn create_client(
     caller: Caller,
     body: Json<CreateClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
+    let scoped = caller.scoped(Scope::ClientsAdmin)?;
     body.0.validate()?;
-    within_own_scopes(&caller, &body.0.scopes)?;
-    let new = NewClient { name: body.0.name, scopes: body.0.scopes, purposes: body.0.purposes };
-    let ctx = caller.audit()?;
-    let issued = state
-        .write(move |conn| {
-            let issued = clients::create(conn, &tenant, &new)?;
-            let target = Target::client(issued.client.id.as_str());
-            kluis_audit::record(conn, &ctx, Action::ClientCreate, target, &["name", "scopes", "purposes"], None)?;
-            Ok(issued)
-        })
-        .await?;
+    let issued = kluis_app::clients::create(&state.app, &scoped, body.0.into()).await?;
     let location = format!("/v1/clients/{}", issued.client.id);
     let version = issued.client.version;
-    let body = ClientWithSecret { client_secret: issued.secret.to_string(), client: issued.client.into() };
-    Ok(created(location, version, &body))
+    Ok(created(location, version, &ClientWithSecret::from(issued)))
 }
 
 /// List the tenant's API clients.
@@ -217,10 +204,9 @@ pub async fn list_clients(
     caller: Caller,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
+    let scoped = caller.scoped(Scope::ClientsAdmin)?;
     let (limit, after) = query.page()?;
-    let page = state.db(move |conn| clients::list(conn, &tenant, limit, after.as_deref())).await?;
-    let page = page.map(ClientView::from);
+    let page = kluis_app::clients::list(&state.app, &scoped, limit, after).await?.map(ClientView::from);
     Ok(HttpResponse::Ok().json(ClientPage { items: page.items, next_cursor: page.next_cursor }))
 }
 
@@ -237,11 +223,10 @@ pub async fn get_client(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
+    let scoped = caller.scoped(Scope::ClientsAdmin)?;
     let id = path.into_inner();
     check_id(&id)?;
-    let client = state.db(move |conn| clients::get(conn, &tenant, &id)).await?;
-    state.audit_reads.read(&caller.audit()?, Action::ClientRead, Target::client(client.id.as_str()), &[], None).await;
+    let client = kluis_app::clients::get(&state.app, &scoped, id).await?;
     Ok(versioned(StatusCode::OK, client.version, &ClientView::from(client)))
 }
 
@@ -264,27 +249,11 @@ pub async fn update_client(
     if_match: IfMatch,
     body: Json<UpdateClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
+    let scoped = caller.scoped(Scope::ClientsAdmin)?;
     body.0.validate()?;
-    if let Some(scopes) = &body.0.scopes {
-        within_own_scopes(&caller, scopes)?;
-    }
     let id = path.into_inner();
     check_id(&id)?;
-    let changes = ClientChanges { name: body.0.name, scopes: body.0.scopes, purposes: body.0.purposes };
-    let fields = super::present(&[
-        ("name", changes.name.is_some()),
-        ("scopes", changes.scopes.is_some()),
-        ("purposes", changes.purposes.is_some()),
-    ]);
-    let ctx = caller.audit()?;
-    let client = state
-        .write(move |conn| {
-            let client = clients::update(conn, &tenant, &id, if_match.0, &changes)?;
-            kluis_audit::record(conn, &ctx, Action::ClientUpdate, Target::client(&id), &fields, None)?;
-            Ok(client)
-        })
-        .await?;
+    let client = kluis_app::clients::update(&state.app, &scoped, id, if_match.0, body.0.into()).await?;
     Ok(versioned(StatusCode::OK, client.version, &ClientView::from(client)))
 }
 
@@ -305,17 +274,10 @@ pub async fn delete_client(
     path: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
+    let scoped = caller.scoped(Scope::ClientsAdmin)?;
     let id = path.into_inner();
     check_id(&id)?;
-    let ctx = caller.audit()?;
-    state
-        .write(move |conn| {
-            clients::revoke(conn, &tenant, &id, if_match.0)?;
-            kluis_audit::record(conn, &ctx, Action::ClientDelete, Target::client(&id), &[], None)?;
-            Ok(())
-        })
-        .await?;
+    kluis_app::clients::revoke(&state.app, &scoped, id, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -336,18 +298,9 @@ pub async fn rotate_secret(
     path: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ClientsAdmin)?;
+    let scoped = caller.scoped(Scope::ClientsAdmin)?;
     let id = path.into_inner();
     check_id(&id)?;
-    let ctx = caller.audit()?;
-    let issued = state
-        .write(move |conn| {
-            let issued = clients::rotate_secret(conn, &tenant, &id, if_match.0)?;
-            kluis_audit::record(conn, &ctx, Action::ClientRotateSecret, Target::client(&id), &["client_secret"], None)?;
-            Ok(issued)
-        })
-        .await?;
-    let version = issued.client.version;
-    let body = ClientWithSecret { client_secret: issued.secret.to_string(), client: issued.client.into() };
-    Ok(versioned(StatusCode::OK, version, &body))
+    let issued = kluis_app::clients::rotate_secret(&state.app, &scoped, id, if_match.0).await?;
+    Ok(versioned(StatusCode::OK, issued.client.version, &ClientWithSecret::from(issued)))
 }

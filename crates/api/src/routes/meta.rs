@@ -2,9 +2,7 @@
 
 use actix_web::http::header::{CacheControl, CacheDirective, ContentType};
 use actix_web::{HttpResponse, get, web};
-use kluis_core::DomainError;
-use kluis_store::migrate;
-use kluis_store::tenancy::keys;
+use kluis_store::tenancy::keys::PublicKey;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -35,12 +33,7 @@ pub async fn live() -> HttpResponse {
 )]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state
-        .db(|conn| {
-            let pending = migrate::has_pending(conn).map_err(|e| DomainError::Unavailable(e.to_string()))?;
-            if pending { Err(DomainError::Unavailable("migrations pending".into())) } else { Ok(()) }
-        })
-        .await?;
+    kluis_app::operations::ready(&state.app).await?;
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }
 
@@ -71,6 +64,12 @@ pub struct Jwk {
     pub use_: &'static str,
 }
 
+impl From<PublicKey> for Jwk {
+    fn from(k: PublicKey) -> Self {
+        Jwk { kty: "OKP", crv: "Ed25519", x: k.x(), kid: k.kid, alg: "EdDSA", use_: "sig" }
+    }
+}
+
 /// The published key set.
 #[derive(Serialize, ToSchema)]
 pub struct Jwks {
@@ -85,12 +84,7 @@ pub struct Jwks {
 )]
 #[get("/.well-known/jwks.json")]
 pub async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let ttl = state.tokens.max_token_ttl();
-    let keys = state.db(move |conn| keys::published(conn, ttl)).await?;
-    let keys = keys
-        .into_iter()
-        .map(|k| Jwk { kty: "OKP", crv: "Ed25519", x: k.x(), kid: k.kid, alg: "EdDSA", use_: "sig" })
-        .collect();
+    let keys = kluis_app::operations::jwks(&state.app).await?.into_iter().map(Jwk::from).collect();
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::Public, CacheDirective::MaxAge(60)]))
         .insert_header(ContentType::json())

@@ -11,14 +11,16 @@ pub mod meta;
 pub mod oauth;
 pub mod people;
 pub mod policies;
-pub mod register;
+pub mod processing;
 pub mod signin;
 pub mod tenants;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, LOCATION};
-use serde::Serialize;
+use kluis_consent::LegalBasis;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::extract::IfMatch;
 
@@ -41,4 +43,55 @@ pub(crate) fn check_id(id: &str) -> Result<(), crate::error::ApiError> {
 /// The names of the fields a change touches, for its audit entry.
 pub(crate) fn present(fields: &[(&'static str, bool)]) -> Vec<&'static str> {
     fields.iter().filter(|(_, given)| *given).map(|(name, _)| *name).collect()
+}
+
+/// The lawful basis of a purpose (Art. 6(1) GDPR).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LegalBasisView {
+    /// (a) consent: asked and recorded per person.
+    Consent,
+    /// (b) a contract with the person.
+    Contract,
+    /// (c) a legal obligation.
+    LegalObligation,
+    /// (d) vital interests.
+    VitalInterests,
+    /// (e) a task in the public interest.
+    PublicTask,
+    /// (f) legitimate interests.
+    LegitimateInterests,
+}
+
+impl From<LegalBasisView> for LegalBasis {
+    fn from(b: LegalBasisView) -> Self {
+        match b {
+            LegalBasisView::Consent => LegalBasis::Consent,
+            LegalBasisView::Contract => LegalBasis::Contract,
+            LegalBasisView::LegalObligation => LegalBasis::LegalObligation,
+            LegalBasisView::VitalInterests => LegalBasis::VitalInterests,
+            LegalBasisView::PublicTask => LegalBasis::PublicTask,
+            LegalBasisView::LegitimateInterests => LegalBasis::LegitimateInterests,
+        }
+    }
+}
+
+impl From<LegalBasis> for LegalBasisView {
+    fn from(b: LegalBasis) -> Self {
+        match b {
+            LegalBasis::Consent => LegalBasisView::Consent,
+            LegalBasis::Contract => LegalBasisView::Contract,
+            LegalBasis::LegalObligation => LegalBasisView::LegalObligation,
+            LegalBasis::VitalInterests => LegalBasisView::VitalInterests,
+            LegalBasis::PublicTask => LegalBasisView::PublicTask,
+            LegalBasis::LegitimateInterests => LegalBasisView::LegitimateInterests,
+        }
+    }
+}
+
+/// Transitional: `consent` still names the legal basis by its old path
+/// (`super::register::LegalBasisView`); once it says `super::LegalBasisView`,
+/// this goes.
+pub(crate) mod register {
+    pub(crate) use super::LegalBasisView;
 }

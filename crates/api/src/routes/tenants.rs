@@ -2,9 +2,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use kluis_audit::{Action, Target};
+use kluis_app::tenants::CreatedTenant;
 use kluis_core::{Scope, TenantId};
-use kluis_store::tenancy::{self, NewTenant, Tenant, TenantChanges, TenantStatus, tenants};
+use kluis_store::tenancy::{IssuedClient, NewTenant, Tenant, TenantChanges, TenantStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -14,7 +14,6 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::responses::{AuthErrors, BodyErrors, Conflict, NotFound, Precondition};
 use crate::extract::{IfMatch, Json, ListQuery};
-use crate::routes::clients::ClientSecret;
 use crate::state::AppState;
 
 /// Whether a tenant's tokens work.
@@ -88,6 +87,21 @@ impl From<Tenant> for TenantView {
     }
 }
 
+/// A client id with its secret, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct ClientSecret {
+    /// The OAuth `client_id`.
+    pub client_id: String,
+    /// The OAuth `client_secret`; kluis keeps only its hash and cannot show it again.
+    pub client_secret: String,
+}
+
+impl From<IssuedClient> for ClientSecret {
+    fn from(issued: IssuedClient) -> Self {
+        ClientSecret { client_id: issued.client.id.0, client_secret: issued.secret.to_string() }
+    }
+}
+
 /// A new tenant and the credentials of its first admin client.
 #[derive(Serialize, ToSchema)]
 pub struct TenantCreated {
@@ -138,6 +152,30 @@ pub struct TenantPage {
     pub next_cursor: Option<String>,
 }
 
+impl From<CreatedTenant> for TenantCreated {
+    fn from(created: CreatedTenant) -> Self {
+        TenantCreated { tenant: created.tenant.into(), admin_client: created.admin.into() }
+    }
+}
+
+impl From<CreateTenant> for NewTenant {
+    fn from(b: CreateTenant) -> Self {
+        NewTenant { name: b.name, slug: b.slug }
+    }
+}
+
+impl From<UpdateTenant> for TenantChanges {
+    fn from(b: UpdateTenant) -> Self {
+        TenantChanges {
+            name: b.name,
+            slug: b.slug,
+            status: b.status.map(Into::into),
+            require_staff_totp: b.require_staff_totp,
+            device_step_up: b.device_step_up,
+        }
+    }
+}
+
 /// Create a tenant with its first admin client.
 #[utoipa::path(
     tag = "tenants",
@@ -153,25 +191,10 @@ pub async fn create_tenant(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::TenantsAdmin)?;
     body.0.validate()?;
-    let new = NewTenant { name: body.0.name, slug: body.0.slug };
-    let (tenant, admin) = state
-        .write(move |conn| {
-            let (tenant, admin) = tenants::create(conn, &new)?;
-            // The chain first, so the tenant's log opens with its creation;
-            // then the rest of the per-tenant setup.
-            kluis_audit::ensure_chain(conn, &tenant.id)?;
-            let ctx = caller.audit_in(tenant.id.clone());
-            kluis_audit::record(conn, &ctx, Action::TenantCreate, Target::tenant(&tenant.id), &["name", "slug"], None)?;
-            let admin_id = admin.client.id.as_str();
-            kluis_audit::record(conn, &ctx, Action::ClientCreate, Target::client(admin_id), &["name", "scopes"], None)?;
-            kluis_app::setup::init_tenant(conn, &tenant.id)?;
-            Ok((tenant, admin))
-        })
-        .await?;
-    let location = format!("/v1/tenants/{}", tenant.id);
-    let version = tenant.version;
-    let body = TenantCreated { tenant: tenant.into(), admin_client: admin.into() };
-    Ok(created(location, version, &body))
+    let made = kluis_app::tenants::create(&state.app, &caller, body.0.into()).await?;
+    let location = format!("/v1/tenants/{}", made.tenant.id);
+    let version = made.tenant.version;
+    Ok(created(location, version, &TenantCreated::from(made)))
 }
 
 /// List tenants.
@@ -189,8 +212,7 @@ pub async fn list_tenants(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::TenantsAdmin)?;
     let (limit, after) = query.page()?;
-    let page = state.db(move |conn| tenants::list(conn, limit, after.as_deref())).await?;
-    let page = page.map(TenantView::from);
+    let page = kluis_app::tenants::list(&state.app, limit, after).await?.map(TenantView::from);
     Ok(HttpResponse::Ok().json(TenantPage { items: page.items, next_cursor: page.next_cursor }))
 }
 
@@ -210,7 +232,7 @@ pub async fn get_tenant(
     caller.require(Scope::TenantsAdmin)?;
     let id = TenantId(path.into_inner());
     check_id(id.as_str())?;
-    let tenant = state.db(move |conn| tenants::get(conn, &id)).await?;
+    let tenant = kluis_app::tenants::get(&state.app, id).await?;
     Ok(versioned(StatusCode::OK, tenant.version, &TenantView::from(tenant)))
 }
 
@@ -237,29 +259,7 @@ pub async fn update_tenant(
     body.0.validate()?;
     let id = TenantId(path.into_inner());
     check_id(id.as_str())?;
-    let b = body.0;
-    let changes = TenantChanges {
-        name: b.name,
-        slug: b.slug,
-        status: b.status.map(Into::into),
-        require_staff_totp: b.require_staff_totp,
-        device_step_up: b.device_step_up,
-    };
-    let fields = super::present(&[
-        ("name", changes.name.is_some()),
-        ("slug", changes.slug.is_some()),
-        ("status", changes.status.is_some()),
-        ("require_staff_totp", changes.require_staff_totp.is_some()),
-        ("device_step_up", changes.device_step_up.is_some()),
-    ]);
-    let tenant = state
-        .write(move |conn| {
-            let tenant = tenants::update(conn, &id, if_match.0, &changes)?;
-            let ctx = caller.audit_in(id.clone());
-            kluis_audit::record(conn, &ctx, Action::TenantUpdate, Target::tenant(&id), &fields, None)?;
-            Ok(tenant)
-        })
-        .await?;
+    let tenant = kluis_app::tenants::update(&state.app, &caller, id, if_match.0, body.0.into()).await?;
     Ok(versioned(StatusCode::OK, tenant.version, &TenantView::from(tenant)))
 }
 
@@ -283,12 +283,6 @@ pub async fn delete_tenant(
     caller.require(Scope::TenantsAdmin)?;
     let id = TenantId(path.into_inner());
     check_id(id.as_str())?;
-    state.db(move |conn| tenants::delete(conn, &id, if_match.0)).await?;
+    kluis_app::tenants::delete(&state.app, id, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-impl From<tenancy::IssuedClient> for ClientSecret {
-    fn from(issued: tenancy::IssuedClient) -> Self {
-        ClientSecret { client_id: issued.client.id.0, client_secret: issued.secret.to_string() }
-    }
 }

@@ -9,6 +9,7 @@ use kluis_core::{ClientId, DomainError, FieldError, Result, Scope, TenantId};
 use time::PrimitiveDateTime;
 use zeroize::Zeroizing;
 
+use super::tenants::TenantStatus;
 use super::{CLIENT_SECRET_PREFIX, rules};
 use crate::crypto;
 use crate::db::{Db, write_tx};
@@ -315,20 +316,22 @@ pub(super) fn find_for_auth(conn: &mut Db, id: &str) -> Result<Option<(ApiClient
         .first(conn)
         .optional()
         .domain()?;
-    found.map(|(row, hash, status)| Ok((ApiClient::try_from(row)?, hash, status == "active"))).transpose()
+    found
+        .map(|(row, hash, status)| Ok((ApiClient::try_from(row)?, hash, TenantStatus::parse(&status)?.is_active())))
+        .transpose()
 }
 
 /// True while the client is live, its tenant active, and the token was not
 /// issued before the client's last secret rotation.
 pub(super) fn is_live(conn: &mut Db, tenant: &TenantId, id: &str, issued_at_ms: i64) -> Result<bool> {
-    let valid_after: Option<PrimitiveDateTime> = api_clients::table
+    let found: Option<(PrimitiveDateTime, String)> = api_clients::table
         .inner_join(tenants::table)
         .filter(api_clients::tenant_id.eq(tenant.as_str()))
         .filter(api_clients::id.eq(id))
         .filter(api_clients::revoked_at.is_null())
-        .filter(tenants::status.eq("active"))
-        .select(api_clients::tokens_valid_after)
+        .select((api_clients::tokens_valid_after, tenants::status))
         .unique_row(conn)
         .domain()?;
-    Ok(valid_after.is_some_and(|after| issued_at_ms >= kluis_core::time::unix_millis(after)))
+    let Some((valid_after, status)) = found else { return Ok(false) };
+    Ok(TenantStatus::parse(&status)?.is_active() && issued_at_ms >= kluis_core::time::unix_millis(valid_after))
 }

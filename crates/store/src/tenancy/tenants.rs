@@ -24,6 +24,13 @@ pub enum TenantStatus {
 }
 
 impl TenantStatus {
+    /// Whether a tenant with this status is served: its tokens work, its
+    /// people can sign in, its public pages answer. The one place that says
+    /// which statuses are; every check of a tenant's standing asks it.
+    pub fn is_active(self) -> bool {
+        matches!(self, TenantStatus::Active)
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             TenantStatus::Active => "active",
@@ -31,7 +38,7 @@ impl TenantStatus {
         }
     }
 
-    fn parse(text: &str) -> Result<TenantStatus> {
+    pub(crate) fn parse(text: &str) -> Result<TenantStatus> {
         match text {
             "active" => Ok(TenantStatus::Active),
             "suspended" => Ok(TenantStatus::Suspended),
@@ -252,5 +259,5 @@ pub fn delete(conn: &mut Db, id: &TenantId, if_version: Option<i64>) -> Result<(
 /// True when the tenant exists and is active.
 pub fn is_active(conn: &mut Db, id: &TenantId) -> Result<bool> {
     let status: Option<String> = tenants::table.find(id.as_str()).select(tenants::status).unique_row(conn).domain()?;
-    Ok(status.as_deref() == Some(TenantStatus::Active.as_str()))
+    Ok(status.as_deref().map(TenantStatus::parse).transpose()?.is_some_and(TenantStatus::is_active))
 }
