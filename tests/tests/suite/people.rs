@@ -379,8 +379,20 @@ both_backends! {
         let update = events.iter().find(|e| e["action"] == "person.update").unwrap();
         assert_eq!(update["fields"], json!(["nickname"]));
         let text = serde_json::to_string(&events).unwrap();
-        for value in ["Anna", "Vries", "Annie", "devries", "+3161", "1985", "12345678", "NL123456789B01", &id] {
-            assert!(!text.contains(value), "audit holds `{value}`");
+        assert!(!text.contains(&id), "audit holds the person id");
+        // Random hex (ids, hashes, subject references, request ids, times)
+        // can hold a digit run like 1985 by chance; values are looked for in
+        // everything else.
+        let mut readable = events.clone();
+        for event in &mut readable {
+            let event = event.as_object_mut().unwrap();
+            for key in ["id", "hash", "prev_hash", "subject_ref", "request_id", "actor_id", "target_id", "at"] {
+                event.remove(key);
+            }
+        }
+        let readable = serde_json::to_string(&readable).unwrap();
+        for value in ["Anna", "Vries", "Annie", "devries", "+3161", "1985", "12345678", "NL123456789B01"] {
+            assert!(!readable.contains(value), "audit holds `{value}`");
         }
 
         let response = app.delete(&path, &tenant.token).await;
