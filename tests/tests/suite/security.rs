@@ -90,3 +90,26 @@ both_backends! {
         assert!(theirs["items"].as_array().unwrap().is_empty(), "another tenant sees none of it");
     }
 }
+
+both_backends! {
+    async fn every_response_carries_the_security_headers(app) {
+        let tenant = app.new_tenant().await;
+        let person = app.get("/v1/people", &tenant.token).await;
+        let docs = app.client.get(app.url("/docs/")).send().await.unwrap();
+        let missing = app.client.get(app.url("/v1/nothing-here")).send().await.unwrap();
+        let refused = app.get("/v1/people", "garbage").await;
+        for (name, response) in [("people", person), ("docs", docs), ("404", missing), ("401", refused)] {
+            let header = |h: &str| response.headers().get(h).map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"), "{name}");
+            assert_eq!(header("referrer-policy").as_deref(), Some("no-referrer"), "{name}");
+            let csp = header("content-security-policy").unwrap_or_default();
+            assert!(csp.contains("frame-ancestors 'none'"), "{name}: {csp}");
+            if name == "docs" {
+                assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-eval"), "{csp}");
+            } else {
+                assert!(csp.starts_with("default-src 'none'"), "{name}: {csp}");
+                assert_eq!(header("cache-control").as_deref(), Some("no-store"), "{name}");
+            }
+        }
+    }
+}
