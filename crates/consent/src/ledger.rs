@@ -15,8 +15,8 @@ use kluis_store::{Db, write_tx};
 use time::{Duration, PrimitiveDateTime};
 
 use crate::model::{
-    ConsentAction, ConsentEvent, ConsentState, Decision, LegalBasis, NewEvent, Source, actor_kind_name, decide,
-    parse_actor_kind,
+    ConsentAction, ConsentEvent, ConsentState, Decision, LegalBasis, NewEvent, PolicyKind, Source, actor_kind_name,
+    decide, parse_actor_kind,
 };
 use crate::rules::{Check, clean_user_agent};
 use crate::{purposes, setup};
@@ -189,6 +189,11 @@ pub fn record(
         match purposes::find(conn, tenant, &new.purpose)? {
             Some(purpose) => check_basis(&mut check, &purpose.key, purpose.legal_basis, new.action, actor.kind),
             None => check.fail("purpose", "no such purpose"),
+        }
+        if let Some(version) = new.policy_version.filter(|v| *v >= 1)
+            && !crate::policies::is_published(conn, tenant, PolicyKind::Privacy, version)?
+        {
+            check.fail("policy_version", "no published privacy policy has this version");
         }
         std::mem::take(&mut check).into_result()?;
         let event = ConsentEvent {

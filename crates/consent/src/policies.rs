@@ -146,20 +146,25 @@ pub fn versions(conn: &mut Db, tenant: &TenantId, kind: PolicyKind) -> Result<Ve
     rows.into_iter().map(PolicyVersion::try_from).collect()
 }
 
+/// Whether the tenant published version `version` of its `kind` policy.
+pub fn is_published(conn: &mut Db, tenant: &TenantId, kind: PolicyKind, version: i64) -> Result<bool> {
+    let count: i64 = v::table
+        .filter(v::tenant_id.eq(tenant.as_str()))
+        .filter(v::kind.eq(kind.as_str()))
+        .filter(v::version.eq(version))
+        .count()
+        .get_result(conn)
+        .domain()?;
+    Ok(count > 0)
+}
+
 /// Record that a person (who must exist: the caller checks) accepted a published version.
 pub fn accept(conn: &mut Db, tenant: &TenantId, person: &PersonId, new: &NewAcceptance) -> Result<Acceptance> {
     let mut check = Check::default();
     if new.source == Source::Unsubscribe {
         check.fail("source", "an unsubscribe link accepts nothing");
     }
-    let exists: i64 = v::table
-        .filter(v::tenant_id.eq(tenant.as_str()))
-        .filter(v::kind.eq(new.kind.as_str()))
-        .filter(v::version.eq(new.version))
-        .count()
-        .get_result(conn)
-        .domain()?;
-    if exists == 0 {
+    if !is_published(conn, tenant, new.kind, new.version)? {
         check.fail("version", format!("no published {} policy has this version", new.kind));
     }
     check.into_result()?;

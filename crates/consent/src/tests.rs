@@ -34,6 +34,9 @@ fn fixture() -> Fixture {
     let (tenant, _) = tenants::create(&mut conn, &NewTenant { name: "Shop".into(), slug: "shop".into() }).unwrap();
     kluis_audit::init_chain(&mut conn, &tenant.id).unwrap();
     setup::init(&mut conn, &tenant.id).unwrap();
+    // Events cite privacy policy version 1, which must be published.
+    let privacy = NewPolicyVersion { title: "Privacy".into(), body: "We keep little.".into(), material: true };
+    crate::policies::publish(&mut conn, &tenant.id, PolicyKind::Privacy, &privacy).unwrap();
     let person = add_person(&mut conn, &tenant.id);
     Fixture { _dir: dir, conn, tenant: tenant.id, person }
 }

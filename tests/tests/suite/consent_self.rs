@@ -56,6 +56,8 @@ both_backends! {
         }
         assert!(!allowed(&app, &tenant, &person, "marketing_email").await, "a client's grant does not lift an objection");
 
+        let privacy = json!({"title": "Privacy", "body": "What we keep and why.", "material": false});
+        assert_eq!(app.post("/v1/policies/privacy/versions", &tenant.token, &privacy).await.status(), StatusCode::CREATED);
         let mine = app.client.put(app.url("/v1/me/consents/marketing_email")).bearer_auth(&access)
             .json(&json!({"action": "grant", "policy_version": 1})).send().await.unwrap();
         assert_eq!(mine.status(), StatusCode::OK);

@@ -113,3 +113,27 @@ both_backends! {
         }
     }
 }
+
+both_backends! {
+    async fn a_consent_cannot_cite_a_policy_version_that_was_never_published(app) {
+        let tenant = app.new_tenant().await;
+        let other = app.new_tenant().await;
+        let person: serde_json::Value = app.post("/v1/people", &tenant.token, &json!({"first_name": "Dirk"})).await.json().await.unwrap();
+        let path = format!("/v1/people/{}/consents", person["id"].as_str().unwrap());
+        let grant = |version: i64| json!({"purpose": "marketing_email", "action": "grant", "source": "web", "policy_version": version});
+        let privacy = json!({"title": "Privacy", "body": "What we keep and why.", "material": false});
+        // Published by another tenant: does not count here.
+        assert_eq!(app.post("/v1/policies/privacy/versions", &other.token, &privacy).await.status(), StatusCode::CREATED);
+        for version in [99, 1] {
+            let problem = assert_problem(app.post(&path, &tenant.token, &grant(version)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+            assert_eq!(problem["errors"][0]["field"], "policy_version", "{problem}");
+        }
+        let history: serde_json::Value = app.get(&format!("{path}/history"), &tenant.token).await.json().await.unwrap();
+        assert!(history["items"].as_array().unwrap().is_empty(), "nothing stored: {history}");
+        assert_eq!(app.post("/v1/policies/privacy/versions", &tenant.token, &privacy).await.status(), StatusCode::CREATED);
+        let granted = app.post(&path, &tenant.token, &grant(1)).await;
+        assert_eq!(granted.status(), StatusCode::CREATED);
+        assert_eq!(granted.json::<serde_json::Value>().await.unwrap()["policy_version"], 1);
+        assert_problem(app.post(&path, &tenant.token, &grant(2)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+}
