@@ -1,22 +1,24 @@
 //! `POST /v1/oauth/token`: the OAuth 2.0 client-credentials grant (RFC 6749
 //! §4.4), with the client authenticated by HTTP Basic or by body fields,
-//! form-encoded or JSON. Errors use RFC 6749's `{"error"}` shape; repeated
+//! form-encoded or JSON, and the refresh-token grant of a signed-in
+//! person's session. Errors use RFC 6749's `{"error"}` shape; repeated
 //! failures for one client id are throttled with 429.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CacheControl, CacheDirective, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, post, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use kluis_audit::{Action, Target};
-use kluis_core::{Actor, ActorKind, Scope, TenantId};
-use kluis_store::tenancy::{self, AuthFailure, Authenticated};
+use kluis_app::auth::IssuedToken;
+use kluis_app::signin::RefreshRefused;
+use kluis_app::tokens::{ClientCredentials, Refusal};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{RawBody, is_json, parse_json};
+use crate::routes::signin::SessionTokens;
 use crate::state::AppState;
 
 /// A token request. Unknown parameters are ignored, as RFC 6749 asks.
@@ -56,13 +58,164 @@ pub struct OAuthError {
     pub error_description: String,
 }
 
-fn oauth_error(status: StatusCode, error: &'static str, description: impl Into<String>) -> HttpResponse {
-    let mut response = HttpResponse::build(status);
-    response.insert_header(CacheControl(vec![CacheDirective::NoStore]));
-    if status == StatusCode::UNAUTHORIZED {
-        response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"kluis\"")));
+/// Why the token endpoint issues nothing: an RFC 6749 §5.2 error
+/// (`{"error"}`, 400 or 401), or a problem (413, 415, 429, 503, ...).
+#[derive(Debug)]
+pub enum TokenFailure {
+    /// An RFC 6749 error.
+    OAuth {
+        /// 400, or 401 for `invalid_client`.
+        status: StatusCode,
+        /// The RFC 6749 error code.
+        error: &'static str,
+        /// For the developer.
+        description: String,
+    },
+    /// A problem+json answer.
+    Problem(ApiError),
+}
+
+impl TokenFailure {
+    /// A 400 `invalid_request`.
+    fn request(description: &str) -> Self {
+        Self::oauth(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
-    response.json(OAuthError { error, error_description: description.into() })
+
+    fn oauth(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        TokenFailure::OAuth { status, error, description: description.into() }
+    }
+}
+
+impl std::fmt::Display for TokenFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenFailure::OAuth { error, description, .. } => write!(f, "{error}: {description}"),
+            TokenFailure::Problem(problem) => problem.fmt(f),
+        }
+    }
+}
+
+impl ResponseError for TokenFailure {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            TokenFailure::OAuth { status, .. } => *status,
+            TokenFailure::Problem(problem) => problem.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            TokenFailure::Problem(problem) => problem.error_response(),
+            TokenFailure::OAuth { status, error, description } => {
+                let mut response = HttpResponse::build(*status);
+                response.insert_header(CacheControl(vec![CacheDirective::NoStore]));
+                if *status == StatusCode::UNAUTHORIZED {
+                    response
+                        .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"kluis\"")));
+                }
+                response.json(OAuthError { error, error_description: description.clone() })
+            }
+        }
+    }
+}
+
+impl From<ApiError> for TokenFailure {
+    fn from(problem: ApiError) -> Self {
+        TokenFailure::Problem(problem)
+    }
+}
+
+impl From<kluis_app::AppError> for TokenFailure {
+    fn from(error: kluis_app::AppError) -> Self {
+        TokenFailure::Problem(error.into())
+    }
+}
+
+impl From<Refusal> for TokenFailure {
+    fn from(refusal: Refusal) -> Self {
+        let (status, error, description) = match refusal {
+            Refusal::BadClient => (StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret".into()),
+            Refusal::TenantSuspended => {
+                (StatusCode::UNAUTHORIZED, "invalid_client", "the client's tenant is suspended".into())
+            }
+            Refusal::UnknownScope(unknown) => (StatusCode::BAD_REQUEST, "invalid_scope", unknown.to_string()),
+            Refusal::ScopeNotHeld => (
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                "the requested scope is empty or exceeds the scopes granted to the client".into(),
+            ),
+        };
+        TokenFailure::oauth(status, error, description)
+    }
+}
+
+impl From<RefreshRefused> for TokenFailure {
+    fn from(refused: RefreshRefused) -> Self {
+        let description = match refused {
+            RefreshRefused::Invalid => "the refresh token is unknown, used, expired or revoked",
+            RefreshRefused::Reused => "the refresh token was already used; the session is ended",
+        };
+        TokenFailure::oauth(StatusCode::BAD_REQUEST, "invalid_grant", description)
+    }
+}
+
+impl From<IssuedToken> for TokenResponse {
+    fn from(issued: IssuedToken) -> Self {
+        TokenResponse {
+            access_token: issued.access_token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            scope: issued.scope,
+        }
+    }
+}
+
+/// A 200 with tokens, which no cache may keep (RFC 6749 §5.1).
+fn issued<T: Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
+}
+
+/// The token request, form-encoded or JSON.
+fn parse(req: &HttpRequest, bytes: &[u8]) -> Result<TokenRequest, TokenFailure> {
+    let form = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
+    if form {
+        serde_urlencoded::from_bytes(bytes).map_err(|_| TokenFailure::request("the form body cannot be parsed"))
+    } else if is_json(req) {
+        Ok(parse_json(bytes)?)
+    } else {
+        Err(ApiError::UnsupportedMediaType("application/x-www-form-urlencoded or application/json").into())
+    }
+}
+
+/// A client-credentials grant: the client authenticated with HTTP Basic or
+/// with body fields (never both), and `grant_type=client_credentials`.
+fn client_credentials(req: &HttpRequest, request: TokenRequest) -> Result<ClientCredentials, TokenFailure> {
+    let invalid_client = |why: &str| TokenFailure::oauth(StatusCode::UNAUTHORIZED, "invalid_client", why);
+    let (client_id, secret) = match (basic_credentials(req), request.client_id, request.client_secret) {
+        (Some(Ok(_)), Some(_), _) | (Some(Ok(_)), _, Some(_)) => {
+            return Err(TokenFailure::request(
+                "send client credentials either with HTTP Basic or in the body, not both",
+            ));
+        }
+        (Some(Ok((id, secret))), None, None) => (id, secret),
+        (Some(Err(())), _, _) => return Err(invalid_client("the Basic credentials cannot be parsed")),
+        (None, Some(id), Some(secret)) => (id, Zeroizing::new(secret)),
+        (None, _, _) => return Err(invalid_client("client authentication is required")),
+    };
+    match request.grant_type.as_deref() {
+        Some("client_credentials") => Ok(ClientCredentials { client_id, secret, scope: request.scope }),
+        Some(_) => Err(TokenFailure::oauth(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "this endpoint supports grant_type=client_credentials and refresh_token",
+        )),
+        None => Err(TokenFailure::request("grant_type is required")),
+    }
 }
 
 /// Client id and secret from `Authorization: Basic` (RFC 6749 §2.3.1:
@@ -107,156 +260,18 @@ fn basic_credentials(req: &HttpRequest) -> Option<Result<(String, Zeroizing<Stri
     )
 )]
 #[post("/v1/oauth/token")]
-pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: RawBody) -> Result<HttpResponse, ApiError> {
-    let form = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")
-    });
-    if !form && !is_json(&req) {
-        return Err(ApiError::UnsupportedMediaType("application/x-www-form-urlencoded or application/json"));
-    }
-    let bytes = body.0;
-    let request: TokenRequest = if form {
-        match serde_urlencoded::from_bytes(&bytes) {
-            Ok(request) => request,
-            Err(_) => {
-                return Ok(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "the form body cannot be parsed"));
-            }
-        }
-    } else {
-        parse_json(&bytes)?
-    };
-
+pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: RawBody) -> Result<HttpResponse, TokenFailure> {
+    let request = parse(&req, &body.0)?;
+    let origin = crate::extract::origin(&req);
     if request.grant_type.as_deref() == Some("refresh_token") {
-        let Some(token) = request.refresh_token.map(Zeroizing::new) else {
-            return Ok(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required"));
-        };
-        return Ok(match crate::routes::signin::refresh(state, &req, token).await? {
-            Ok(tokens) => HttpResponse::Ok()
-                .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-                .insert_header((header::PRAGMA, "no-cache"))
-                .json(tokens),
-            Err(why) => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why),
-        });
+        let token = request
+            .refresh_token
+            .map(Zeroizing::new)
+            .ok_or_else(|| TokenFailure::request("refresh_token is required"))?;
+        let tokens = kluis_app::signin::refresh(&state.app, &origin, token).await??;
+        return Ok(issued(&SessionTokens::from(tokens)));
     }
-    let (client_id, secret) = match (basic_credentials(&req), request.client_id, request.client_secret) {
-        (Some(Ok(_)), Some(_), _) | (Some(Ok(_)), _, Some(_)) => {
-            return Ok(oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "send client credentials either with HTTP Basic or in the body, not both",
-            ));
-        }
-        (Some(Ok((id, secret))), None, None) => (id, secret),
-        (Some(Err(())), _, _) => {
-            return Ok(oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "the Basic credentials cannot be parsed",
-            ));
-        }
-        (None, Some(id), Some(secret)) => (id, Zeroizing::new(secret)),
-        (None, _, _) => {
-            return Ok(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication is required"));
-        }
-    };
-    match request.grant_type.as_deref() {
-        Some("client_credentials") => {}
-        Some(_) => {
-            return Ok(oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "this endpoint supports grant_type=client_credentials and refresh_token",
-            ));
-        }
-        None => {
-            return Ok(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"));
-        }
-    }
-    if client_id.is_empty() || client_id.len() > 64 {
-        return Ok(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret"));
-    }
-    if let Err(retry_after) = state.limiter.check(&client_id) {
-        return Err(ApiError::RateLimited(retry_after));
-    }
-    let requested = match request.scope.as_deref().map(Scope::parse_list).transpose() {
-        Ok(requested) => requested,
-        Err(unknown) => {
-            return Ok(oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", unknown.to_string()));
-        }
-    };
-
-    let app = state.clone();
-    let id = client_id.clone();
-    let request_id = crate::middleware::request_id(&req);
-    let ip = crate::extract::origin(&req).ip;
-    // Attempts on a tenant's client land in that tenant's audit log, issued or denied.
-    let audit = move |tenant: &TenantId| {
-        let actor = Actor {
-            kind: ActorKind::Client,
-            id: id.clone(),
-            tenant: Some(tenant.clone()),
-            scopes: vec![],
-            purposes: vec![],
-        };
-        kluis_audit::Context::new(&actor, tenant.clone(), request_id.clone(), ip)
-    };
-    let id = client_id.clone();
-    let outcome = state
-        .write(move |conn| {
-            let authenticated = match tenancy::authenticate(conn, &id, &secret)? {
-                Ok(authenticated) => authenticated,
-                Err(failure) => {
-                    if let AuthFailure::BadCredentials { tenant: Some(tenant) }
-                    | AuthFailure::TenantSuspended { tenant } = &failure
-                    {
-                        kluis_audit::record(conn, &audit(tenant), Action::TokenDenied, Target::client(&id), &[], None)?;
-                    }
-                    return Ok(Err(Some(failure)));
-                }
-            };
-            let (tenant, held, purposes) = match &authenticated {
-                Authenticated::Operator { .. } => (None, vec![Scope::TenantsAdmin], Vec::new()),
-                Authenticated::Tenant(client) => {
-                    (Some(client.tenant_id.clone()), client.scopes.clone(), client.purposes.clone())
-                }
-            };
-            let granted = match requested {
-                None => held,
-                Some(requested) if requested.iter().all(|s| held.contains(s)) && !requested.is_empty() => requested,
-                Some(_) => return Ok(Err(None)),
-            };
-            let issued = app.tokens.issue(conn, tenant.as_ref(), &id, &granted, &purposes)?;
-            if let Some(tenant) = &tenant {
-                kluis_audit::record(conn, &audit(tenant), Action::TokenIssue, Target::client(&id), &[], None)?;
-            }
-            Ok(Ok(issued))
-        })
-        .await?;
-
-    match outcome {
-        Ok(issued) => {
-            state.limiter.succeed(&client_id);
-            Ok(HttpResponse::Ok()
-                .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-                .insert_header((header::PRAGMA, "no-cache"))
-                .json(TokenResponse {
-                    access_token: issued.access_token,
-                    token_type: "Bearer",
-                    expires_in: issued.expires_in,
-                    scope: issued.scope,
-                }))
-        }
-        Err(None) => Ok(oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            "the requested scope is empty or exceeds the scopes granted to the client",
-        )),
-        Err(Some(AuthFailure::TenantSuspended { .. })) => {
-            Ok(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "the client's tenant is suspended"))
-        }
-        Err(Some(AuthFailure::BadCredentials { .. })) => {
-            state.limiter.fail(&client_id);
-            Ok(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret"))
-        }
-    }
+    let credentials = client_credentials(&req, request)?;
+    let token = kluis_app::tokens::client_credentials(&state.app, &origin, credentials).await??;
+    Ok(issued(&TokenResponse::from(token)))
 }
