@@ -1,9 +1,12 @@
 //! People's accounts, for administrators (`accounts:admin`): create, read,
 //! change, set a password, turn 2FA off. Passwords are hashed off the
 //! executor before the transaction; no answer holds a hash, seed or token.
+//!
+//! Staff scopes follow the rule API clients follow: nobody grants or takes
+//! away a scope they do not hold themselves, and nobody changes their own.
 
 use kluis_audit::{Action, Target};
-use kluis_core::PersonId;
+use kluis_core::{Actor, ActorKind, DomainError, PersonId, Scope};
 use kluis_people::accounts::{self, Account, AccountChanges, NewAccount, password, secrets};
 use zeroize::Zeroizing;
 
@@ -30,11 +33,30 @@ impl AuditFields for AccountChanges {
     }
 }
 
+/// Whether `actor` may set the staff scopes of `person`'s account from
+/// `before` to `after`: never their own (403 `own_scopes`), and only with
+/// every scope set or removed held by the caller (403 `scope_not_held`).
+fn check_scope_change(actor: &Actor, person: &PersonId, before: &[Scope], after: &[Scope]) -> Result<(), DomainError> {
+    if actor.kind == ActorKind::Subject && actor.id == person.0 {
+        return Err(DomainError::Forbidden {
+            code: "own_scopes",
+            message: "a signed-in person cannot change the staff scopes of their own account".into(),
+        });
+    }
+    let removed: Vec<Scope> = before.iter().filter(|s| !after.contains(s)).copied().collect();
+    kluis_core::scope::check_held(&actor.scopes, after)?;
+    kluis_core::scope::check_held(&actor.scopes, &removed)
+}
+
 /// Create a person's account (hashing its password first), and its audit
 /// entry; a verification mail is queued when their primary e-mail is not
-/// verified.
+/// verified. Staff scopes go only to another person, and only those the
+/// caller holds.
 pub async fn create(app: &App, caller: &Scoped<'_>, person: PersonId, mut new: NewAccount) -> AppResult<Account> {
     accounts::check_new(&new)?;
+    if !new.staff_scopes.is_empty() {
+        check_scope_change(caller.actor(), &person, &[], &new.staff_scopes)?;
+    }
     let fields = new.audit_fields();
     let hash = match new.password.take().map(Zeroizing::new) {
         Some(password) => Some(app.hash(move || password::hash(&password)).await??),
@@ -61,6 +83,9 @@ pub async fn get(app: &App, caller: &Scoped<'_>, person: PersonId) -> AppResult<
 
 /// Change an account's username, status or staff scopes (blocking it or
 /// changing its scopes ends its sessions), based on `if_version` when given.
+/// New staff scopes are checked against the account's current ones, in the
+/// same transaction: the caller must hold every scope set and every scope
+/// removed, and cannot set their own.
 pub async fn update(
     app: &App,
     caller: &Scoped<'_>,
@@ -68,8 +93,13 @@ pub async fn update(
     if_version: Option<i64>,
     changes: AccountChanges,
 ) -> AppResult<Account> {
-    let tenant = caller.tenant.clone();
+    accounts::check_changes(&changes)?;
+    let (tenant, actor) = (caller.tenant.clone(), caller.actor().clone());
     app.audited(caller.audit(), Action::AccountUpdate, changes.audit_fields(), move |conn| {
+        if let Some(scopes) = &changes.staff_scopes {
+            let current = accounts::get(conn, &tenant, &person)?;
+            check_scope_change(&actor, &person, &current.staff_scopes, scopes)?;
+        }
         let account = accounts::update(conn, &tenant, &person, if_version, &changes)?;
         Ok((account, Target::person("account", &person)))
     })
