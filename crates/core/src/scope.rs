@@ -110,6 +110,19 @@ impl fmt::Display for Scope {
     }
 }
 
+/// Nobody grants or takes away a scope they do not hold themselves, to an
+/// API client or to a staff account: 403 `scope_not_held`, naming the first
+/// of `scopes` that `held` lacks.
+pub fn check_held(held: &[Scope], scopes: &[Scope]) -> Result<(), DomainError> {
+    match scopes.iter().find(|s| !held.contains(s)) {
+        None => Ok(()),
+        Some(scope) => Err(DomainError::Forbidden {
+            code: "scope_not_held",
+            message: format!("the `{scope}` scope can be granted or removed only by a caller that holds it"),
+        }),
+    }
+}
+
 /// A scope name kluis does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown scope `{0}`")]
@@ -155,6 +168,21 @@ mod tests {
         let scopes = Scope::parse_list("people:write people:read  people:read").unwrap();
         assert_eq!(scopes, vec![Scope::PeopleRead, Scope::PeopleWrite]);
         assert_eq!(Scope::parse_list("people:read root").unwrap_err(), UnknownScope("root".into()));
+    }
+
+    #[test]
+    fn only_held_scopes_pass_and_the_first_missing_one_is_named() {
+        let held = [Scope::AccountsAdmin, Scope::PeopleRead];
+        assert!(check_held(&held, &[]).is_ok());
+        assert!(check_held(&held, &[Scope::PeopleRead, Scope::AccountsAdmin]).is_ok());
+        let refused = check_held(&held, &[Scope::PeopleRead, Scope::AuditRead, Scope::ClientsAdmin]).unwrap_err();
+        match refused {
+            DomainError::Forbidden { code, message } => {
+                assert_eq!(code, "scope_not_held");
+                assert!(message.contains("`audit:read`"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

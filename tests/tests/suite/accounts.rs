@@ -445,3 +445,120 @@ both_backends! {
         assert!(!String::from_utf8_lossy(&seed.unwrap()).contains(&secret), "the seed is sealed");
     }
 }
+
+/// A person (no account yet) made with `token`.
+async fn new_person(app: &TestApp, token: &str, email: &str) -> String {
+    let body = json!({"first_name": "Pat", "emails": [{"address": email, "label": "work"}]});
+    let response = app.post("/v1/people", token, &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+    response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+/// The account as the tenant's admin sees it.
+async fn account_of(app: &TestApp, tenant: &Tenant, person: &str) -> Value {
+    let response = app.get(&format!("/v1/people/{person}/account"), &tenant.token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+// Staff scopes follow the rule clients follow: nobody grants or takes away a
+// scope they do not hold, and nobody changes their own.
+both_backends! {
+    async fn accounts_admin_alone_cannot_create_an_account_with_scopes_it_does_not_hold(app) {
+        let tenant = app.new_tenant().await;
+        let limited = app.new_client(&tenant, &["accounts:admin", "people:write"]).await;
+        let token = app.token(&limited).await;
+        let person = new_person(&app, &token, "climber@example.nl").await;
+        let path = format!("/v1/people/{person}/account");
+        for scopes in [json!(["clients:admin", "audit:read"]), json!(["accounts:admin", "audit:read"])] {
+            let body = json!({"username": "climber", "password": "chosen by the caller 1", "staff_scopes": scopes});
+            let problem = assert_problem(app.post(&path, &token, &body).await, StatusCode::FORBIDDEN, "scope_not_held").await;
+            assert!(problem["detail"].as_str().unwrap().contains('`'), "names the scope: {problem}");
+        }
+        assert_problem(app.get(&path, &tenant.token).await, StatusCode::NOT_FOUND, "not_found").await;
+        assert_eq!(login(&app, &tenant, "climber", "chosen by the caller 1").await.status(), StatusCode::UNAUTHORIZED, "nothing stored");
+
+        // Invalid input is still a 422, not a 403.
+        let invalid = app.post(&path, &token, &json!({"staff_scopes": ["tenants:admin"]})).await;
+        let problem = assert_problem(invalid, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "staff_scopes");
+        // A scope the caller holds may be granted.
+        let created = app.post(&path, &token, &json!({"staff_scopes": ["accounts:admin"]})).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        assert_eq!(created.json::<Value>().await.unwrap()["staff_scopes"], json!(["accounts:admin"]));
+    }
+
+    async fn accounts_admin_alone_cannot_patch_scopes_it_does_not_hold_onto_an_account(app) {
+        let tenant = app.new_tenant().await;
+        let limited = app.new_client(&tenant, &["accounts:admin", "people:write"]).await;
+        let token = app.token(&limited).await;
+        let plain = person_with_account(&app, &tenant, "plain@example.nl", json!({})).await;
+        let auditor = person_with_account(&app, &tenant, "auditor@example.nl", json!({"staff_scopes": ["audit:read"]})).await;
+        let (plain_path, auditor_path) = (format!("/v1/people/{plain}/account"), format!("/v1/people/{auditor}/account"));
+        let before = account_of(&app, &tenant, &plain).await;
+
+        for scopes in [json!(["clients:admin", "audit:read"]), json!(["accounts:admin", "clients:admin"])] {
+            let refused = app.patch(&plain_path, &token, &json!({"staff_scopes": scopes})).await;
+            assert_problem(refused, StatusCode::FORBIDDEN, "scope_not_held").await;
+        }
+        // Nor taken away, nor kept by a caller that does not hold it.
+        let removal = app.patch(&auditor_path, &token, &json!({"staff_scopes": []})).await;
+        assert_problem(removal, StatusCode::FORBIDDEN, "scope_not_held").await;
+        let swap = app.patch(&auditor_path, &token, &json!({"staff_scopes": ["accounts:admin"]})).await;
+        assert_problem(swap, StatusCode::FORBIDDEN, "scope_not_held").await;
+        assert_eq!(account_of(&app, &tenant, &plain).await, before, "unchanged");
+        assert_eq!(account_of(&app, &tenant, &auditor).await["staff_scopes"], json!(["audit:read"]));
+
+        // Invalid input is still a 422, not a 403.
+        let invalid = app.patch(&plain_path, &token, &json!({"staff_scopes": ["self"]})).await;
+        assert_problem(invalid, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        // Another tenant's person is 404, whoever asks.
+        let other = app.new_tenant().await;
+        let foreign = app.patch(&plain_path, &other.token, &json!({"staff_scopes": ["people:read"]})).await;
+        assert_problem(foreign, StatusCode::NOT_FOUND, "not_found").await;
+        let foreign = app.post(&plain_path, &other.token, &json!({"staff_scopes": ["people:read"]})).await;
+        assert_problem(foreign, StatusCode::NOT_FOUND, "not_found").await;
+        // Granting a scope the caller holds still works, and so does the rest of a change.
+        let granted = app.patch(&plain_path, &token, &json!({"staff_scopes": ["accounts:admin"]})).await;
+        assert_eq!(granted.status(), StatusCode::OK);
+        assert_eq!(granted.json::<Value>().await.unwrap()["staff_scopes"], json!(["accounts:admin"]));
+        let renamed = app.patch(&auditor_path, &token, &json!({"username": "auditor"})).await;
+        assert_eq!(renamed.status(), StatusCode::OK);
+        assert_eq!(account_of(&app, &tenant, &auditor).await["staff_scopes"], json!(["audit:read"]));
+        // The admin client, holding every tenant scope, may change them all.
+        let admin = app.patch(&auditor_path, &tenant.token, &json!({"staff_scopes": ["clients:admin"]})).await;
+        assert_eq!(admin.status(), StatusCode::OK);
+    }
+
+    async fn a_staff_member_cannot_change_their_own_scopes_nor_grant_ones_they_lack(app) {
+        let tenant = app.new_tenant().await;
+        let operator = app.operator_token().await;
+        let patched = app.patch(&format!("/v1/tenants/{}", tenant.id), &operator, &json!({"require_staff_totp": false})).await;
+        assert_eq!(patched.status(), StatusCode::OK);
+        let staff = person_with_account(&app, &tenant, "admin@example.nl", json!({"staff_scopes": ["accounts:admin", "people:read"]})).await;
+        let colleague = person_with_account(&app, &tenant, "colleague@example.nl", json!({})).await;
+        let session: Value = login(&app, &tenant, "admin@example.nl", PASSWORD).await.json().await.unwrap();
+        let token = session["access_token"].as_str().unwrap().to_owned();
+        let mut scopes: Vec<String> = claims_of(&token)["scope"].as_str().unwrap().split(' ').map(str::to_owned).collect();
+        scopes.sort();
+        assert_eq!(scopes, ["accounts:admin", "people:read", "self"]);
+        let own = format!("/v1/people/{staff}/account");
+
+        for scopes in [json!(["accounts:admin", "people:read", "clients:admin", "audit:read"]), json!(["people:read"]), json!(["accounts:admin", "people:read"])] {
+            let refused = app.patch(&own, &token, &json!({"staff_scopes": scopes})).await;
+            assert_problem(refused, StatusCode::FORBIDDEN, "own_scopes").await;
+        }
+        assert_eq!(account_of(&app, &tenant, &staff).await["staff_scopes"], json!(["people:read", "accounts:admin"]));
+        assert_eq!(app.get("/v1/me", &token).await.status(), StatusCode::OK, "the session lives on");
+        // The rest of their own account is theirs to change.
+        assert_eq!(app.patch(&own, &token, &json!({"username": "the-admin"})).await.status(), StatusCode::OK);
+
+        // A colleague: only scopes the staff member holds.
+        let other = format!("/v1/people/{colleague}/account");
+        let refused = app.patch(&other, &token, &json!({"staff_scopes": ["audit:read"]})).await;
+        assert_problem(refused, StatusCode::FORBIDDEN, "scope_not_held").await;
+        let granted = app.patch(&other, &token, &json!({"staff_scopes": ["people:read"]})).await;
+        assert_eq!(granted.status(), StatusCode::OK);
+        assert_eq!(account_of(&app, &tenant, &colleague).await["staff_scopes"], json!(["people:read"]));
+    }
+}

@@ -3,9 +3,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use kluis_audit::{Action, Target};
 use kluis_core::{PersonId, Scope};
-use kluis_people::accounts::{self, Account, AccountChanges, AccountStatus, NewAccount, password, secrets};
+use kluis_people::accounts::{Account, AccountChanges, AccountStatus, NewAccount};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -114,6 +113,36 @@ pub struct UpdateAccount {
     pub staff_scopes: Option<Vec<Scope>>,
 }
 
+impl From<AccountStatusView> for AccountStatus {
+    fn from(s: AccountStatusView) -> Self {
+        match s {
+            AccountStatusView::Active => AccountStatus::Active,
+            AccountStatusView::Blocked => AccountStatus::Blocked,
+        }
+    }
+}
+
+impl From<CreateAccount> for NewAccount {
+    fn from(b: CreateAccount) -> Self {
+        NewAccount {
+            username: b.username,
+            password: b.password,
+            blocked: matches!(b.status, Some(AccountStatusView::Blocked)),
+            staff_scopes: b.staff_scopes,
+        }
+    }
+}
+
+impl From<UpdateAccount> for AccountChanges {
+    fn from(b: UpdateAccount) -> Self {
+        AccountChanges {
+            username: b.username.map(Some),
+            status: b.status.map(AccountStatus::from),
+            staff_scopes: b.staff_scopes,
+        }
+    }
+}
+
 /// Set a password as an administrator.
 #[derive(Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
@@ -144,36 +173,10 @@ pub async fn create_account(
     path: web::Path<String>,
     body: Json<CreateAccount>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::AccountsAdmin)?;
+    let scoped = caller.scoped(Scope::AccountsAdmin)?;
     body.0.validate()?;
     let person = person(path)?;
-    let b = body.0;
-    let new = NewAccount {
-        username: b.username,
-        password: b.password.clone(),
-        blocked: matches!(b.status, Some(AccountStatusView::Blocked)),
-        staff_scopes: b.staff_scopes,
-    };
-    accounts::check_new(&new)?;
-    let new = NewAccount { password: None, ..new };
-    let hash = match b.password.map(Zeroizing::new) {
-        Some(password) => Some(state.hash(move || password::hash(&password)).await??),
-        None => None,
-    };
-    let ctx = caller.audit()?;
-    let app = state.clone();
-    let account = state
-        .write(move |conn| {
-            let account = accounts::create(conn, &app.master, &tenant, &person, &new, hash)?;
-            let fields = super::present(&[
-                ("username", new.username.is_some()),
-                ("password", account.has_password),
-                ("staff_scopes", !new.staff_scopes.is_empty()),
-            ]);
-            kluis_audit::record(conn, &ctx, Action::AccountCreate, Target::person("account", &person), &fields, None)?;
-            Ok(account)
-        })
-        .await?;
+    let account = kluis_app::accounts::create(&state.app, &scoped, person, body.0.into()).await?;
     let location = format!("/v1/people/{}/account", account.person_id);
     Ok(created(location, account.version, &AccountView::from(account)))
 }
@@ -191,14 +194,8 @@ pub async fn get_account(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::AccountsAdmin)?;
-    let person = person(path)?;
-    let target = Target::person("account", &person);
-    let account = state.db(move |conn| accounts::get(conn, &tenant, &person)).await?;
-    state
-        .audit_reads
-        .read(&caller.audit()?, Action::AccountRead, target, &["username", "status", "staff_scopes"], None)
-        .await;
+    let scoped = caller.scoped(Scope::AccountsAdmin)?;
+    let account = kluis_app::accounts::get(&state.app, &scoped, person(path)?).await?;
     Ok(versioned(StatusCode::OK, account.version, &AccountView::from(account)))
 }
 
@@ -221,31 +218,10 @@ pub async fn update_account(
     if_match: IfMatch,
     body: Json<UpdateAccount>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::AccountsAdmin)?;
+    let scoped = caller.scoped(Scope::AccountsAdmin)?;
     body.0.validate()?;
     let person = person(path)?;
-    let b = body.0;
-    let fields = super::present(&[
-        ("username", b.username.is_some()),
-        ("status", b.status.is_some()),
-        ("staff_scopes", b.staff_scopes.is_some()),
-    ]);
-    let changes = AccountChanges {
-        username: b.username.map(Some),
-        status: b.status.map(|s| match s {
-            AccountStatusView::Active => AccountStatus::Active,
-            AccountStatusView::Blocked => AccountStatus::Blocked,
-        }),
-        staff_scopes: b.staff_scopes,
-    };
-    let ctx = caller.audit()?;
-    let account = state
-        .write(move |conn| {
-            let account = accounts::update(conn, &tenant, &person, if_match.0, &changes)?;
-            kluis_audit::record(conn, &ctx, Action::AccountUpdate, Target::person("account", &person), &fields, None)?;
-            Ok(account)
-        })
-        .await?;
+    let account = kluis_app::accounts::update(&state.app, &scoped, person, if_match.0, body.0.into()).await?;
     Ok(versioned(StatusCode::OK, account.version, &AccountView::from(account)))
 }
 
@@ -264,27 +240,11 @@ pub async fn set_password(
     path: web::Path<String>,
     body: Json<SetPassword>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::AccountsAdmin)?;
+    let scoped = caller.scoped(Scope::AccountsAdmin)?;
     body.0.validate()?;
     let person = person(path)?;
     let password = Zeroizing::new(body.0.password);
-    password::check("password", &password)?;
-    let hash = state.hash(move || password::hash(&password)).await??;
-    let ctx = caller.audit()?;
-    state
-        .write(move |conn| {
-            accounts::set_password(conn, &tenant, &person, &hash, true)?;
-            kluis_audit::record(
-                conn,
-                &ctx,
-                Action::AccountPasswordSet,
-                Target::person("account", &person),
-                &["password"],
-                None,
-            )?;
-            Ok(())
-        })
-        .await?;
+    kluis_app::accounts::set_password(&state.app, &scoped, person, password).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -301,22 +261,7 @@ pub async fn reset_totp(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::AccountsAdmin)?;
-    let person = person(path)?;
-    let ctx = caller.audit()?;
-    state
-        .write(move |conn| {
-            secrets::disable_totp(conn, &tenant, &person)?;
-            kluis_audit::record(
-                conn,
-                &ctx,
-                Action::AccountTotpReset,
-                Target::person("account", &person),
-                &["totp"],
-                None,
-            )?;
-            Ok(())
-        })
-        .await?;
+    let scoped = caller.scoped(Scope::AccountsAdmin)?;
+    kluis_app::accounts::reset_totp(&state.app, &scoped, person(path)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,12 +1,11 @@
-//! Devices (`devices:read` / `devices:write`, and a person's own under
-//! `/v1/me`) and visit statistics.
+//! Devices (`devices:read` / `devices:write`; a person's own are under
+//! `/v1/me`, in `me/devices.rs`) and visit statistics.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use kluis_audit::{Action, Target};
-use kluis_core::{PersonId, Scope, TenantId};
-use kluis_devices::visits::{self, Granularity};
-use kluis_devices::{Device, devices};
-use kluis_people::accounts::sessions;
+use actix_web::{HttpResponse, delete, get, post, web};
+use kluis_app::visits::Visit;
+use kluis_core::{PersonId, Scope};
+use kluis_devices::Device;
+use kluis_devices::visits::{Count, Granularity};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -110,34 +109,10 @@ pub struct DeviceList {
     pub items: Vec<DeviceView>,
 }
 
-async fn list_for(state: &web::Data<AppState>, tenant: TenantId, person: PersonId) -> Result<DeviceList, ApiError> {
-    let items = state
-        .db(move |conn| {
-            kluis_people::persons::version(conn, &tenant, &person)?;
-            devices::list(conn, &tenant, &person)
-        })
-        .await?;
-    Ok(DeviceList { items: items.into_iter().map(DeviceView::from).collect() })
-}
-
-async fn remove(
-    state: &web::Data<AppState>,
-    caller: &Caller,
-    tenant: TenantId,
-    person: PersonId,
-    id: String,
-) -> Result<HttpResponse, ApiError> {
-    check_id(&id)?;
-    let ctx = caller.audit()?;
-    state
-        .write(move |conn| {
-            devices::remove(conn, &tenant, &person, &id)?;
-            sessions::revoke_device(conn, &tenant, &person, &id)?;
-            kluis_audit::record(conn, &ctx, Action::DeviceRemoved, Target::person("device", &person), &[], None)?;
-            Ok(())
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+impl From<Vec<Device>> for DeviceList {
+    fn from(items: Vec<Device>) -> Self {
+        DeviceList { items: items.into_iter().map(DeviceView::from).collect() }
+    }
 }
 
 /// A person's devices.
@@ -153,16 +128,11 @@ pub async fn list_devices(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::DevicesRead)?;
+    let scoped = caller.scoped(Scope::DevicesRead)?;
     let person = path.into_inner();
     check_id(&person)?;
-    let person = PersonId(person);
-    let list = list_for(&state, tenant, person.clone()).await?;
-    state
-        .audit_reads
-        .read(&caller.audit()?, Action::PersonRead, Target::person("device", &person), &["devices"], None)
-        .await;
-    Ok(HttpResponse::Ok().json(list))
+    let items = kluis_app::devices::list(&state.app, &scoped, PersonId(person)).await?;
+    Ok(HttpResponse::Ok().json(DeviceList::from(items)))
 }
 
 /// Remove a person's device; its sessions end.
@@ -178,35 +148,12 @@ pub async fn delete_device(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::DevicesWrite)?;
+    let scoped = caller.scoped(Scope::DevicesWrite)?;
     let (person, id) = path.into_inner();
     check_id(&person)?;
-    remove(&state, &caller, tenant, PersonId(person), id).await
-}
-
-/// One's own devices.
-#[utoipa::path(tag = "me", responses((status = 200, body = DeviceList), AuthErrors), security(("bearer" = ["self"])))]
-#[get("/v1/me/devices")]
-pub async fn my_devices(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let (tenant, person) = caller.person()?;
-    Ok(HttpResponse::Ok().json(list_for(&state, tenant, person).await?))
-}
-
-/// Remove one of one's own devices; its sessions end.
-#[utoipa::path(
-    tag = "me",
-    params(("device_id" = String, Path, description = "Device id")),
-    responses((status = 204, description = "Removed"), AuthErrors, NotFound),
-    security(("bearer" = ["self"]))
-)]
-#[delete("/v1/me/devices/{device_id}")]
-pub async fn delete_my_device(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let (tenant, person) = caller.person()?;
-    remove(&state, &caller, tenant, person, path.into_inner()).await
+    check_id(&id)?;
+    kluis_app::devices::remove(&state.app, &scoped, PersonId(person), id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// A page view to count.
@@ -226,30 +173,23 @@ pub struct VisitIn {
     pub ip: Option<String>,
 }
 
+impl From<VisitIn> for Visit {
+    fn from(b: VisitIn) -> Self {
+        Visit { path: b.path, referrer: b.referrer, user_agent: b.user_agent, ip: b.ip }
+    }
+}
+
 /// Count a page view: the IP is truncated (IPv4 /16, IPv6 /48) before storage; no person, cookie or full address is kept.
 #[utoipa::path(tag = "devices", request_body = VisitIn, responses((status = 202, description = "Counted"), BodyErrors), security(("bearer" = ["devices:write"])))]
 #[post("/v1/visits")]
 pub async fn record_visit(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
     body: Json<VisitIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::DevicesWrite)?;
+    let scoped = caller.scoped(Scope::DevicesWrite)?;
     body.0.validate()?;
-    let b = body.0;
-    let ip = match b.ip.as_deref() {
-        Some(text) => text.trim().parse().map_err(|_| ApiError::invalid("ip", "must be an IPv4 or IPv6 address"))?,
-        None => crate::extract::origin(&req).ip.ok_or_else(|| ApiError::invalid("ip", "no client address known"))?,
-    };
-    if let Some(referrer) = &b.referrer
-        && !referrer.is_empty()
-        && !kluis_core::validate::is_http_url(referrer)
-    {
-        return Err(ApiError::invalid("referrer", "must be an http or https URL"));
-    }
-    let day = time::OffsetDateTime::now_utc().date();
-    state.write(move |conn| Ok(visits::record(conn, &tenant, &b.path, b.user_agent.as_deref(), ip, day)?)).await?;
+    kluis_app::visits::record(&state.app, &scoped, body.0.into()).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -264,6 +204,27 @@ pub struct StatsQuery {
     pub to: String,
     /// `day` (default), `week` or `month`.
     pub granularity: Option<String>,
+}
+
+impl StatsQuery {
+    /// The first and last day (at most 3 years apart) and the grouping.
+    fn period(&self) -> Result<(time::Date, time::Date, Granularity), ApiError> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let from = time::Date::parse(&self.from, format)
+            .map_err(|_| ApiError::invalid("from", "must be a date YYYY-MM-DD"))?;
+        let to =
+            time::Date::parse(&self.to, format).map_err(|_| ApiError::invalid("to", "must be a date YYYY-MM-DD"))?;
+        if to < from || (to - from).whole_days() > 3 * 366 {
+            return Err(ApiError::invalid("to", "must be on or after from, within 3 years"));
+        }
+        let granularity = match self.granularity.as_deref().unwrap_or("day") {
+            "day" => Granularity::Day,
+            "week" => Granularity::Week,
+            "month" => Granularity::Month,
+            _ => return Err(ApiError::invalid("granularity", "must be day, week or month")),
+        };
+        Ok((from, to, granularity))
+    }
 }
 
 /// Visits of one path in one period.
@@ -286,6 +247,15 @@ pub struct VisitStats {
     pub total: i64,
 }
 
+impl From<Vec<Count>> for VisitStats {
+    fn from(counts: Vec<Count>) -> Self {
+        let total = counts.iter().map(|c| c.visits).sum();
+        let items =
+            counts.into_iter().map(|c| VisitCount { period: c.period, path: c.path, visits: c.visits }).collect();
+        VisitStats { items, total }
+    }
+}
+
 /// Visits per path and period.
 #[utoipa::path(tag = "devices", params(StatsQuery), responses((status = 200, body = VisitStats), AuthErrors), security(("bearer" = ["devices:read"])))]
 #[get("/v1/stats/visits")]
@@ -294,22 +264,8 @@ pub async fn visit_stats(
     caller: Caller,
     query: web::Query<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::DevicesRead)?;
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let from =
-        time::Date::parse(&query.from, format).map_err(|_| ApiError::invalid("from", "must be a date YYYY-MM-DD"))?;
-    let to = time::Date::parse(&query.to, format).map_err(|_| ApiError::invalid("to", "must be a date YYYY-MM-DD"))?;
-    if to < from || (to - from).whole_days() > 3 * 366 {
-        return Err(ApiError::invalid("to", "must be on or after from, within 3 years"));
-    }
-    let granularity = match query.granularity.as_deref().unwrap_or("day") {
-        "day" => Granularity::Day,
-        "week" => Granularity::Week,
-        "month" => Granularity::Month,
-        _ => return Err(ApiError::invalid("granularity", "must be day, week or month")),
-    };
-    let counts = state.db(move |conn| visits::stats(conn, &tenant, from, to, granularity)).await?;
-    let total = counts.iter().map(|c| c.visits).sum();
-    let items = counts.into_iter().map(|c| VisitCount { period: c.period, path: c.path, visits: c.visits }).collect();
-    Ok(HttpResponse::Ok().json(VisitStats { items, total }))
+    let scoped = caller.scoped(Scope::DevicesRead)?;
+    let (from, to, granularity) = query.period()?;
+    let counts = kluis_app::visits::stats(&state.app, &scoped, from, to, granularity).await?;
+    Ok(HttpResponse::Ok().json(VisitStats::from(counts)))
 }

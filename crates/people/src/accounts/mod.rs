@@ -239,6 +239,17 @@ pub struct AccountChanges {
     pub staff_scopes: Option<Vec<Scope>>,
 }
 
+/// Check a change's input (before anything is read).
+pub fn check_changes(changes: &AccountChanges) -> Result<()> {
+    if let Some(Some(username)) = &changes.username {
+        check_username(username)?;
+    }
+    match &changes.staff_scopes {
+        Some(scopes) => check_staff_scopes(scopes),
+        None => Ok(()),
+    }
+}
+
 /// Change an account. Blocking it revokes all its sessions at once.
 pub fn update(
     conn: &mut Db,
@@ -247,12 +258,7 @@ pub fn update(
     if_version: Option<i64>,
     changes: &AccountChanges,
 ) -> Result<Account> {
-    if let Some(Some(username)) = &changes.username {
-        check_username(username)?;
-    }
-    if let Some(scopes) = &changes.staff_scopes {
-        check_staff_scopes(scopes)?;
-    }
+    check_changes(changes)?;
     write_tx(conn, |conn| -> Result<(), TxError> {
         let current = get(conn, tenant, person)?;
         if if_version.is_some_and(|v| v != current.version) {

@@ -2,8 +2,6 @@
 //! authentication and recovery codes.
 
 use actix_web::{HttpResponse, delete, post, web};
-use kluis_audit::{Action, Target};
-use kluis_people::accounts::{self, password, secrets};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -52,6 +50,12 @@ pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
 
+impl From<Vec<Zeroizing<String>>> for RecoveryCodes {
+    fn from(codes: Vec<Zeroizing<String>>) -> Self {
+        RecoveryCodes { recovery_codes: codes.iter().map(|c| c.to_string()).collect() }
+    }
+}
+
 /// Change one's own password (the current one is needed). Other sessions end; this one too.
 #[utoipa::path(
     tag = "me",
@@ -65,38 +69,11 @@ pub async fn change_password(
     caller: Caller,
     body: Json<ChangePassword>,
 ) -> Result<HttpResponse, ApiError> {
-    let (tenant, person) = caller.person()?;
+    caller.person()?;
     body.0.validate()?;
     let current = Zeroizing::new(body.0.current_password);
     let new_password = Zeroizing::new(body.0.new_password);
-    password::check("new_password", &new_password)?;
-    let (t, p) = (tenant.clone(), person.clone());
-    let stored = state.db(move |conn| accounts::password_hash(conn, &t, &p)).await?;
-    let hash = state
-        .hash(move || {
-            if password::verify(&current, stored.as_deref()) {
-                password::hash(&new_password).map(Some)
-            } else {
-                Ok(None)
-            }
-        })
-        .await??
-        .ok_or_else(|| ApiError::invalid("current_password", "is not the current password"))?;
-    let ctx = caller.audit()?;
-    state
-        .write(move |conn| {
-            accounts::set_password(conn, &tenant, &person, &hash, false)?;
-            kluis_audit::record(
-                conn,
-                &ctx,
-                Action::PasswordChanged,
-                Target::person("account", &person),
-                &["password"],
-                None,
-            )?;
-            Ok(())
-        })
-        .await?;
+    kluis_app::me::change_password(&state.app, &caller, current, new_password).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -104,15 +81,7 @@ pub async fn change_password(
 #[utoipa::path(tag = "me", responses((status = 200, body = TotpEnrolment), AuthErrors, Conflict), security(("bearer" = ["self"])))]
 #[post("/v1/me/totp")]
 pub async fn enrol_totp(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let (tenant, person) = caller.person()?;
-    let app = state.clone();
-    let enrolment = state
-        .db(move |conn| {
-            let label = accounts::get(conn, &tenant, &person)?.username.unwrap_or_else(|| person.0.clone());
-            let issuer = kluis_store::tenancy::tenants::get(conn, &tenant)?.name;
-            secrets::enrol_totp(conn, &app.master, &tenant, &person, &label, &issuer)
-        })
-        .await?;
+    let enrolment = kluis_app::me::enrol_totp(&state.app, &caller).await?;
     Ok(HttpResponse::Ok()
         .json(TotpEnrolment { secret: enrolment.secret.to_string(), otpauth_uri: enrolment.otpauth_uri.to_string() }))
 }
@@ -130,22 +99,10 @@ pub async fn confirm_totp(
     caller: Caller,
     body: Json<TotpCode>,
 ) -> Result<HttpResponse, ApiError> {
-    let (tenant, person) = caller.person()?;
+    caller.person()?;
     body.0.validate()?;
-    let code = Zeroizing::new(body.0.code);
-    let ctx = caller.audit()?;
-    let app = state.clone();
-    let codes = state
-        .write(move |conn| {
-            let Some(codes) = secrets::confirm_totp(conn, &app.master, &tenant, &person, &code)? else {
-                return Ok(None);
-            };
-            kluis_audit::record(conn, &ctx, Action::TotpEnabled, Target::person("account", &person), &["totp"], None)?;
-            Ok(Some(codes))
-        })
-        .await?
-        .ok_or_else(|| ApiError::invalid("code", "is not a current code of this enrolment"))?;
-    Ok(HttpResponse::Ok().json(RecoveryCodes { recovery_codes: codes.iter().map(|c| c.to_string()).collect() }))
+    let codes = kluis_app::me::confirm_totp(&state.app, &caller, Zeroizing::new(body.0.code)).await?;
+    Ok(HttpResponse::Ok().json(RecoveryCodes::from(codes)))
 }
 
 /// Turn two-factor authentication off; a current code is needed.
@@ -156,22 +113,10 @@ pub async fn disable_totp(
     caller: Caller,
     body: Json<TotpCode>,
 ) -> Result<HttpResponse, ApiError> {
-    let (tenant, person) = caller.person()?;
+    caller.person()?;
     body.0.validate()?;
-    let code = Zeroizing::new(body.0.code);
-    let ctx = caller.audit()?;
-    let app = state.clone();
-    let done = state
-        .write(move |conn| {
-            if !secrets::check_totp(conn, &app.master, &tenant, &person, &code)? {
-                return Ok(false);
-            }
-            secrets::disable_totp(conn, &tenant, &person)?;
-            kluis_audit::record(conn, &ctx, Action::TotpDisabled, Target::person("account", &person), &["totp"], None)?;
-            Ok(true)
-        })
-        .await?;
-    if done { Ok(HttpResponse::NoContent().finish()) } else { Err(ApiError::invalid("code", "is not a current code")) }
+    kluis_app::me::disable_totp(&state.app, &caller, Zeroizing::new(body.0.code)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// New recovery codes (the old ones stop working); a current TOTP code is needed.
@@ -182,28 +127,8 @@ pub async fn new_recovery_codes(
     caller: Caller,
     body: Json<TotpCode>,
 ) -> Result<HttpResponse, ApiError> {
-    let (tenant, person) = caller.person()?;
+    caller.person()?;
     body.0.validate()?;
-    let code = Zeroizing::new(body.0.code);
-    let ctx = caller.audit()?;
-    let app = state.clone();
-    let codes = state
-        .write(move |conn| {
-            if !secrets::check_totp(conn, &app.master, &tenant, &person, &code)? {
-                return Ok(None);
-            }
-            let codes = secrets::regenerate_recovery_codes(conn, &tenant, &person)?;
-            kluis_audit::record(
-                conn,
-                &ctx,
-                Action::RecoveryCodesRegenerated,
-                Target::person("account", &person),
-                &[],
-                None,
-            )?;
-            Ok(Some(codes))
-        })
-        .await?
-        .ok_or_else(|| ApiError::invalid("code", "is not a current code"))?;
-    Ok(HttpResponse::Ok().json(RecoveryCodes { recovery_codes: codes.iter().map(|c| c.to_string()).collect() }))
+    let codes = kluis_app::me::new_recovery_codes(&state.app, &caller, Zeroizing::new(body.0.code)).await?;
+    Ok(HttpResponse::Ok().json(RecoveryCodes::from(codes)))
 }

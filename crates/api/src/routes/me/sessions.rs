@@ -1,8 +1,6 @@
 //! A signed-in person's own sessions (`self`).
 
 use actix_web::{HttpResponse, delete, get, web};
-use kluis_audit::{Action, Target};
-use kluis_people::accounts::sessions;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -48,13 +46,12 @@ pub struct SessionList {
 #[utoipa::path(tag = "me", responses((status = 200, body = SessionList), AuthErrors), security(("bearer" = ["self"])))]
 #[get("/v1/me/sessions")]
 pub async fn list_sessions(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let (tenant, person) = caller.person()?;
-    let current = caller.session_id().map(str::to_owned);
-    let items = state.db(move |conn| sessions::list(conn, &tenant, &person)).await?;
+    let items = kluis_app::me::list_sessions(&state.app, &caller).await?;
+    let current = caller.session_id();
     let items = items
         .into_iter()
         .map(|s| SessionView {
-            current: current.as_deref() == Some(s.id.as_str()),
+            current: current == Some(s.id.as_str()),
             id: s.id,
             ip_prefix: s.ip_prefix,
             user_agent: s.user_agent,
@@ -79,16 +76,9 @@ pub async fn revoke_session(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (tenant, person) = caller.person()?;
+    caller.person()?;
     let id = path.into_inner();
     check_id(&id)?;
-    let ctx = caller.audit()?;
-    state
-        .write(move |conn| {
-            sessions::revoke(conn, &tenant, &person, &id)?;
-            kluis_audit::record(conn, &ctx, Action::SessionRevoked, Target::person("session", &person), &[], None)?;
-            Ok(())
-        })
-        .await?;
+    kluis_app::me::revoke_session(&state.app, &caller, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
