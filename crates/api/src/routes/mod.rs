@@ -38,6 +38,13 @@ pub(crate) fn check_id(id: &str) -> Result<(), crate::error::ApiError> {
     if kluis_core::ids::is_uuid(id) { Ok(()) } else { Err(crate::error::ApiError::NotFound) }
 }
 
+/// A `{person_id}` path segment: one that cannot name a person is 404.
+pub(crate) fn person_path(path: actix_web::web::Path<String>) -> Result<kluis_core::PersonId, crate::error::ApiError> {
+    let id = path.into_inner();
+    check_id(&id)?;
+    Ok(kluis_core::PersonId(id))
+}
+
 /// The names of the fields a change touches, for its audit entry.
 pub(crate) fn present(fields: &[(&'static str, bool)]) -> Vec<&'static str> {
     fields.iter().filter(|(_, given)| *given).map(|(name, _)| *name).collect()
