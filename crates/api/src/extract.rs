@@ -214,3 +214,25 @@ impl FromRequest for RequestOrigin {
         std::future::ready(Ok(RequestOrigin(origin(req))))
     }
 }
+
+/// The proof kept with a consent event or a policy acceptance: the client's
+/// IP truncated (IPv4 /16, IPv6 /48) and its user agent.
+#[derive(Debug, Clone)]
+pub struct ConsentProof(pub kluis_consent::Proof);
+
+impl FromRequest for ConsentProof {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ip = req.extensions().get::<crate::middleware::ClientIp>().and_then(|ip| ip.0);
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(kluis_consent::clean_user_agent);
+        let proof =
+            kluis_consent::Proof { ip_prefix: ip.map(|ip| kluis_core::net::ip_prefix(ip).to_string()), user_agent };
+        std::future::ready(Ok(ConsentProof(proof)))
+    }
+}

@@ -40,9 +40,11 @@ pub(crate) fn check_id(id: &str) -> Result<(), crate::error::ApiError> {
     if kluis_core::ids::is_uuid(id) { Ok(()) } else { Err(crate::error::ApiError::NotFound) }
 }
 
-/// The names of the fields a change touches, for its audit entry.
-pub(crate) fn present(fields: &[(&'static str, bool)]) -> Vec<&'static str> {
-    fields.iter().filter(|(_, given)| *given).map(|(name, _)| *name).collect()
+/// A `{person_id}` path segment: one that cannot name a person is 404.
+pub(crate) fn person_path(path: actix_web::web::Path<String>) -> Result<kluis_core::PersonId, crate::error::ApiError> {
+    let id = path.into_inner();
+    check_id(&id)?;
+    Ok(kluis_core::PersonId(id))
 }
 
 /// The lawful basis of a purpose (Art. 6(1) GDPR).
@@ -87,11 +89,4 @@ impl From<LegalBasis> for LegalBasisView {
             LegalBasis::LegitimateInterests => LegalBasisView::LegitimateInterests,
         }
     }
-}
-
-/// Transitional: `consent` still names the legal basis by its old path
-/// (`super::register::LegalBasisView`); once it says `super::LegalBasisView`,
-/// this goes.
-pub(crate) mod register {
-    pub(crate) use super::LegalBasisView;
 }

@@ -8,22 +8,19 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::header::CACHE_CONTROL;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use kluis_audit::{Action, Target};
-use kluis_consent::{Acceptance, NewAcceptance, NewPolicyVersion, PolicyKind, PolicyVersion, policies};
-use kluis_core::{DomainError, Scope, TenantId};
-use kluis_people::persons;
-use kluis_store::Db;
-use kluis_store::tenancy::{TenantStatus, tenants};
+use actix_web::{HttpResponse, get, post, web};
+use kluis_consent::{Acceptance, NewAcceptance, NewPolicyVersion, PolicyKind, PolicyVersion, Proof};
+use kluis_core::Scope;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::consent::{ClientSourceView, SourceView, person_path, proof};
+use super::consent::{ClientSourceView, SourceView};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::responses::{AuthErrors, BodyErrors, NotFound, ServerErrors};
-use crate::extract::Json;
+use crate::extract::{ConsentProof, Json};
+use crate::routes::person_path;
 use crate::state::AppState;
 
 type Time = time::PrimitiveDateTime;
@@ -230,10 +227,23 @@ pub struct AcceptanceList {
     pub policies: Vec<PolicyStandingView>,
 }
 
-/// The active tenant a public slug names; a suspended or absent one is 404.
-fn public_tenant(conn: &mut Db, slug: &str) -> Result<TenantId, DomainError> {
-    let tenant = tenants::get_by_slug(conn, slug)?;
-    if tenant.status == TenantStatus::Active { Ok(tenant.id) } else { Err(DomainError::NotFound) }
+impl From<PublishPolicy> for NewPolicyVersion {
+    fn from(p: PublishPolicy) -> Self {
+        NewPolicyVersion { title: p.title, body: p.body, material: p.material }
+    }
+}
+
+impl RecordAcceptance {
+    /// The acceptance to record, with the proof of the request that asks for it.
+    fn with_proof(self, proof: Proof) -> NewAcceptance {
+        NewAcceptance { kind: self.kind.into(), version: self.version, source: self.source.into(), proof }
+    }
+}
+
+impl From<Vec<PolicyVersion>> for PolicyVersionList {
+    fn from(versions: Vec<PolicyVersion>) -> Self {
+        PolicyVersionList { items: versions.into_iter().map(PolicySummary::from).collect() }
+    }
 }
 
 /// Publish the next version of the terms, privacy or cookie policy.
@@ -251,19 +261,10 @@ pub async fn publish_policy(
     path: web::Path<PolicyKindView>,
     body: Json<PublishPolicy>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentWrite)?;
+    let scoped = caller.scoped(Scope::ConsentWrite)?;
     body.0.validate()?;
     let kind = PolicyKind::from(path.into_inner());
-    let new = NewPolicyVersion { title: body.0.title, body: body.0.body, material: body.0.material };
-    let ctx = caller.audit()?;
-    let published = state
-        .write(move |conn| {
-            let published = policies::publish(conn, &tenant, kind, &new)?;
-            let target = Target::resource("policy", &format!("{kind}:{}", published.version));
-            kluis_audit::record(conn, &ctx, Action::PolicyPublish, target, &["title", "body", "material"], None)?;
-            Ok(published)
-        })
-        .await?;
+    let published = kluis_app::policies::publish(&state.app, &scoped, kind, body.0.into()).await?;
     Ok(HttpResponse::Created().json(PolicyVersionView::from(published)))
 }
 
@@ -280,10 +281,10 @@ pub async fn list_policy_versions(
     caller: Caller,
     path: web::Path<PolicyKindView>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentRead)?;
+    let scoped = caller.scoped(Scope::ConsentRead)?;
     let kind = PolicyKind::from(path.into_inner());
-    let versions = state.db(move |conn| policies::versions(conn, &tenant, kind)).await?;
-    Ok(HttpResponse::Ok().json(PolicyVersionList { items: versions.into_iter().map(PolicySummary::from).collect() }))
+    let versions = kluis_app::policies::versions(&state.app, &scoped, kind).await?;
+    Ok(HttpResponse::Ok().json(PolicyVersionList::from(versions)))
 }
 
 /// The current version of a tenant's policy document, for anyone (no token).
@@ -301,13 +302,7 @@ pub async fn public_current_policy(
     path: web::Path<(String, PolicyKindView)>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, kind) = path.into_inner();
-    let kind = PolicyKind::from(kind);
-    let current = state
-        .db(move |conn| {
-            let tenant = public_tenant(conn, &slug)?;
-            policies::current(conn, &tenant, kind)
-        })
-        .await?;
+    let current = kluis_app::policies::public_current(&state.app, slug, kind.into()).await?;
     Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, PUBLIC_CACHE)).json(PolicyVersionView::from(current)))
 }
 
@@ -326,15 +321,8 @@ pub async fn public_policy_versions(
     path: web::Path<(String, PolicyKindView)>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, kind) = path.into_inner();
-    let kind = PolicyKind::from(kind);
-    let versions = state
-        .db(move |conn| {
-            let tenant = public_tenant(conn, &slug)?;
-            policies::versions(conn, &tenant, kind)
-        })
-        .await?;
-    let list = PolicyVersionList { items: versions.into_iter().map(PolicySummary::from).collect() };
-    Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, PUBLIC_CACHE)).json(list))
+    let versions = kluis_app::policies::public_versions(&state.app, slug, kind.into()).await?;
+    Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, PUBLIC_CACHE)).json(PolicyVersionList::from(versions)))
 }
 
 /// One version of a tenant's policy document, current or archived (no token).
@@ -353,13 +341,7 @@ pub async fn public_policy_version(
     path: web::Path<(String, PolicyKindView, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, kind, version) = path.into_inner();
-    let kind = PolicyKind::from(kind);
-    let found = state
-        .db(move |conn| {
-            let tenant = public_tenant(conn, &slug)?;
-            policies::get(conn, &tenant, kind, version)
-        })
-        .await?;
+    let found = kluis_app::policies::public_version(&state.app, slug, kind.into(), version).await?;
     Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, PUBLIC_CACHE)).json(PolicyVersionView::from(found)))
 }
 
@@ -376,29 +358,15 @@ pub async fn public_policy_version(
 pub async fn record_acceptance(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
+    proof: ConsentProof,
     path: web::Path<String>,
     body: Json<RecordAcceptance>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentWrite)?;
+    let scoped = caller.scoped(Scope::ConsentWrite)?;
     body.0.validate()?;
     let person = person_path(path)?;
-    let new = NewAcceptance {
-        kind: body.0.kind.into(),
-        version: body.0.version,
-        source: body.0.source.into(),
-        proof: proof(&req, caller.ip()),
-    };
-    let ctx = caller.audit()?;
-    let acceptance = state
-        .write(move |conn| {
-            persons::version(conn, &tenant, &person)?;
-            let acceptance = policies::accept(conn, &tenant, &person, &new)?;
-            let target = Target::person("acceptance", &person);
-            kluis_audit::record(conn, &ctx, Action::AcceptanceCreate, target, &["kind", "version", "source"], None)?;
-            Ok(acceptance)
-        })
-        .await?;
+    let new = body.0.with_proof(proof.0);
+    let acceptance = kluis_app::policies::accept(&state.app, &scoped, person, new).await?;
     Ok(HttpResponse::Created().json(AcceptanceView::from(acceptance)))
 }
 
@@ -415,23 +383,13 @@ pub async fn list_acceptances(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = caller.tenant_with(Scope::ConsentRead)?;
+    let scoped = caller.scoped(Scope::ConsentRead)?;
     let person = person_path(path)?;
-    let target = Target::person("acceptance", &person);
-    let (items, standings) = state
-        .db(move |conn| {
-            persons::version(conn, &tenant, &person)?;
-            let items = policies::acceptances(conn, &tenant, &person)?;
-            let standings = policies::standings(conn, &tenant, &items)?;
-            Ok((items, standings))
-        })
-        .await?;
-    state.audit_reads.read(&caller.audit()?, Action::ConsentRead, target, &["acceptances"], None).await;
-    let reacceptance_due = standings.iter().map(|s| (s.kind.as_str().to_owned(), s.reacceptance_due)).collect();
-    let policies = standings.into_iter().map(PolicyStandingView::from).collect();
+    let found = kluis_app::policies::acceptances(&state.app, &scoped, person).await?;
+    let reacceptance_due = found.standings.iter().map(|s| (s.kind.as_str().to_owned(), s.reacceptance_due)).collect();
     Ok(HttpResponse::Ok().json(AcceptanceList {
-        items: items.into_iter().map(AcceptanceView::from).collect(),
+        items: found.items.into_iter().map(AcceptanceView::from).collect(),
         reacceptance_due,
-        policies,
+        policies: found.standings.into_iter().map(PolicyStandingView::from).collect(),
     }))
 }
