@@ -87,10 +87,11 @@ pub async fn idempotency(
     };
 
     let (claim_owner, claim_key) = (owner.clone(), key.clone());
-    let claim = state.db(move |conn| idempotency::claim(conn, &claim_owner, &claim_key, &request_hash)).await;
+    let claim =
+        state.app.with_conn(move |conn| idempotency::claim(conn, &claim_owner, &claim_key, &request_hash)).await;
     let claim = match claim {
         Ok(claim) => claim,
-        Err(error) => return Ok(ServiceResponse::new(http, error.error_response())),
+        Err(error) => return Ok(ServiceResponse::new(http, ApiError::from(error).error_response())),
     };
     match claim {
         Claim::Replay(stored) => return Ok(ServiceResponse::new(http, replay(stored))),
@@ -116,13 +117,13 @@ pub async fn idempotency(
     let response = match response {
         Ok(response) => response,
         Err(error) => {
-            let _ = state.db(move |conn| idempotency::release(conn, &owner, &key)).await;
+            let _ = state.app.with_conn(move |conn| idempotency::release(conn, &owner, &key)).await;
             return Err(error);
         }
     };
     let status = response.status();
     if !keep(status) {
-        let _ = state.db(move |conn| idempotency::release(conn, &owner, &key)).await;
+        let _ = state.app.with_conn(move |conn| idempotency::release(conn, &owner, &key)).await;
         return Ok(response.map_into_boxed_body());
     }
     let (http, response) = response.into_parts();
@@ -139,7 +140,7 @@ pub async fn idempotency(
         headers: serde_json::to_string(&headers).unwrap_or_else(|_| "{}".into()),
         body: bytes.to_vec(),
     };
-    if let Err(error) = state.db(move |conn| idempotency::complete(conn, &owner, &key, &stored)).await {
+    if let Err(error) = state.app.with_conn(move |conn| idempotency::complete(conn, &owner, &key, &stored)).await {
         tracing::warn!(error = %error, "could not store an idempotent answer");
     }
     Ok(ServiceResponse::new(http, response.set_body(BoxBody::new(bytes))))

@@ -5,11 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kluis_app::App;
-use kluis_core::DomainError;
-use kluis_store::db::{DbPool, PooledDb};
-use kluis_store::error::TxError;
+use kluis_store::db::DbPool;
 
-use crate::error::ApiError;
 use crate::metrics::Metrics;
 
 /// Settings of the HTTP layer, taken from the server's configuration.
@@ -93,32 +90,5 @@ impl AppState {
         let app = Arc::new(App::new(pool, master, config.app_settings(), holders));
         let required_scopes = crate::auth::RequiredScopes::from_openapi(&crate::openapi());
         AppState { app, metrics: Metrics::new(), config, required_scopes }
-    }
-
-    /// Transitional: blocking database work (use cases go through `kluis_app`).
-    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&mut PooledDb) -> Result<T, DomainError> + Send + 'static,
-        T: Send + 'static,
-    {
-        Ok(self.app.with_conn(f).await?)
-    }
-
-    /// Transitional: one write transaction (use cases go through `kluis_app`).
-    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&mut kluis_store::Db) -> Result<T, TxError> + Send + 'static,
-        T: Send + 'static,
-    {
-        Ok(self.app.in_transaction(f).await?)
-    }
-
-    /// Transitional: argon2 work.
-    pub async fn hash<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        Ok(self.app.hash(f).await?)
     }
 }
