@@ -1,11 +1,11 @@
 //! A tenant's API clients (`clients:admin`): create, list, read, change,
 //! revoke, rotate a secret. A caller grants only scopes it holds itself
-//! ([`kluis_core::scope::check_grant`]), so `clients:admin` alone is no path
+//! ([`kluis_core::scope::check_held`]), so `clients:admin` alone is no path
 //! to more.
 
 use kluis_audit::{Action, Target};
 use kluis_core::page::Page;
-use kluis_core::scope::check_grant;
+use kluis_core::scope::check_held;
 use kluis_store::tenancy::{ApiClient, ClientChanges, IssuedClient, NewClient, clients};
 
 use crate::fields::{AuditFields, present};
@@ -31,7 +31,7 @@ impl AuditFields for ClientChanges {
 /// Create a client, with only scopes the caller holds, and its audit entry;
 /// its secret is in the result, once.
 pub async fn create(app: &App, caller: &Scoped<'_>, new: NewClient) -> AppResult<IssuedClient> {
-    check_grant(&caller.actor().scopes, &new.scopes)?;
+    check_held(&caller.actor().scopes, &new.scopes)?;
     let tenant = caller.tenant.clone();
     let fields = new.audit_fields();
     app.audited(caller.audit(), Action::ClientCreate, fields, move |conn| {
@@ -66,7 +66,7 @@ pub async fn update(
     changes: ClientChanges,
 ) -> AppResult<ApiClient> {
     if let Some(scopes) = &changes.scopes {
-        check_grant(&caller.actor().scopes, scopes)?;
+        check_held(&caller.actor().scopes, scopes)?;
     }
     let tenant = caller.tenant.clone();
     let fields = changes.audit_fields();

@@ -136,20 +136,6 @@ impl FromStr for Scope {
     }
 }
 
-/// Nobody grants a scope they do not hold, to a client or to a staff
-/// account: every scope of `granted` must be among `held`, or the first one
-/// missing is refused (403 `scope_not_held`). So `clients:admin` or
-/// `accounts:admin` alone is no path to more.
-pub fn check_grant(held: &[Scope], granted: &[Scope]) -> Result<(), DomainError> {
-    match granted.iter().find(|scope| !held.contains(scope)) {
-        None => Ok(()),
-        Some(scope) => Err(DomainError::Forbidden {
-            code: "scope_not_held",
-            message: format!("the `{scope}` scope cannot be granted by a caller that does not hold it itself"),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,20 +177,5 @@ mod tests {
         assert!(!scopes.contains(&Scope::TenantsAdmin));
         assert!(!scopes.contains(&Scope::OwnData));
         assert_eq!(scopes.len(), 10);
-    }
-
-    #[test]
-    fn only_held_scopes_can_be_granted() {
-        let held = [Scope::ClientsAdmin, Scope::PeopleRead];
-        assert!(check_grant(&held, &[Scope::PeopleRead]).is_ok());
-        assert!(check_grant(&held, &[]).is_ok());
-        let refused = check_grant(&held, &[Scope::PeopleRead, Scope::PeopleWrite, Scope::AuditRead]).unwrap_err();
-        match refused {
-            DomainError::Forbidden { code, message } => {
-                assert_eq!(code, "scope_not_held");
-                assert!(message.contains("`people:write`"), "names the first scope not held: {message}");
-            }
-            other => panic!("expected Forbidden, got {other:?}"),
-        }
     }
 }

@@ -3,14 +3,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use kluis_core::{PersonId, Scope};
+use kluis_core::Scope;
 use kluis_people::accounts::{Account, AccountChanges, AccountStatus, NewAccount};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 use zeroize::Zeroizing;
 
-use super::{check_id, created, versioned};
+use super::{created, person_path, versioned};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::responses::{AuthErrors, BodyErrors, Conflict, NotFound, Precondition};
@@ -152,12 +152,6 @@ pub struct SetPassword {
     pub password: String,
 }
 
-fn person(path: web::Path<String>) -> Result<PersonId, ApiError> {
-    let id = path.into_inner();
-    check_id(&id)?;
-    Ok(PersonId(id))
-}
-
 /// Create a person's account. When their primary e-mail is not verified, a verification mail goes out.
 #[utoipa::path(
     tag = "accounts",
@@ -175,7 +169,7 @@ pub async fn create_account(
 ) -> Result<HttpResponse, ApiError> {
     let scoped = caller.scoped(Scope::AccountsAdmin)?;
     body.0.validate()?;
-    let person = person(path)?;
+    let person = person_path(path)?;
     let account = kluis_app::accounts::create(&state.app, &scoped, person, body.0.into()).await?;
     let location = format!("/v1/people/{}/account", account.person_id);
     Ok(created(location, account.version, &AccountView::from(account)))
@@ -195,7 +189,7 @@ pub async fn get_account(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let scoped = caller.scoped(Scope::AccountsAdmin)?;
-    let account = kluis_app::accounts::get(&state.app, &scoped, person(path)?).await?;
+    let account = kluis_app::accounts::get(&state.app, &scoped, person_path(path)?).await?;
     Ok(versioned(StatusCode::OK, account.version, &AccountView::from(account)))
 }
 
@@ -220,7 +214,7 @@ pub async fn update_account(
 ) -> Result<HttpResponse, ApiError> {
     let scoped = caller.scoped(Scope::AccountsAdmin)?;
     body.0.validate()?;
-    let person = person(path)?;
+    let person = person_path(path)?;
     let account = kluis_app::accounts::update(&state.app, &scoped, person, if_match.0, body.0.into()).await?;
     Ok(versioned(StatusCode::OK, account.version, &AccountView::from(account)))
 }
@@ -242,7 +236,7 @@ pub async fn set_password(
 ) -> Result<HttpResponse, ApiError> {
     let scoped = caller.scoped(Scope::AccountsAdmin)?;
     body.0.validate()?;
-    let person = person(path)?;
+    let person = person_path(path)?;
     let password = Zeroizing::new(body.0.password);
     kluis_app::accounts::set_password(&state.app, &scoped, person, password).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -262,6 +256,6 @@ pub async fn reset_totp(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let scoped = caller.scoped(Scope::AccountsAdmin)?;
-    kluis_app::accounts::reset_totp(&state.app, &scoped, person(path)?).await?;
+    kluis_app::accounts::reset_totp(&state.app, &scoped, person_path(path)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }

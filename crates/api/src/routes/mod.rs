@@ -40,9 +40,14 @@ pub(crate) fn check_id(id: &str) -> Result<(), crate::error::ApiError> {
     if kluis_core::ids::is_uuid(id) { Ok(()) } else { Err(crate::error::ApiError::NotFound) }
 }
 
-/// A `{person_id}` path segment: one that cannot name a person is 404.
+/// A `{person_id}` path segment: one that cannot name a person is 404,
+/// without asking the database.
 pub(crate) fn person_path(path: actix_web::web::Path<String>) -> Result<kluis_core::PersonId, crate::error::ApiError> {
-    let id = path.into_inner();
+    person_id(path.into_inner())
+}
+
+/// A person id taken from a path with several segments (see [`person_path`]).
+pub(crate) fn person_id(id: String) -> Result<kluis_core::PersonId, crate::error::ApiError> {
     check_id(&id)?;
     Ok(kluis_core::PersonId(id))
 }

@@ -13,7 +13,6 @@ use kluis_app::contacts::{self, Owner};
 use kluis_core::Scope;
 use kluis_people::ContactKind;
 
-use super::person_id;
 use super::views::{
     AddressPatchBody, AddressView, ContactList, EmailPatch, EmailView, NewAddress, NewEmail, NewPhone, NewWebsite,
     PhonePatch, PhoneView, WebsitePatch, WebsiteView,
@@ -22,6 +21,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::responses::{AuthErrors, BodyErrors, Conflict, NotFound, Precondition};
 use crate::extract::{IfMatch, Json};
+use crate::routes::person_id;
 use crate::routes::{check_id, created, versioned};
 use crate::state::AppState;
 

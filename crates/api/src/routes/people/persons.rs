@@ -12,12 +12,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::person_id;
 use super::views::{NewAddress, NewEmail, NewPhone, NewWebsite, PersonView, UpdatePerson};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::responses::{AuthErrors, BodyErrors, Conflict, NotFound, Precondition};
 use crate::extract::{IfMatch, Json, ListQuery};
+use crate::routes::person_id;
 use crate::routes::{created, versioned};
 use crate::state::AppState;
 

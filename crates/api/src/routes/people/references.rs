@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::person_id;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::responses::{AuthErrors, BodyErrors, Conflict, NotFound};
 use crate::extract::Json;
 use crate::routes::check_id;
+use crate::routes::person_id;
 use crate::state::AppState;
 
 type Time = time::PrimitiveDateTime;
