@@ -2,7 +2,9 @@
 //! code mailed for an unfamiliar device), then a session with a short access
 //! token and a rotating refresh token; e-mail verification and password
 //! reset by mailed single-use tokens. Unknown user, wrong password and
-//! blocked account are refused alike, after the same argon2 work.
+//! blocked account are refused alike, after the same argon2 work. An
+//! unfamiliar device with nothing to confirm it by is refused unless the
+//! tenant chose to trust it (fail closed).
 
 use std::sync::Arc;
 
@@ -13,7 +15,7 @@ use kluis_people::accounts::challenges::{self, Challenge, ChallengeKind};
 use kluis_people::accounts::{self, Account, AccountStatus, Attempt, SignInTarget, password, secrets, sessions};
 use kluis_store::Db;
 use kluis_store::error::TxError;
-use kluis_store::tenancy::tenants;
+use kluis_store::tenancy::{UnverifiedDevice, tenants};
 use zeroize::Zeroizing;
 
 use crate::{App, AppError, AppResult, Context, Origin};
@@ -61,6 +63,42 @@ pub enum SignIn {
     Session(Tokens),
     /// One more step: this challenge must be answered.
     Challenge(Challenge),
+    /// The password (and any challenge) was right, but the sign-in is
+    /// refused; the refusal is in the audit log.
+    Refused(Refused),
+}
+
+/// Why a sign-in that got everything right was refused anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// An unfamiliar device, and nothing to confirm it by: no verified
+    /// e-mail address to mail a code to, no TOTP, and the tenant does not
+    /// trust such devices. `reminded`: the person has an unverified primary
+    /// address, and a verification mail went to it (now or in the last
+    /// [`secrets::REMIND_INTERVAL`]).
+    DeviceUnverifiable {
+        /// A verification mail is on its way to the primary address.
+        reminded: bool,
+    },
+}
+
+impl From<Refused> for AppError {
+    fn from(refused: Refused) -> Self {
+        const WHY: &str = "this device is new to the account, and the account has neither a verified e-mail \
+                           address nor two-factor authentication to confirm it with";
+        let how = match refused {
+            Refused::DeviceUnverifiable { reminded: true } => {
+                "a verification mail with a code has been sent to the account's e-mail address (at most one \
+                 every 10 minutes): enter that code in the app (it is sent as {\"token\"} to POST \
+                 /v1/auth/verify-email), then sign in again"
+            }
+            Refused::DeviceUnverifiable { reminded: false } => {
+                "the account has no e-mail address: ask the organisation to add one to your account, verify it \
+                 with the code mailed to it (POST /v1/auth/verify-email), then sign in again"
+            }
+        };
+        AppError::forbidden("device_unverifiable", format!("{WHY}; {how}"))
+    }
 }
 
 /// Why a refresh token was refused.
@@ -292,8 +330,11 @@ pub(crate) fn person_scopes(account: &Account, tenant: &tenants::Tenant) -> Vec<
 
 /// The sign-in state machine: open the next challenge, or start the session
 /// when none remains. The device is the last step: a known key or a familiar
-/// device goes through; an unfamiliar one needs a code mailed to the
-/// verified primary address (once the tenant asks for that step-up).
+/// device goes through; an unfamiliar one (once the tenant asks for that
+/// step-up) needs a code mailed to the verified primary address, or the
+/// TOTP code this sign-in already gave; with neither, the tenant's
+/// `unverified_device` setting refuses the sign-in (the default) or trusts
+/// the device.
 fn next_step(
     app: &App,
     conn: &mut Db,
@@ -318,12 +359,11 @@ fn next_step(
             (device.id, None)
         }
         Recognition::Unfamiliar if settings.device_step_up && !done.contains(&ChallengeKind::EmailCode) => {
-            if let Some(challenge) = step_up(app, conn, ctx, person, pending)? {
-                return Ok(SignIn::Challenge(challenge));
+            match step_up(app, conn, ctx, account, done, pending, settings.unverified_device)? {
+                StepUp::Challenge(challenge) => return Ok(SignIn::Challenge(challenge)),
+                StepUp::Refused(refused) => return Ok(SignIn::Refused(refused)),
+                StepUp::Passed => trust(conn, ctx, person, seen)?,
             }
-            // Without a verified address there is nowhere to step up to: the
-            // device is trusted as it is, and the audit log says so.
-            trust(conn, ctx, person, seen)?
         }
         Recognition::First | Recognition::Familiar | Recognition::Unfamiliar => trust(conn, ctx, person, seen)?,
     };
@@ -342,22 +382,54 @@ fn next_step(
     }))
 }
 
-/// Mail a code to the person's verified primary address and open the
-/// challenge that asks for it (`None`: no verified address to mail).
+/// How an unfamiliar device stepped up.
+enum StepUp {
+    /// A code went to the verified address: this challenge asks for it.
+    Challenge(Challenge),
+    /// Confirmed already (the TOTP code of this sign-in), or trusted by the
+    /// tenant's choice: the device may be trusted.
+    Passed,
+    /// Nothing to confirm it by: the sign-in is refused.
+    Refused(Refused),
+}
+
+/// Step an unfamiliar device up: a code mailed to the verified primary
+/// address; else the TOTP code this sign-in gave (TOTP, when enrolled, is
+/// always the first challenge); else the tenant's `unverified_device`
+/// choice: trust the device, or refuse the sign-in (and remind the person to
+/// verify their address). Every outcome is audited.
 fn step_up(
     app: &App,
     conn: &mut Db,
     ctx: &kluis_audit::Context,
-    person: &PersonId,
+    account: &Account,
+    done: &[ChallengeKind],
     pending: Option<String>,
-) -> Result<Option<Challenge>, TxError> {
+    unverified: UnverifiedDevice,
+) -> Result<StepUp, TxError> {
     let tenant = &ctx.tenant;
-    let Some(address) = secrets::verified_primary_email(conn, tenant, person)? else { return Ok(None) };
-    let code_hash = secrets::mail_device_code(conn, &app.master, tenant, person, &address)?;
-    let challenge = challenges::open(conn, tenant, person, ChallengeKind::EmailCode, pending, Some(code_hash))?;
-    let target = Target::person("device", person);
-    kluis_audit::record(conn, ctx, Action::ChallengeIssued, target, &["email_code"], None)?;
-    Ok(Some(challenge))
+    let person = &account.person_id;
+    let device = || Target::person("device", person);
+    if let Some(address) = secrets::verified_primary_email(conn, tenant, person)? {
+        let code_hash = secrets::mail_device_code(conn, &app.master, tenant, person, &address)?;
+        let challenge = challenges::open(conn, tenant, person, ChallengeKind::EmailCode, pending, Some(code_hash))?;
+        kluis_audit::record(conn, ctx, Action::ChallengeIssued, device(), &["email_code"], None)?;
+        return Ok(StepUp::Challenge(challenge));
+    }
+    if account.totp_enabled && done.contains(&ChallengeKind::Totp) {
+        kluis_audit::record(conn, ctx, Action::StepUpPassed, device(), &["totp"], None)?;
+        return Ok(StepUp::Passed);
+    }
+    match unverified {
+        // The tenant chose the lenient way: the device is trusted as it is
+        // (the caller records `device.trusted`).
+        UnverifiedDevice::Trust => Ok(StepUp::Passed),
+        UnverifiedDevice::Refuse => {
+            let reminded = secrets::remind_verification(conn, &app.master, tenant, person)?;
+            kluis_audit::record(conn, ctx, Action::LoginRefused, device(), &[], None)?;
+            Ok(StepUp::Refused(Refused::DeviceUnverifiable { reminded }))
+        }
+    }
 }
 
 /// Trust the device signing in: its id and the key the client keeps.

@@ -68,6 +68,9 @@ pub enum Action {
     LoginFailed,
     /// A sign-in was refused: too many failures.
     LoginThrottled,
+    /// A sign-in with the right password was refused: an unfamiliar device
+    /// with nothing to confirm it by (no verified e-mail address, no TOTP).
+    LoginRefused,
     /// A sign-in needs one more step.
     ChallengeIssued,
     /// A challenge was answered.
@@ -160,6 +163,7 @@ impl Action {
             Action::LoginSucceeded => "login.succeeded",
             Action::LoginFailed => "login.failed",
             Action::LoginThrottled => "login.throttled",
+            Action::LoginRefused => "login.refused",
             Action::ChallengeIssued => "challenge.issued",
             Action::ChallengePassed => "challenge.passed",
             Action::ChallengeFailed => "challenge.failed",

@@ -11,6 +11,7 @@ diesel::table! {
         updated_at -> Timestamp,
         require_staff_totp -> Bool,
         device_step_up -> Bool,
+        unverified_device -> Text,
     }
 }
 

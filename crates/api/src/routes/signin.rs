@@ -158,12 +158,13 @@ pub struct ResetConfirm {
     pub new_password: String,
 }
 
-/// The 200 of a session or the 202 of a challenge.
-fn respond(step: SignIn) -> HttpResponse {
+/// The 200 of a session, the 202 of a challenge, or the 403 of a refusal.
+fn respond(step: SignIn) -> Result<HttpResponse, ApiError> {
     match step {
-        SignIn::Challenge(c) => HttpResponse::build(StatusCode::ACCEPTED)
-            .json(ChallengeResponse { challenge_id: c.id, kind: c.kind.as_str().to_owned() }),
-        SignIn::Session(tokens) => HttpResponse::Ok().json(SessionTokens::from(tokens)),
+        SignIn::Challenge(c) => Ok(HttpResponse::build(StatusCode::ACCEPTED)
+            .json(ChallengeResponse { challenge_id: c.id, kind: c.kind.as_str().to_owned() })),
+        SignIn::Session(tokens) => Ok(HttpResponse::Ok().json(SessionTokens::from(tokens))),
+        SignIn::Refused(refused) => Err(kluis_app::AppError::from(refused).into()),
     }
 }
 
@@ -225,6 +226,7 @@ impl LoginRequest {
         (status = 200, body = SessionTokens, description = "Signed in"),
         (status = 202, body = ChallengeResponse, description = "One more step: answer the challenge"),
         (status = 401, body = Problem, content_type = "application/problem+json", description = "Unknown account, wrong password or blocked: always the same answer"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`device_unverifiable`: the password was right, but the device is unfamiliar and the account has neither a verified e-mail address nor TOTP to confirm it (the tenant's `unverified_device` is `refuse`); the detail says how to verify the address"),
         (status = 429, body = Problem, content_type = "application/problem+json", description = "Too many failed sign-ins in 15 minutes; see Retry-After"),
         BodyErrors,
     )
@@ -242,7 +244,7 @@ pub async fn login(
     let origin = crate::extract::origin(&req);
     let (login, seen) = body.0.into_sign_in(user_agent(&req), origin.ip);
     let step = kluis_app::signin::start(&state.app, &origin, login, seen).await?;
-    Ok(respond(step))
+    respond(step)
 }
 
 /// Answer a sign-in challenge: a TOTP or recovery code, or a new password.
@@ -254,6 +256,7 @@ pub async fn login(
         (status = 200, body = SessionTokens, description = "Signed in"),
         (status = 202, body = ChallengeResponse, description = "One more step"),
         (status = 401, body = Problem, content_type = "application/problem+json", description = "Wrong code, or the challenge is unknown, expired or dead after 5 tries"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`device_unverifiable`: answered, but the device is unfamiliar and the account has nothing to confirm it with (see the sign-in)"),
         BodyErrors,
     )
 )]
@@ -266,7 +269,7 @@ pub async fn answer_challenge(
 ) -> Result<HttpResponse, ApiError> {
     body.0.validate()?;
     let step = kluis_app::signin::answer(&state.app, &origin.0, path.into_inner(), body.0.into()).await?;
-    Ok(respond(step))
+    respond(step)
 }
 
 /// End the caller's session.

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use kluis_app::tenants::CreatedTenant;
 use kluis_core::{Scope, TenantId};
-use kluis_store::tenancy::{IssuedClient, NewTenant, Tenant, TenantChanges, TenantStatus};
+use kluis_store::tenancy::{IssuedClient, NewTenant, Tenant, TenantChanges, TenantStatus, UnverifiedDevice};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -44,6 +44,36 @@ impl From<TenantStatusView> for TenantStatus {
     }
 }
 
+/// What sign-in does with an unfamiliar device (with `device_step_up` on)
+/// when the person has neither a verified e-mail address to mail a code to
+/// nor TOTP to ask for.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnverifiedDeviceView {
+    /// Refuse the sign-in (403 `device_unverifiable`) until the address is verified: the default.
+    Refuse,
+    /// Trust the device as it is, without a second factor (lenient; choose it explicitly).
+    Trust,
+}
+
+impl From<UnverifiedDevice> for UnverifiedDeviceView {
+    fn from(v: UnverifiedDevice) -> Self {
+        match v {
+            UnverifiedDevice::Refuse => UnverifiedDeviceView::Refuse,
+            UnverifiedDevice::Trust => UnverifiedDeviceView::Trust,
+        }
+    }
+}
+
+impl From<UnverifiedDeviceView> for UnverifiedDevice {
+    fn from(v: UnverifiedDeviceView) -> Self {
+        match v {
+            UnverifiedDeviceView::Refuse => UnverifiedDevice::Refuse,
+            UnverifiedDeviceView::Trust => UnverifiedDevice::Trust,
+        }
+    }
+}
+
 /// A tenant.
 #[derive(Serialize, ToSchema)]
 pub struct TenantView {
@@ -59,6 +89,9 @@ pub struct TenantView {
     pub require_staff_totp: bool,
     /// A sign-in from an unfamiliar device needs a code mailed to the person (default true).
     pub device_step_up: bool,
+    /// An unfamiliar device of a person without a verified e-mail address or
+    /// TOTP: `refuse` (default) or `trust`.
+    pub unverified_device: UnverifiedDeviceView,
     /// Version for `If-Match`.
     pub version: i64,
     /// Created (RFC 3339).
@@ -80,6 +113,7 @@ impl From<Tenant> for TenantView {
             status: t.status.into(),
             require_staff_totp: t.require_staff_totp,
             device_step_up: t.device_step_up,
+            unverified_device: t.unverified_device.into(),
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -141,6 +175,10 @@ pub struct UpdateTenant {
     pub require_staff_totp: Option<bool>,
     /// `false` trusts unfamiliar devices without an e-mailed code.
     pub device_step_up: Option<bool>,
+    /// `refuse` (default): a person with neither a verified e-mail address nor
+    /// TOTP cannot sign in from an unfamiliar device until the address is
+    /// verified; `trust`: the device is trusted without a second factor.
+    pub unverified_device: Option<UnverifiedDeviceView>,
 }
 
 /// A page of tenants.
@@ -172,6 +210,7 @@ impl From<UpdateTenant> for TenantChanges {
             status: b.status.map(Into::into),
             require_staff_totp: b.require_staff_totp,
             device_step_up: b.device_step_up,
+            unverified_device: b.unverified_device.map(Into::into),
         }
     }
 }
@@ -236,7 +275,8 @@ pub async fn get_tenant(
     Ok(versioned(StatusCode::OK, tenant.version, &TenantView::from(tenant)))
 }
 
-/// Change a tenant: rename, change its slug, suspend or reactivate it.
+/// Change a tenant: rename, change its slug, suspend or reactivate it, or
+/// change its sign-in settings.
 #[utoipa::path(
     tag = "tenants",
     params(

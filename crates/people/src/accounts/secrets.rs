@@ -20,6 +20,8 @@ use super::mail::{self, Mail, Template};
 pub const VERIFY_TTL: Duration = Duration::hours(24);
 /// How long a password reset token lives.
 pub const RESET_TTL: Duration = Duration::hours(1);
+/// How often a refused sign-in may mail a fresh verification code.
+pub const REMIND_INTERVAL: Duration = Duration::minutes(10);
 /// Recovery codes issued at a time.
 pub const RECOVERY_CODES: usize = 10;
 
@@ -125,6 +127,36 @@ pub fn request_verification(
     let language = super::language(conn, tenant, person)?;
     let mail = Mail { to: &address, language: language.as_deref(), template: Template::VerifyEmail, token: &token };
     mail::queue(conn, master, tenant, person, mail)?;
+    Ok(true)
+}
+
+/// Remind a person whose primary e-mail is not verified yet: a fresh
+/// verification mail, unless one was queued in the last [`REMIND_INTERVAL`]
+/// (a sign-in refused for want of a verified address must not become a
+/// mail cannon). Inside the caller's transaction. Returns whether the person
+/// has such an address (mailed now or recently); `false` without a primary
+/// address or with a verified one.
+pub fn remind_verification(
+    conn: &mut Db,
+    master: &MasterKey,
+    tenant: &TenantId,
+    person: &PersonId,
+) -> Result<bool, TxError> {
+    let Some((_, _, verified)) = primary_email(conn, tenant, person)? else { return Ok(false) };
+    if verified {
+        return Ok(false);
+    }
+    let since = kluis_core::time::now() - REMIND_INTERVAL;
+    let recent: i64 = auth_tokens::table
+        .filter(auth_tokens::tenant_id.eq(tenant.as_str()))
+        .filter(auth_tokens::person_id.eq(person.as_str()))
+        .filter(auth_tokens::purpose.eq(TokenPurpose::VerifyEmail.as_str()))
+        .filter(auth_tokens::created_at.gt(since))
+        .count()
+        .get_result(conn)?;
+    if recent == 0 {
+        request_verification(conn, master, tenant, person)?;
+    }
     Ok(true)
 }
 

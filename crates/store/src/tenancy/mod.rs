@@ -9,7 +9,7 @@ mod rules;
 pub mod tenants;
 
 pub use clients::{ApiClient, ClientChanges, IssuedClient, NewClient};
-pub use tenants::{NewTenant, Tenant, TenantChanges, TenantStatus};
+pub use tenants::{NewTenant, Tenant, TenantChanges, TenantStatus, UnverifiedDevice};
 
 use kluis_core::{ClientId, TenantId};
 

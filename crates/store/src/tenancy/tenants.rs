@@ -47,6 +47,36 @@ impl TenantStatus {
     }
 }
 
+/// What sign-in does with an unfamiliar device when the person has neither
+/// a verified e-mail address to mail a code to nor TOTP to ask for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnverifiedDevice {
+    /// Refuse the sign-in until the address is verified (fail closed; the default).
+    #[default]
+    Refuse,
+    /// Trust the device as it is (the lenient behaviour, chosen explicitly).
+    Trust,
+}
+
+impl UnverifiedDevice {
+    /// Wire and column name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnverifiedDevice::Refuse => "refuse",
+            UnverifiedDevice::Trust => "trust",
+        }
+    }
+
+    fn parse(text: &str) -> Result<UnverifiedDevice> {
+        match text {
+            "refuse" => Ok(UnverifiedDevice::Refuse),
+            "trust" => Ok(UnverifiedDevice::Trust),
+            other => Err(DomainError::Internal(format!("unknown unverified_device {other}"))),
+        }
+    }
+}
+
 /// A tenant.
 #[derive(Clone, Debug)]
 pub struct Tenant {
@@ -68,6 +98,8 @@ pub struct Tenant {
     pub require_staff_totp: bool,
     /// A sign-in from an unfamiliar device needs a code mailed to the person.
     pub device_step_up: bool,
+    /// An unfamiliar device of a person without a verified address or TOTP.
+    pub unverified_device: UnverifiedDevice,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -82,6 +114,7 @@ struct TenantRow {
     updated_at: PrimitiveDateTime,
     require_staff_totp: bool,
     device_step_up: bool,
+    unverified_device: String,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -98,6 +131,7 @@ impl TryFrom<TenantRow> for Tenant {
             updated_at: row.updated_at,
             require_staff_totp: row.require_staff_totp,
             device_step_up: row.device_step_up,
+            unverified_device: UnverifiedDevice::parse(&row.unverified_device)?,
         })
     }
 }
@@ -124,6 +158,8 @@ pub struct TenantChanges {
     pub require_staff_totp: Option<bool>,
     /// Step up unfamiliar devices by e-mail.
     pub device_step_up: Option<bool>,
+    /// Refuse or trust an unfamiliar device that cannot step up.
+    pub unverified_device: Option<UnverifiedDevice>,
 }
 
 fn slug_taken() -> DomainError {
@@ -150,6 +186,7 @@ pub fn create(conn: &mut Db, new: &NewTenant) -> Result<(Tenant, IssuedClient)> 
         updated_at: now,
         require_staff_totp: true,
         device_step_up: true,
+        unverified_device: UnverifiedDevice::default().as_str().to_owned(),
     };
     let admin =
         NewClient { name: "admin".to_owned(), scopes: Scope::tenant_client_scopes().collect(), purposes: Vec::new() };
@@ -217,6 +254,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
         let status = changes.status.unwrap_or(current.status);
         let require_staff_totp = changes.require_staff_totp.unwrap_or(current.require_staff_totp);
         let device_step_up = changes.device_step_up.unwrap_or(current.device_step_up);
+        let unverified_device = changes.unverified_device.unwrap_or(current.unverified_device);
         diesel::update(tenants::table.find(id.as_str()).filter(tenants::version.eq(current.version)))
             .set((
                 tenants::name.eq(&name),
@@ -224,6 +262,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
                 tenants::status.eq(status.as_str()),
                 tenants::require_staff_totp.eq(require_staff_totp),
                 tenants::device_step_up.eq(device_step_up),
+                tenants::unverified_device.eq(unverified_device.as_str()),
                 tenants::version.eq(current.version + 1),
                 tenants::updated_at.eq(now),
             ))
@@ -235,6 +274,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
             status,
             require_staff_totp,
             device_step_up,
+            unverified_device,
             version: current.version + 1,
             updated_at: now,
             ..current
