@@ -54,10 +54,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+        if inner.is_eof() || inner.is_io() {
             return ApiError::Malformed(format!("line {} column {}", inner.line(), inner.column()));
         }
-        let message = inner.to_string();
+        // The body is valid JSON (checked above), yet serde_json files some
+        // type errors under syntax (`true` for an enum: "expected value"):
+        // they are data errors all the same, named by their field.
+        let message = if inner.is_syntax() { "has the wrong type".to_owned() } else { inner.to_string() };
         let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
         // serde_path_to_error's path already ends at an unknown field, but
         // stops at the parent of a missing one.
