@@ -94,7 +94,7 @@ pub enum ApiError {
     UnsupportedMediaType(&'static str),
     /// 422: the input breaks rules; per-field errors.
     Validation(Vec<FieldError>),
-    /// 429: too many failed attempts; retry after this many seconds.
+    /// 429: too many attempts or requests; retry after this many seconds.
     RateLimited(u64),
     /// 503: the database is unreachable or saturated.
     Unavailable,
@@ -169,7 +169,7 @@ impl ApiError {
             }
             ApiError::Validation(_) => "the input breaks one or more rules; see errors".to_owned(),
             ApiError::RateLimited(secs) => {
-                format!("too many failed attempts; retry in {secs} seconds")
+                format!("too many attempts; retry in {secs} seconds")
             }
             ApiError::Unavailable => "the database is unavailable; retry shortly".to_owned(),
             ApiError::Internal(_) => "an unexpected error happened; quote error_id to the operator".to_owned(),
@@ -405,6 +405,19 @@ pub mod responses {
         /// Used before, expired, or what it points to is gone.
         #[response(status = 410, content_type = "application/problem+json")]
         Gone(Problem),
+    }
+
+    /// 429: over a rate limit (per client IP, address, client id or
+    /// identifier); `Retry-After` says when the window ends.
+    #[derive(IntoResponses)]
+    pub enum RateLimited {
+        /// Too many requests in the window; retry after `Retry-After` seconds.
+        #[response(
+            status = 429,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the limit's window ends"))
+        )]
+        TooMany(Problem),
     }
 
     /// 412: `If-Match` mismatch.

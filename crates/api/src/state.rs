@@ -28,6 +28,8 @@ pub struct ApiConfig {
     pub auth_failure_window: Duration,
     /// Proxies whose `X-Forwarded-For` is believed for the client's IP.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Request rates of the flows anyone can drive without a token.
+    pub limits: kluis_app::limiter::Limits,
 }
 
 impl Default for ApiConfig {
@@ -41,6 +43,7 @@ impl Default for ApiConfig {
             max_auth_failures: 10,
             auth_failure_window: Duration::from_secs(15 * 60),
             trusted_proxies: Vec::new(),
+            limits: kluis_app::limiter::Limits::default(),
         }
     }
 }
@@ -54,6 +57,7 @@ impl ApiConfig {
             access_token_ttl: self.access_token_ttl,
             max_auth_failures: self.max_auth_failures,
             auth_failure_window: self.auth_failure_window,
+            limits: self.limits,
         }
     }
 }

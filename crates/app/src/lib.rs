@@ -53,7 +53,7 @@ pub use error::{AppError, AppResult};
 pub use fields::AuditFields;
 
 use crate::auth::{TokenService, TokenStates};
-use crate::limiter::FailureLimiter;
+use crate::limiter::{FailureLimiter, Limits, RateLimits};
 
 /// Settings of the use cases, taken from the server's configuration.
 #[derive(Debug, Clone)]
@@ -68,6 +68,8 @@ pub struct Settings {
     pub max_auth_failures: u32,
     /// The window those failures are counted in.
     pub auth_failure_window: Duration,
+    /// Request rates of the flows anyone can drive without a token.
+    pub limits: Limits,
 }
 
 impl Default for Settings {
@@ -78,6 +80,7 @@ impl Default for Settings {
             access_token_ttl: Duration::from_secs(900),
             max_auth_failures: 10,
             auth_failure_window: Duration::from_secs(15 * 60),
+            limits: Limits::default(),
         }
     }
 }
@@ -90,7 +93,7 @@ pub struct Stats {
 }
 
 /// What every use case shares: the pool, the token service, the failure
-/// limiter, the audit appender for reads, the personal-data registry.
+/// and rate limiters, the audit appender for reads, the personal-data registry.
 pub struct App {
     /// The database pool.
     pub pool: DbPool,
@@ -100,6 +103,8 @@ pub struct App {
     pub token_states: TokenStates,
     /// Counts failed authentications per key.
     pub limiter: FailureLimiter,
+    /// Counts requests per flow and key (client IP, e-mail address).
+    pub rates: RateLimits,
     /// Writes the audit entries of reads in groups.
     pub audit_reads: kluis_audit::Appender,
     /// Counts consent checks and feed pages per client and day, in memory
@@ -130,6 +135,7 @@ impl App {
             hashing: tokio::sync::Semaphore::new(cores),
             activity: std::sync::Mutex::new(std::collections::HashMap::new()),
             limiter: FailureLimiter::new(settings.max_auth_failures, settings.auth_failure_window),
+            rates: RateLimits::new(&settings.limits),
             audit_reads: kluis_audit::Appender::start(pool.clone()),
             usage: kluis_consent::usage::Counter::start(pool.clone()),
             stats: Stats::default(),

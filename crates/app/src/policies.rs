@@ -12,7 +12,8 @@ use kluis_store::Db;
 use kluis_store::tenancy::{TenantStatus, tenants};
 
 use crate::fields::{AuditFields, present};
-use crate::{App, AppResult, Scoped};
+use crate::limiter::Flow;
+use crate::{App, AppResult, Origin, Scoped};
 
 impl AuditFields for NewPolicyVersion {
     fn audit_fields(&self) -> Vec<&'static str> {
@@ -55,8 +56,10 @@ fn public_tenant(conn: &mut Db, slug: &str) -> Result<TenantId, DomainError> {
     if tenant.status == TenantStatus::Active { Ok(tenant.id) } else { Err(DomainError::NotFound) }
 }
 
-/// The current version of a kind of an active tenant, for anyone.
-pub async fn public_current(app: &App, slug: String, kind: PolicyKind) -> AppResult<PolicyVersion> {
+/// The current version of a kind of an active tenant, for anyone
+/// (rate-limited per client IP, as are the two reads below).
+pub async fn public_current(app: &App, origin: &Origin, slug: String, kind: PolicyKind) -> AppResult<PolicyVersion> {
+    app.rates.hit_ip(Flow::PublicReadPerIp, origin.ip)?;
     app.read(move |conn| {
         let tenant = public_tenant(conn, &slug)?;
         policies::current(conn, &tenant, kind)
@@ -65,7 +68,8 @@ pub async fn public_current(app: &App, slug: String, kind: PolicyKind) -> AppRes
 }
 
 /// Every published version of a kind of an active tenant, for anyone.
-pub async fn public_versions(app: &App, slug: String, kind: PolicyKind) -> AppResult<Vec<PolicyVersion>> {
+pub async fn public_versions(app: &App, origin: &Origin, slug: String, kind: PolicyKind) -> AppResult<Vec<PolicyVersion>> {
+    app.rates.hit_ip(Flow::PublicReadPerIp, origin.ip)?;
     app.read(move |conn| {
         let tenant = public_tenant(conn, &slug)?;
         policies::versions(conn, &tenant, kind)
@@ -74,7 +78,8 @@ pub async fn public_versions(app: &App, slug: String, kind: PolicyKind) -> AppRe
 }
 
 /// One version of a kind of an active tenant, current or archived, for anyone.
-pub async fn public_version(app: &App, slug: String, kind: PolicyKind, version: i64) -> AppResult<PolicyVersion> {
+pub async fn public_version(app: &App, origin: &Origin, slug: String, kind: PolicyKind, version: i64) -> AppResult<PolicyVersion> {
+    app.rates.hit_ip(Flow::PublicReadPerIp, origin.ip)?;
     app.read(move |conn| {
         let tenant = public_tenant(conn, &slug)?;
         policies::get(conn, &tenant, kind, version)

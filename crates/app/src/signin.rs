@@ -18,6 +18,7 @@ use kluis_store::error::TxError;
 use kluis_store::tenancy::{UnverifiedDevice, tenants};
 use zeroize::Zeroizing;
 
+use crate::limiter::Flow;
 use crate::{App, AppError, AppResult, Context, Origin};
 
 /// A password sign-in, as the person typed it.
@@ -208,10 +209,11 @@ async fn check_password(
     .await
 }
 
-/// Answer a sign-in challenge: the session, or the next challenge. The try
-/// is counted (and committed) before the answer is checked; a wrong code is
-/// refused (401) and audited.
+/// Answer a sign-in challenge: the session, or the next challenge. Answers
+/// are rate-limited per client IP (429); the try is counted (and committed)
+/// before the answer is checked; a wrong code is refused (401) and audited.
 pub async fn answer(app: &Arc<App>, origin: &Origin, id: String, answer: Answer) -> AppResult<SignIn> {
+    app.rates.hit_ip(Flow::ChallengePerIp, origin.ip)?;
     if !kluis_core::ids::is_uuid(&id) {
         return Err(challenge_dead());
     }
@@ -494,8 +496,9 @@ pub async fn logout(app: &App, ctx: &Context) -> AppResult<()> {
 }
 
 /// Verify an e-mail address with the mailed token; a token unknown, used or
-/// expired is a 400.
+/// expired is a 400. Rate-limited per client IP (429).
 pub async fn verify_email(app: &App, origin: &Origin, token: Zeroizing<String>) -> AppResult<()> {
+    app.rates.hit_ip(Flow::LinkPerIp, origin.ip)?;
     let origin = origin.clone();
     let verified = app
         .in_transaction(move |conn| {
@@ -510,8 +513,12 @@ pub async fn verify_email(app: &App, origin: &Origin, token: Zeroizing<String>) 
 }
 
 /// Mail a password reset token when `email` names an account of the tenant;
-/// the caller learns nothing either way.
+/// the caller learns nothing either way. Rate-limited per client IP and per
+/// address (429), before anything is looked up: a limited address is
+/// refused alike whether it has an account or not.
 pub async fn request_password_reset(app: &App, origin: &Origin, tenant: String, email: String) -> AppResult<()> {
+    app.rates.hit_ip(Flow::ResetPerIp, origin.ip)?;
+    app.rates.hit(Flow::ResetPerAddress, &format!("{}\n{}", tenant.to_lowercase(), email.trim().to_lowercase()))?;
     let (master, origin) = (app.master.clone(), origin.clone());
     app.in_transaction(move |conn| {
         let Ok(tenant) = tenants::get_by_slug(conn, &tenant) else { return Ok(()) };
@@ -526,14 +533,16 @@ pub async fn request_password_reset(app: &App, origin: &Origin, tenant: String, 
 }
 
 /// Set a new password with the mailed reset token: every session ends,
-/// nobody is signed in, and 2FA stays on. The password is checked (422)
-/// before the token is spent; a token unknown, used or expired is a 400.
+/// nobody is signed in, and 2FA stays on. Rate-limited per client IP (429,
+/// before any hashing); the password is checked (422) before the token is
+/// spent; a token unknown, used or expired is a 400.
 pub async fn confirm_password_reset(
     app: &App,
     origin: &Origin,
     token: Zeroizing<String>,
     new_password: Zeroizing<String>,
 ) -> AppResult<()> {
+    app.rates.hit_ip(Flow::LinkPerIp, origin.ip)?;
     password::check("new_password", &new_password)?;
     let hash = app.hash(move || password::hash(&new_password)).await??;
     let origin = origin.clone();

@@ -11,6 +11,7 @@ use kluis_people::persons;
 use time::PrimitiveDateTime;
 
 use crate::consent::audit_action;
+use crate::limiter::Flow;
 use crate::{App, AppError, AppResult, Origin, Scoped};
 
 /// A one-click unsubscribe link.
@@ -61,11 +62,21 @@ enum Outcome {
 /// The fields an unsubscribe records (kluis sets each of them).
 const FIELDS: [&str; 3] = ["purpose", "action", "source"];
 
+/// Count a request on an unsubscribe link (the one-click POST, and the page
+/// a browser GETs) against the per-IP rate: 429 beyond it. Mail providers
+/// send one-click unsubscribes for many people from few addresses, so the
+/// default rate is generous.
+pub fn throttle(app: &App, origin: &Origin) -> AppResult<()> {
+    app.rates.hit_ip(Flow::UnsubscribePerIp, origin.ip)
+}
+
 /// Redeem a link: record its withdrawal or objection with source
 /// `unsubscribe` by the system actor `unsubscribe`, and its audit entry.
-/// An altered link is a bad request; a used or expired one, or one whose
-/// person or purpose is gone, is gone. Neither records anything.
+/// Rate-limited per client IP ([`throttle`]). An altered link is a bad
+/// request; a used or expired one, or one whose person or purpose is gone,
+/// is gone. Neither records anything.
 pub async fn one_click(app: &App, origin: &Origin, token: String, proof: Proof) -> AppResult<ConsentEvent> {
+    throttle(app, origin)?;
     let origin = origin.clone();
     let outcome = app
         .in_transaction(move |conn| {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use kluis_app::limiter::{Limits, Rate};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -61,6 +62,18 @@ pub struct Settings {
     pub mail_dir: Option<PathBuf>,
     /// The sender of outgoing mail.
     pub mail_from: String,
+    /// Password reset requests per tenant and e-mail address (`N/DURATION`).
+    pub limit_password_reset_per_address: Rate,
+    /// Password reset requests per client IP.
+    pub limit_password_reset_per_ip: Rate,
+    /// Answers to sign-in challenges (mailed codes, TOTP codes) per client IP.
+    pub limit_challenge_answers_per_ip: Rate,
+    /// E-mail verifications and password reset confirmations per client IP.
+    pub limit_email_links_per_ip: Rate,
+    /// Public policy reads per client IP.
+    pub limit_public_reads_per_ip: Rate,
+    /// Unsubscribe link requests (page and one-click POST) per client IP.
+    pub limit_unsubscribe_per_ip: Rate,
 }
 
 fn hide_secret<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -107,9 +120,18 @@ impl Default for Settings {
             smtp_url: None,
             mail_dir: None,
             mail_from: "kluis <no-reply@localhost>".to_owned(),
+            limit_password_reset_per_address: LIMITS.password_reset_per_address,
+            limit_password_reset_per_ip: LIMITS.password_reset_per_ip,
+            limit_challenge_answers_per_ip: LIMITS.challenge_answers_per_ip,
+            limit_email_links_per_ip: LIMITS.email_links_per_ip,
+            limit_public_reads_per_ip: LIMITS.public_reads_per_ip,
+            limit_unsubscribe_per_ip: LIMITS.unsubscribe_per_ip,
         }
     }
 }
+
+/// The rate limits' defaults (kept in `kluis_app`, next to the limiters).
+const LIMITS: Limits = Limits::DEFAULT;
 
 /// Why settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +164,12 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("KLUIS_SMTP_URL", "SMTP server for outgoing mail, e.g. smtps://user:pass@mail.example.nl"),
     ("KLUIS_MAIL_DIR", "write outgoing mail as .eml files here instead [default without SMTP: <data_dir>/mail]"),
     ("KLUIS_MAIL_FROM", "sender of outgoing mail [default: kluis <no-reply@localhost>]"),
+    ("KLUIS_LIMIT_PASSWORD_RESET_PER_ADDRESS", "password reset requests per address, N/DURATION [default: 5/1h]"),
+    ("KLUIS_LIMIT_PASSWORD_RESET_PER_IP", "password reset requests per client IP [default: 20/1h]"),
+    ("KLUIS_LIMIT_CHALLENGE_ANSWERS_PER_IP", "sign-in challenge answers (mailed, TOTP codes) per IP [default: 60/15m]"),
+    ("KLUIS_LIMIT_EMAIL_LINKS_PER_IP", "e-mail verifications and reset confirmations per IP [default: 60/1h]"),
+    ("KLUIS_LIMIT_PUBLIC_READS_PER_IP", "public policy reads per client IP [default: 300/1m]"),
+    ("KLUIS_LIMIT_UNSUBSCRIBE_PER_IP", "unsubscribe link requests per client IP [default: 120/1m]"),
 ];
 
 impl Settings {
@@ -200,6 +228,18 @@ impl Settings {
     pub fn access_token_ttl(&self) -> Duration {
         Duration::from_secs(self.access_token_ttl_secs)
     }
+
+    /// The request rates of the flows anyone can drive without a token.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            password_reset_per_address: self.limit_password_reset_per_address,
+            password_reset_per_ip: self.limit_password_reset_per_ip,
+            challenge_answers_per_ip: self.limit_challenge_answers_per_ip,
+            email_links_per_ip: self.limit_email_links_per_ip,
+            public_reads_per_ip: self.limit_public_reads_per_ip,
+            unsubscribe_per_ip: self.limit_unsubscribe_per_ip,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -230,5 +270,19 @@ mod tests {
         assert!(Settings::load(None, bare).is_err());
         let ttl = Figment::from(Serialized::default("access_token_ttl_secs", 3600));
         assert!(Settings::load(None, ttl).is_err());
+    }
+
+    #[test]
+    fn limits_default_as_documented_and_read_as_rates() {
+        let s = Settings::load(None, Figment::new()).unwrap();
+        assert_eq!(s.limits(), Limits::default());
+        assert_eq!(s.limit_password_reset_per_address.to_string(), "5/1h");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kluis.toml");
+        std::fs::write(&file, "limit_public_reads_per_ip = \"10/1s\"\n").unwrap();
+        let s = Settings::load(Some(&file), Figment::new()).unwrap();
+        assert_eq!(s.limits().public_reads_per_ip, Rate::new(10, Duration::from_secs(1)));
+        let bad = Figment::from(Serialized::default("limit_unsubscribe_per_ip", "many"));
+        assert!(Settings::load(None, bad).is_err());
     }
 }

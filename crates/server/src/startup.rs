@@ -193,6 +193,7 @@ pub fn api_config(settings: &Settings) -> ApiConfig {
         body_limit: settings.body_limit,
         cors_origins: settings.cors_origins.clone(),
         trusted_proxies: settings.trusted_proxies.clone(),
+        limits: settings.limits(),
         ..ApiConfig::default()
     }
 }

@@ -18,8 +18,8 @@ use validator::Validate;
 use super::consent::{ClientSourceView, SourceView};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::error::responses::{AuthErrors, BodyErrors, NotFound, ServerErrors};
-use crate::extract::{ConsentProof, Json};
+use crate::error::responses::{AuthErrors, BodyErrors, NotFound, RateLimited, ServerErrors};
+use crate::extract::{ConsentProof, Json, RequestOrigin};
 use crate::routes::person_path;
 use crate::state::AppState;
 
@@ -287,22 +287,24 @@ pub async fn list_policy_versions(
     Ok(HttpResponse::Ok().json(PolicyVersionList::from(versions)))
 }
 
-/// The current version of a tenant's policy document, for anyone (no token).
+/// The current version of a tenant's policy document, for anyone (no token;
+/// rate-limited per client IP, like the other public reads).
 #[utoipa::path(
     tag = "policies",
     params(
         ("tenant_slug" = String, Path, description = "The tenant's slug"),
         ("kind" = PolicyKindView, Path, description = "`terms`, `privacy` or `cookies`"),
     ),
-    responses((status = 200, body = PolicyVersionView), NotFound, ServerErrors)
+    responses((status = 200, body = PolicyVersionView), NotFound, RateLimited, ServerErrors)
 )]
 #[get("/v1/public/{tenant_slug}/policies/{kind}")]
 pub async fn public_current_policy(
     state: web::Data<AppState>,
+    origin: RequestOrigin,
     path: web::Path<(String, PolicyKindView)>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, kind) = path.into_inner();
-    let current = kluis_app::policies::public_current(&state.app, slug, kind.into()).await?;
+    let current = kluis_app::policies::public_current(&state.app, &origin.0, slug, kind.into()).await?;
     Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, PUBLIC_CACHE)).json(PolicyVersionView::from(current)))
 }
 
@@ -313,15 +315,16 @@ pub async fn public_current_policy(
         ("tenant_slug" = String, Path, description = "The tenant's slug"),
         ("kind" = PolicyKindView, Path, description = "`terms`, `privacy` or `cookies`"),
     ),
-    responses((status = 200, body = PolicyVersionList), NotFound, ServerErrors)
+    responses((status = 200, body = PolicyVersionList), NotFound, RateLimited, ServerErrors)
 )]
 #[get("/v1/public/{tenant_slug}/policies/{kind}/versions")]
 pub async fn public_policy_versions(
     state: web::Data<AppState>,
+    origin: RequestOrigin,
     path: web::Path<(String, PolicyKindView)>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, kind) = path.into_inner();
-    let versions = kluis_app::policies::public_versions(&state.app, slug, kind.into()).await?;
+    let versions = kluis_app::policies::public_versions(&state.app, &origin.0, slug, kind.into()).await?;
     Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, PUBLIC_CACHE)).json(PolicyVersionList::from(versions)))
 }
 
@@ -333,15 +336,16 @@ pub async fn public_policy_versions(
         ("kind" = PolicyKindView, Path, description = "`terms`, `privacy` or `cookies`"),
         ("version" = i64, Path, description = "Version number"),
     ),
-    responses((status = 200, body = PolicyVersionView), NotFound, ServerErrors)
+    responses((status = 200, body = PolicyVersionView), NotFound, RateLimited, ServerErrors)
 )]
 #[get("/v1/public/{tenant_slug}/policies/{kind}/versions/{version}")]
 pub async fn public_policy_version(
     state: web::Data<AppState>,
+    origin: RequestOrigin,
     path: web::Path<(String, PolicyKindView, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, kind, version) = path.into_inner();
-    let found = kluis_app::policies::public_version(&state.app, slug, kind.into(), version).await?;
+    let found = kluis_app::policies::public_version(&state.app, &origin.0, slug, kind.into(), version).await?;
     Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, PUBLIC_CACHE)).json(PolicyVersionView::from(found)))
 }
 

@@ -16,7 +16,7 @@ use validator::Validate;
 use zeroize::Zeroizing;
 
 use crate::auth::Caller;
-use crate::error::responses::{AuthErrors, BodyErrors};
+use crate::error::responses::{AuthErrors, BodyErrors, RateLimited};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Json, RequestOrigin};
 use crate::state::AppState;
@@ -257,6 +257,7 @@ pub async fn login(
         (status = 202, body = ChallengeResponse, description = "One more step"),
         (status = 401, body = Problem, content_type = "application/problem+json", description = "Wrong code, or the challenge is unknown, expired or dead after 5 tries"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`device_unverifiable`: answered, but the device is unfamiliar and the account has nothing to confirm it with (see the sign-in)"),
+        RateLimited,
         BodyErrors,
     )
 )]
@@ -288,7 +289,7 @@ pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
 #[utoipa::path(
     tag = "auth",
     request_body = TokenBody,
-    responses((status = 204, description = "Verified"), (status = 400, body = Problem, content_type = "application/problem+json", description = "Unknown, used or expired token"), BodyErrors)
+    responses((status = 204, description = "Verified"), (status = 400, body = Problem, content_type = "application/problem+json", description = "Unknown, used or expired token"), RateLimited, BodyErrors)
 )]
 #[post("/v1/auth/verify-email")]
 pub async fn verify_email(
@@ -301,8 +302,14 @@ pub async fn verify_email(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Ask for a password reset mail. Always 202, whether or not the address has an account.
-#[utoipa::path(tag = "auth", request_body = ResetRequest, responses((status = 202, description = "If the address has an account, a mail is on its way"), BodyErrors))]
+/// Ask for a password reset mail. Always 202, whether or not the address has
+/// an account; 429 alike for both once the address (or the client IP) is
+/// over its rate.
+#[utoipa::path(
+    tag = "auth",
+    request_body = ResetRequest,
+    responses((status = 202, description = "If the address has an account, a mail is on its way"), RateLimited, BodyErrors)
+)]
 #[post("/v1/auth/password-reset")]
 pub async fn request_reset(
     state: web::Data<AppState>,
@@ -320,7 +327,7 @@ pub async fn request_reset(
 #[utoipa::path(
     tag = "auth",
     request_body = ResetConfirm,
-    responses((status = 204, description = "Password set"), (status = 400, body = Problem, content_type = "application/problem+json", description = "Unknown, used or expired token"), BodyErrors)
+    responses((status = 204, description = "Password set"), (status = 400, body = Problem, content_type = "application/problem+json", description = "Unknown, used or expired token"), RateLimited, BodyErrors)
 )]
 #[post("/v1/auth/password-reset/confirm")]
 pub async fn confirm_reset(
