@@ -68,7 +68,12 @@ pub async fn public_current(app: &App, origin: &Origin, slug: String, kind: Poli
 }
 
 /// Every published version of a kind of an active tenant, for anyone.
-pub async fn public_versions(app: &App, origin: &Origin, slug: String, kind: PolicyKind) -> AppResult<Vec<PolicyVersion>> {
+pub async fn public_versions(
+    app: &App,
+    origin: &Origin,
+    slug: String,
+    kind: PolicyKind,
+) -> AppResult<Vec<PolicyVersion>> {
     app.rates.hit_ip(Flow::PublicReadPerIp, origin.ip)?;
     app.read(move |conn| {
         let tenant = public_tenant(conn, &slug)?;
@@ -78,7 +83,13 @@ pub async fn public_versions(app: &App, origin: &Origin, slug: String, kind: Pol
 }
 
 /// One version of a kind of an active tenant, current or archived, for anyone.
-pub async fn public_version(app: &App, origin: &Origin, slug: String, kind: PolicyKind, version: i64) -> AppResult<PolicyVersion> {
+pub async fn public_version(
+    app: &App,
+    origin: &Origin,
+    slug: String,
+    kind: PolicyKind,
+    version: i64,
+) -> AppResult<PolicyVersion> {
     app.rates.hit_ip(Flow::PublicReadPerIp, origin.ip)?;
     app.read(move |conn| {
         let tenant = public_tenant(conn, &slug)?;

@@ -44,7 +44,11 @@ async fn assert_limited(response: reqwest::Response, window: u64) -> Value {
 /// A person with `email` as primary address and an account.
 async fn account(app: &TestApp, tenant: &Tenant, email: &str) -> String {
     let person: Value = app
-        .post("/v1/people", &tenant.token, &json!({"first_name": "Rita", "emails": [{"address": email, "label": "work"}]}))
+        .post(
+            "/v1/people",
+            &tenant.token,
+            &json!({"first_name": "Rita", "emails": [{"address": email, "label": "work"}]}),
+        )
         .await
         .json()
         .await
@@ -115,23 +119,40 @@ async fn challenge_answers_are_limited_per_ip(backend: Backend) {
     let tenant = app.new_tenant().await;
     account(&app, &tenant, "coder@example.nl").await;
     let token = app.mailed_code("coder@example.nl", 1).await;
-    assert_eq!(post_from(&app, FIRST, "/v1/auth/verify-email", &json!({"token": token})).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        post_from(&app, FIRST, "/v1/auth/verify-email", &json!({"token": token})).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let login = |user_agent: &'static str| {
         let body = json!({"tenant": tenant.slug, "identifier": "coder@example.nl", "password": PASSWORD, "device": {"user_agent": user_agent}});
         post_from(&app, FIRST, "/v1/auth/login", &body)
     };
     assert_eq!(login("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0.0.0").await.status(), StatusCode::OK);
-    let step: Value = login("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148 Safari/604.1").await.json().await.unwrap();
+    let step: Value = login("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148 Safari/604.1")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(step["kind"], "email_code");
     let code = app.mailed_code("coder@example.nl", 2).await;
     let path = format!("/v1/auth/challenges/{}", step["challenge_id"].as_str().unwrap());
 
     // Three answers from one IP (wrong codes, then an unknown challenge), then 429, even for the right code.
     for _ in 0..2 {
-        assert_problem(post_from(&app, FIRST, &path, &json!({"code": "000000"})).await, StatusCode::UNAUTHORIZED, "invalid_code").await;
+        assert_problem(
+            post_from(&app, FIRST, &path, &json!({"code": "000000"})).await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_code",
+        )
+        .await;
     }
     let unknown = format!("/v1/auth/challenges/{}", uuid::Uuid::now_v7());
-    assert_problem(post_from(&app, FIRST, &unknown, &json!({"code": "000000"})).await, StatusCode::UNAUTHORIZED, "challenge_invalid").await;
+    assert_problem(
+        post_from(&app, FIRST, &unknown, &json!({"code": "000000"})).await,
+        StatusCode::UNAUTHORIZED,
+        "challenge_invalid",
+    )
+    .await;
     assert_limited(post_from(&app, FIRST, &path, &json!({"code": code})).await, 900).await;
     // From another IP the right code still works: the refused answer was not a try.
     let answered = post_from(&app, SECOND, &path, &json!({"code": code})).await;
@@ -154,7 +175,12 @@ async fn mailed_links_are_limited_per_ip_and_the_window_ends(backend: Backend) {
     };
     let verify = |ip: &'static str| post_from(&app, ip, "/v1/auth/verify-email", &json!({"token": "ktok_guess"}));
     let confirm = |ip: &'static str| {
-        post_from(&app, ip, "/v1/auth/password-reset/confirm", &json!({"token": "ktok_guess", "new_password": "a new long passphrase"}))
+        post_from(
+            &app,
+            ip,
+            "/v1/auth/password-reset/confirm",
+            &json!({"token": "ktok_guess", "new_password": "a new long passphrase"}),
+        )
     };
     // Verification and reset confirmation share the budget.
     assert_problem(verify(FIRST).await, StatusCode::BAD_REQUEST, "token_invalid").await;
@@ -182,7 +208,8 @@ async fn public_policy_reads_are_limited_per_ip(backend: Backend) {
         return;
     };
     let tenant = app.new_tenant().await;
-    let published = app.post("/v1/policies/privacy/versions", &tenant.token, &json!({"title": "Privacy", "body": "Little."})).await;
+    let published =
+        app.post("/v1/policies/privacy/versions", &tenant.token, &json!({"title": "Privacy", "body": "Little."})).await;
     assert_eq!(published.status(), StatusCode::CREATED);
     let slug = tenant.slug.clone();
     let read = |ip: &'static str, path: &'static str| get_from(&app, ip, &format!("/v1/public/{slug}/policies/{path}"));
@@ -214,12 +241,17 @@ async fn unsubscribe_is_limited_per_ip(backend: Backend) {
         return;
     };
     let tenant = app.new_tenant().await;
-    let person: Value = app.post("/v1/people", &tenant.token, &json!({"first_name": "Ulla"})).await.json().await.unwrap();
+    let person: Value =
+        app.post("/v1/people", &tenant.token, &json!({"first_name": "Ulla"})).await.json().await.unwrap();
     let person = person["id"].as_str().unwrap();
     let grant = json!({"purpose": "marketing_email", "action": "grant", "source": "web"});
-    assert_eq!(app.post(&format!("/v1/people/{person}/consents"), &tenant.token, &grant).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.post(&format!("/v1/people/{person}/consents"), &tenant.token, &grant).await.status(),
+        StatusCode::CREATED
+    );
     let history = || async {
-        let page: Value = app.get(&format!("/v1/people/{person}/consents/history"), &tenant.token).await.json().await.unwrap();
+        let page: Value =
+            app.get(&format!("/v1/people/{person}/consents/history"), &tenant.token).await.json().await.unwrap();
         page["items"].as_array().unwrap().len()
     };
     let link: Value = app
@@ -238,7 +270,8 @@ async fn unsubscribe_is_limited_per_ip(backend: Backend) {
             .send()
     };
     for _ in 0..2 {
-        assert_problem(one_click(FIRST, "nonsense".into()).await.unwrap(), StatusCode::BAD_REQUEST, "invalid_link").await;
+        assert_problem(one_click(FIRST, "nonsense".into()).await.unwrap(), StatusCode::BAD_REQUEST, "invalid_link")
+            .await;
     }
     // Over the limit even a good link waits, and nothing is recorded.
     assert_limited(one_click(FIRST, token.clone()).await.unwrap(), 60).await;

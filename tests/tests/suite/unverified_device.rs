@@ -22,8 +22,9 @@ async fn person(app: &TestApp, tenant: &Tenant, email: Option<&str>, username: &
     }
     let created: Value = app.post("/v1/people", &tenant.token, &body).await.json().await.unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
-    let account =
-        app.post(&format!("/v1/people/{id}/account"), &tenant.token, &json!({"password": PASSWORD, "username": username})).await;
+    let account = app
+        .post(&format!("/v1/people/{id}/account"), &tenant.token, &json!({"password": PASSWORD, "username": username}))
+        .await;
     assert_eq!(account.status(), StatusCode::CREATED);
     id
 }
@@ -61,8 +62,13 @@ fn age_verification_mails(app: &TestApp, tenant: &Tenant) {
 
 fn totp_code(secret: &str, at: u64) -> String {
     let seed = Secret::try_from_base32(secret).unwrap();
-    let totp =
-        Builder::new().with_algorithm(Algorithm::SHA1).with_digits(6).with_step_duration(30).with_secret(seed).build().unwrap();
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(seed)
+        .build()
+        .unwrap();
     totp.generate(at).to_string()
 }
 
