@@ -120,7 +120,7 @@ pub async fn unsubscribe_page(
     params(("token" = String, Path, description = "The token of an unsubscribe link")),
     request_body(
         description = "Optional and not read: `List-Unsubscribe=One-Click` (RFC 8058)",
-        content((String = "application/x-www-form-urlencoded", example = "List-Unsubscribe=One-Click")),
+        content((Option<String> = "application/x-www-form-urlencoded", example = "List-Unsubscribe=One-Click")),
     ),
     responses(
         (status = 200, description = "Recorded: JSON, or for a browser the confirmation page", content(
