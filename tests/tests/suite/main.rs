@@ -17,3 +17,4 @@ mod schema;
 mod security;
 mod tenants;
 mod tokens;
+mod unsubscribe;
