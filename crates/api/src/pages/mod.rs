@@ -71,7 +71,7 @@ impl Visitor {
 /// The items of an `Accept*` header from most to least wanted (stable for
 /// equal weights), without those it refuses (`q=0`).
 fn wanted<T>(mut items: Vec<QualityItem<T>>) -> impl Iterator<Item = T> {
-    items.sort_by(|a, b| b.quality.cmp(&a.quality));
+    items.sort_by_key(|item| std::cmp::Reverse(item.quality));
     items.into_iter().filter(|item| item.quality > header::Quality::ZERO).map(|item| item.item)
 }
 
