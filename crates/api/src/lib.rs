@@ -10,6 +10,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
+pub mod pages;
 pub mod routes;
 pub mod state;
 
@@ -188,6 +189,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(consent::consents::consent_history)
         .service(consent::changes::changes)
         .service(consent::unsubscribe::unsubscribe_link)
+        .service(consent::unsubscribe::unsubscribe_page)
         .service(consent::unsubscribe::one_click_unsubscribe)
         .service(policies::publish_policy)
         .service(policies::list_policy_versions)

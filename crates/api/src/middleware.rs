@@ -80,15 +80,26 @@ const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 
 /// Everything else is data, never a page to render: nothing may load.
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+/// The routes that answer a browser with a page of [`crate::pages`].
+const PAGE_ROUTES: [&str; 1] = ["/v1/unsubscribe/{token}"];
+
 /// Headers on every response: no content sniffing, no referrer, and a
-/// content security policy unless the handler set its own (a page that
-/// needs more, such as the unsubscribe page, says so itself).
+/// content security policy unless the handler set its own: the
+/// documentation's, a page's (its inline style by hash, a form posting to
+/// itself) when a page route answers HTML, else one that lets nothing load.
 fn security_headers(route: &str, headers: &mut actix_web::http::header::HeaderMap) {
-    use actix_web::http::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
+    use actix_web::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     if !headers.contains_key(CONTENT_SECURITY_POLICY) {
-        let policy = if route.starts_with("/docs") { DOCS_CSP } else { API_CSP };
+        let html = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"));
+        let policy = if route.starts_with("/docs") {
+            DOCS_CSP
+        } else if html && PAGE_ROUTES.contains(&route) {
+            crate::pages::csp()
+        } else {
+            API_CSP
+        };
         headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
     }
 }

@@ -174,7 +174,8 @@ pub struct OwnChoice {
 
 /// The signed-in person grants, withdraws or objects for one purpose
 /// themselves (source `self`: the only way to lift their own objection),
-/// with its audit entry, in one transaction.
+/// with its audit entry, in one transaction. The purpose is named in the
+/// path: one the tenant does not have is not found, as everywhere else.
 pub async fn set_mine(app: &App, ctx: &Context, choice: OwnChoice) -> AppResult<ConsentEvent> {
     let (tenant, person) = ctx.person()?;
     let new = NewEvent {
@@ -189,6 +190,7 @@ pub async fn set_mine(app: &App, ctx: &Context, choice: OwnChoice) -> AppResult<
     let actor = ctx.actor.clone();
     let audit = ctx.audit_in(tenant.clone());
     app.in_transaction(move |conn| {
+        kluis_consent::purposes::get(conn, &tenant, &new.purpose)?;
         let event = ledger::record(conn, &tenant, &person, &actor, &new)?;
         let target = Target::person("consent", &person);
         let fields = new.audit_fields();

@@ -4,10 +4,12 @@
 //! objection for purposes not based on consent) once.
 
 use kluis_audit::{Action, Target};
-use kluis_consent::unsubscribe::{self, Opened, Redeemed};
-use kluis_consent::{ConsentEvent, Proof};
+use kluis_consent::unsubscribe::{self, Opened, Pending, Redeemed};
+use kluis_consent::{ConsentAction, ConsentEvent, Proof};
 use kluis_core::{Actor, ActorKind, DomainError, PersonId};
 use kluis_people::persons;
+use kluis_store::Db;
+use kluis_store::tenancy::tenants;
 use time::PrimitiveDateTime;
 
 use crate::consent::audit_action;
@@ -125,5 +127,104 @@ pub async fn one_click(app: &App, origin: &Origin, token: String, proof: Proof) 
             code: "link_gone",
             detail: "what this unsubscribe link points to no longer exists".into(),
         }),
+    }
+}
+
+/// What a link is about, for the page a person sees when they open it.
+#[derive(Debug, Clone)]
+pub struct About {
+    /// Purpose key.
+    pub purpose: String,
+    /// The purpose's display name (the tenant's words).
+    pub purpose_name: String,
+    /// The tenant's display name.
+    pub tenant_name: String,
+    /// The person's language, if they gave one (a BCP 47 tag).
+    pub language: Option<String>,
+    /// What using the link records: a withdrawal, or an objection.
+    pub action: ConsentAction,
+}
+
+/// What looking a link up found.
+enum Looked {
+    Ready(Box<About>),
+    Invalid,
+    Expired,
+    Used,
+    Gone,
+}
+
+/// Look a link up, reading only: the same checks as [`one_click`], in the
+/// same order, and the names to show.
+fn look(conn: &mut Db, token: &str) -> Result<Looked, DomainError> {
+    let token = match unsubscribe::open(conn, token)? {
+        Opened::Valid(token) => token,
+        Opened::Invalid => return Ok(Looked::Invalid),
+        Opened::Expired => return Ok(Looked::Expired),
+    };
+    let language = match persons::language(conn, &token.tenant, &token.person) {
+        Ok(language) => language,
+        Err(DomainError::NotFound) => return Ok(Looked::Gone),
+        Err(other) => return Err(other),
+    };
+    let (purpose, action) = match unsubscribe::pending(conn, &token)? {
+        Pending::Ready { purpose, action } => (purpose, action),
+        Pending::Used => return Ok(Looked::Used),
+        Pending::Gone => return Ok(Looked::Gone),
+    };
+    let tenant = tenants::get(conn, &token.tenant)?;
+    Ok(Looked::Ready(Box::new(About {
+        purpose: purpose.key,
+        purpose_name: purpose.name,
+        tenant_name: tenant.name,
+        language,
+        action,
+    })))
+}
+
+/// What a link would do, for the page a browser's GET shows: reads only,
+/// records nothing and writes no audit entry (mail scanners follow links;
+/// only the POST acts). A link kluis did not make, or an altered one, is
+/// not found; a used or expired one, or one whose person or purpose is
+/// gone, is gone.
+pub async fn preview(app: &App, token: String) -> AppResult<About> {
+    match app.read(move |conn| look(conn, &token)).await? {
+        Looked::Ready(about) => Ok(*about),
+        Looked::Invalid => Err(DomainError::NotFound.into()),
+        Looked::Expired => {
+            Err(AppError::Gone { code: "link_expired", detail: "this unsubscribe link has expired".into() })
+        }
+        Looked::Used => {
+            Err(AppError::Gone { code: "link_used", detail: "this unsubscribe link was used already".into() })
+        }
+        Looked::Gone => Err(AppError::Gone {
+            code: "link_gone",
+            detail: "what this unsubscribe link points to no longer exists".into(),
+        }),
+    }
+}
+
+/// A redeemed link and what it was about.
+#[derive(Debug, Clone)]
+pub struct Confirmed {
+    /// What was recorded.
+    pub event: ConsentEvent,
+    /// What the link was about, for the confirmation page.
+    pub about: About,
+}
+
+/// Redeem a link as [`one_click`] does, with what it was about (looked up
+/// first, so that a failure to read it records nothing): the POST of the
+/// page's button and of RFC 8058 clients alike.
+pub async fn confirm(app: &App, origin: &Origin, token: String, proof: Proof) -> AppResult<Confirmed> {
+    let looked = {
+        let token = token.clone();
+        app.read(move |conn| look(conn, &token)).await?
+    };
+    let event = one_click(app, origin, token, proof).await?;
+    match looked {
+        Looked::Ready(about) => Ok(Confirmed { event, about: *about }),
+        // A link that did not open as ready a moment ago cannot redeem now.
+        _ => Err(DomainError::Internal("an unsubscribe link redeemed that did not look ready".into()).into()),
     }
 }

@@ -16,7 +16,7 @@ use time::Duration;
 
 use crate::check::{self, Pair};
 use crate::model::*;
-use crate::unsubscribe::{self, Opened, Redeemed};
+use crate::unsubscribe::{self, Opened, Pending, Redeemed};
 use crate::{ConsentData, ledger, purposes, setup};
 
 struct Fixture {
@@ -253,10 +253,18 @@ fn an_unsubscribe_token_works_once_and_only_as_signed() {
     let Opened::Valid(valid) = unsubscribe::open(&mut f.conn, &token).unwrap() else { panic!("valid") };
     assert_eq!((valid.person.clone(), valid.purpose.as_str()), (who.clone(), "marketing_email"));
     let system = actor(ActorKind::System, "unsubscribe", &tenant);
+    for _ in 0..2 {
+        let Pending::Ready { purpose, action } = unsubscribe::pending(&mut f.conn, &valid).unwrap() else {
+            panic!("ready")
+        };
+        assert_eq!((purpose.key.as_str(), action), ("marketing_email", ConsentAction::Withdraw));
+    }
+    assert!(ledger::history(&mut f.conn, &tenant, &who, 50, None).unwrap().items.is_empty(), "looking records nothing");
     let Redeemed::Recorded(event) = unsubscribe::redeem(&mut f.conn, &valid, &system, Proof::default()).unwrap() else {
         panic!("recorded")
     };
     assert_eq!((event.action, event.source), (ConsentAction::Withdraw, Source::Unsubscribe));
+    assert!(matches!(unsubscribe::pending(&mut f.conn, &valid).unwrap(), Pending::Used));
     assert!(matches!(unsubscribe::redeem(&mut f.conn, &valid, &system, Proof::default()).unwrap(), Redeemed::Used));
     assert_eq!(ledger::history(&mut f.conn, &tenant, &who, 50, None).unwrap().items.len(), 1, "recorded once");
 }

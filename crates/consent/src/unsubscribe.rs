@@ -16,7 +16,7 @@ use kluis_store::{Db, write_tx};
 use sha2::{Digest, Sha256};
 use time::{Duration, PrimitiveDateTime};
 
-use crate::model::{ConsentAction, ConsentEvent, LegalBasis, NewEvent, Proof, Source};
+use crate::model::{ConsentAction, ConsentEvent, LegalBasis, NewEvent, Proof, Purpose, Source};
 use crate::{ledger, purposes, setup};
 
 /// How long a link works.
@@ -190,6 +190,45 @@ pub fn redeem(conn: &mut Db, token: &Token, actor: &Actor, proof: Proof) -> Resu
         Ok(Redeemed::Recorded(Box::new(ledger::record(conn, tenant, &token.person, actor, &new)?)))
     })
     .map_err(DomainError::from)
+}
+
+/// What redeeming a valid token would do now, found without doing it: the
+/// page a link opens in a browser says it, and a GET must never act (mail
+/// scanners follow links).
+#[derive(Clone, Debug)]
+pub enum Pending {
+    /// Redeeming it would record `action` for `purpose`.
+    Ready {
+        /// The purpose, as it is now.
+        purpose: Box<Purpose>,
+        /// A withdrawal, or an objection.
+        action: ConsentAction,
+    },
+    /// It was used before.
+    Used,
+    /// Its purpose no longer exists, or is no longer one to unsubscribe from.
+    Gone,
+}
+
+/// What [`redeem`] would find for a valid token, in the same order, reading only.
+pub fn pending(conn: &mut Db, token: &Token) -> Result<Pending> {
+    let tenant = &token.tenant;
+    let Some(purpose) = purposes::find(conn, tenant, &token.purpose)? else {
+        return Ok(Pending::Gone);
+    };
+    let Some(action) = action_for(purpose.legal_basis) else {
+        return Ok(Pending::Gone);
+    };
+    let used: i64 = u::table
+        .filter(u::tenant_id.eq(tenant.as_str()))
+        .filter(u::token_hash.eq(&token.hash))
+        .count()
+        .get_result(conn)
+        .domain()?;
+    if used > 0 {
+        return Ok(Pending::Used);
+    }
+    Ok(Pending::Ready { purpose: Box::new(purpose), action })
 }
 
 /// Delete the used tokens of a person; rows removed.

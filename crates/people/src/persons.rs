@@ -269,6 +269,17 @@ pub fn version(conn: &mut Db, tenant: &TenantId, id: &PersonId) -> Result<i64> {
         .domain()
 }
 
+/// The person's language (a BCP 47 tag, if they gave one), `NotFound` when
+/// the person is absent: what to speak to them in without loading the profile.
+pub fn language(conn: &mut Db, tenant: &TenantId, id: &PersonId) -> Result<Option<String>> {
+    people::table
+        .filter(people::tenant_id.eq(tenant.as_str()))
+        .filter(people::id.eq(id.as_str()))
+        .select(people::language)
+        .first(conn)
+        .domain()
+}
+
 /// Delete the person row (contacts and references are erased first by
 /// [`crate::PeopleData`]); rows removed.
 pub(crate) fn delete_row(conn: &mut Db, tenant: &TenantId, id: &PersonId) -> Result<u64> {

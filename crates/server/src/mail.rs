@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use kluis_store::{DbPool, MasterKey, outbox};
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
 use lettre::{FileTransport, SmtpTransport, Transport};
 use serde::Deserialize;
@@ -55,18 +55,34 @@ struct Payload {
     to: String,
     subject: String,
     text: String,
+    /// Extra headers as (name, value); absent in messages queued before
+    /// there were any.
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+}
+
+/// Headers the worker sets itself: a payload may not set them again.
+const OWN_HEADERS: [&str; 8] =
+    ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type", "Content-Transfer-Encoding"];
+
+/// An extra header of a payload; lettre encodes the value (RFC 2047, so no
+/// line break gets through) and folds it.
+fn header(name: String, value: String) -> Result<HeaderValue, String> {
+    if OWN_HEADERS.iter().any(|own| own.eq_ignore_ascii_case(&name)) {
+        return Err(format!("a payload may not set the {name} header"));
+    }
+    let name = HeaderName::new_from_ascii(name).map_err(|e| e.to_string())?;
+    Ok(HeaderValue::new(name, value))
 }
 
 fn message(from: &Mailbox, payload: &[u8]) -> Result<Message, String> {
     let payload: Payload = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
     let to: Mailbox = payload.to.parse().map_err(|e: lettre::address::AddressError| e.to_string())?;
-    Message::builder()
-        .from(from.clone())
-        .to(to)
-        .subject(payload.subject)
-        .header(ContentType::TEXT_PLAIN)
-        .body(payload.text)
-        .map_err(|e| e.to_string())
+    let mut builder = Message::builder().from(from.clone()).to(to).subject(payload.subject);
+    for (name, value) in payload.headers {
+        builder = builder.raw_header(header(name, value)?);
+    }
+    builder.header(ContentType::TEXT_PLAIN).body(payload.text).map_err(|e| e.to_string())
 }
 
 /// The running worker.
@@ -124,5 +140,47 @@ fn deliver_due(pool: &DbPool, master: &MasterKey, delivery: &Delivery, from: &Ma
         if let Err(e) = result {
             tracing::warn!(message.id = %item.id, error = %e, "mail worker: cannot update the outbox");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from() -> Mailbox {
+        "kluis <noreply@kluis.example>".parse().unwrap()
+    }
+
+    fn formatted(payload: serde_json::Value) -> Result<String, String> {
+        let message = message(&from(), &serde_json::to_vec(&payload).unwrap())?;
+        Ok(String::from_utf8(message.formatted()).unwrap())
+    }
+
+    #[test]
+    fn a_payload_with_list_unsubscribe_becomes_real_headers() {
+        let link = "https://kluis.example/v1/unsubscribe/dTEuMDE5YWJj.c2lnbmF0dXJlLXRoYXQtaXMtcXVpdGUtbG9uZy1hbmQtaGFzLW5vLXNwYWNlcw";
+        let eml = formatted(serde_json::json!({
+            "to": "cees@example.nl", "subject": "A new use of your data", "text": format!("Open {link}\n"),
+            "headers": [["List-Unsubscribe", format!("<{link}>")], ["List-Unsubscribe-Post", "List-Unsubscribe=One-Click"]],
+        }))
+        .unwrap();
+        let (head, _) = eml.split_once("\r\n\r\n").unwrap();
+        let lines: Vec<&str> = head.split("\r\n").collect();
+        assert!(lines.contains(&format!("List-Unsubscribe: <{link}>").as_str()), "{head}");
+        assert!(lines.contains(&"List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{head}");
+    }
+
+    #[test]
+    fn a_payload_without_headers_has_none_and_may_not_override_the_workers() {
+        let eml = formatted(serde_json::json!({"to": "cees@example.nl", "subject": "Code", "text": "123456"})).unwrap();
+        assert!(!eml.to_ascii_lowercase().contains("list-unsubscribe"), "{eml}");
+        let error = formatted(serde_json::json!({"to": "cees@example.nl", "subject": "x", "text": "x",
+            "headers": [["from", "evil@example.com"]]}))
+        .unwrap_err();
+        assert!(error.contains("from"), "{error}");
+        let eml = formatted(serde_json::json!({"to": "cees@example.nl", "subject": "x", "text": "x",
+            "headers": [["X-Note", "a\r\nBcc: evil@example.com"]]}))
+        .unwrap();
+        assert!(!eml.contains("\r\nBcc:"), "no header injection: {eml}");
     }
 }

@@ -72,10 +72,36 @@ both_backends! {
         assert_eq!(withdraw.status(), StatusCode::OK);
         assert!(!allowed(&app, &tenant, &person, "marketing_email").await, "as easy to withdraw as to give");
         let unknown = app.client.put(app.url("/v1/me/consents/no_such_purpose")).bearer_auth(&access).json(&json!({"action": "grant"})).send().await.unwrap();
-        assert_problem(unknown, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_problem(unknown, StatusCode::NOT_FOUND, "not_found").await;
         let contract = app.client.put(app.url("/v1/me/consents/account")).bearer_auth(&access).json(&json!({"action": "withdraw"})).send().await.unwrap();
         assert_problem(contract, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_problem(app.get("/v1/me/consents", &tenant.token).await, StatusCode::FORBIDDEN, "not_a_person").await;
+    }
+
+    async fn my_consent_for_a_purpose_my_tenant_does_not_have_is_404_and_records_nothing(app) {
+        let tenant = app.new_tenant().await;
+        let other = app.new_tenant().await;
+        let theirs = json!({"key": "theirs_only", "name": "Theirs", "description": "Another tenant's.",
+            "legal_basis": "consent", "data_categories": ["user.name"], "retention": "P1Y"});
+        assert_eq!(app.post("/v1/purposes", &other.token, &theirs).await.status(), StatusCode::CREATED);
+        let (person, access) = person_signed_in(&app, &tenant, "unknown-purpose@example.nl").await;
+        let put = |purpose: &'static str| {
+            app.client.put(app.url(&format!("/v1/me/consents/{purpose}"))).bearer_auth(&access).json(&json!({"action": "grant"})).send()
+        };
+        let unknown = assert_problem(put("no_such_purpose").await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
+        let foreign = assert_problem(put("theirs_only").await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
+        assert_eq!(foreign, unknown, "another tenant's purpose key: the same answer as one that never existed");
+        assert_problem(put("Not a key!").await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
+        let history: Value = app.get(&format!("/v1/people/{person}/consents/history"), &tenant.token).await.json().await.unwrap();
+        assert_eq!(history["items"], json!([]), "nothing recorded");
+        app.state.audit_reads.flush();
+        let audit: Value = app.get("/v1/audit/events?limit=200", &tenant.token).await.json().await.unwrap();
+        let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert!(!actions.iter().any(|a| ["consent.grant", "consent.withdraw", "consent.object"].contains(a)), "{actions:?}");
+        // A purpose the tenant has still works on the same path.
+        assert_eq!(put("marketing_email").await.unwrap().status(), StatusCode::OK);
+        let audit: Value = app.get("/v1/audit/events?limit=200&action=consent.grant", &tenant.token).await.json().await.unwrap();
+        assert_eq!(audit["items"].as_array().unwrap().len(), 1);
     }
 
     async fn me_shows_when_re_acceptance_is_due(app) {

@@ -18,4 +18,5 @@ mod schema;
 mod security;
 mod tenants;
 mod tokens;
+mod unsubscribe;
 mod unverified_device;

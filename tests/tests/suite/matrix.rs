@@ -28,14 +28,8 @@ const IN_FLIGHT: usize = 8;
 /// Operations that answer an id that names nothing with another status than
 /// 404. Each entry is a finding for the lead, not a design: the victim's id
 /// must still get byte for byte the answer a random id gets, and an entry
-/// that no longer applies fails the test so that it is removed.
-const NOT_404_FOR_UNKNOWN_IDS: &[(&str, u16, &str)] = &[(
-    "PUT /v1/me/consents/{purpose}",
-    422,
-    "BUG (matrix finding): a purpose key in the path that names no purpose of the caller's tenant is answered \
-     422 validation_failed on field `purpose` (not a body field) instead of 404 not_found; it leaks nothing \
-     (another tenant's key gets the same bytes), and the contract documents no 404 for it",
-)];
+/// that no longer applies fails the test so that it is removed. None now.
+const NOT_404_FOR_UNKNOWN_IDS: &[(&str, u16, &str)] = &[];
 
 /// Operations whose control (the same request on the caller's own ids) is
 /// not a success for a reason of state, not of access.

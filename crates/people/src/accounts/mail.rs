@@ -14,6 +14,23 @@ pub struct MailPayload<'a> {
     pub subject: String,
     /// Plain-text body.
     pub text: String,
+    /// Headers besides those the worker sets, as (name, value): the
+    /// `List-Unsubscribe` pair of a mail about processing one may withdraw
+    /// from or object to. Security mails carry none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl MailPayload<'_> {
+    fn to_json(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|e| kluis_core::DomainError::Internal(e.to_string()))
+    }
+}
+
+/// The headers that let a mail client offer a one-click unsubscribe for
+/// `link` (RFC 2369 and RFC 8058): it POSTs `List-Unsubscribe=One-Click` to it.
+fn list_unsubscribe(link: &str) -> Vec<(&'static str, String)> {
+    vec![("List-Unsubscribe", format!("<{link}>")), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned())]
 }
 
 /// Which message.
@@ -85,11 +102,18 @@ pub struct Mail<'a> {
     pub token: &'a str,
 }
 
+impl<'a> Mail<'a> {
+    /// A security mail: it carries a code, never an unsubscribe header
+    /// (nobody may opt out of their own account's security).
+    fn payload(&self) -> MailPayload<'a> {
+        let (subject, text) = render(self.template, self.language, self.token);
+        MailPayload { to: self.to, subject, text, headers: Vec::new() }
+    }
+}
+
 /// Queue a mail to a person, inside the caller's transaction.
 pub fn queue(conn: &mut Db, master: &MasterKey, tenant: &TenantId, person: &PersonId, mail: Mail<'_>) -> Result<()> {
-    let (subject, text) = render(mail.template, mail.language, mail.token);
-    let payload = serde_json::to_vec(&MailPayload { to: mail.to, subject, text })
-        .map_err(|e| kluis_core::DomainError::Internal(e.to_string()))?;
+    let payload = mail.payload().to_json()?;
     outbox::enqueue(conn, master, tenant, Some(person), "mail", &payload)?;
     Ok(())
 }
@@ -107,8 +131,33 @@ pub struct PurposeNotice<'a> {
     pub link: &'a str,
 }
 
+impl<'a> PurposeNotice<'a> {
+    /// The notice, with the link in its text and in `List-Unsubscribe`.
+    fn payload(&self) -> MailPayload<'a> {
+        let PurposeNotice { to, language, purpose, link } = *self;
+        let (subject, text) = if dutch(language) {
+            (
+                "Nieuw gebruik van je gegevens".to_owned(),
+                format!(
+                    "Hallo,\n\nWe gaan je gegevens ook gebruiken voor: {purpose}.\nDat doen we op grond van een gerechtvaardigd belang, en je hebt het recht om\nbezwaar te maken. Open deze link en druk op de knop om je bezwaar vast te\nleggen:\n\n{link}\n"
+                ),
+            )
+        } else {
+            (
+                "A new use of your data".to_owned(),
+                format!(
+                    "Hello,\n\nWe will also use your data for: {purpose}.\nWe do so on the ground of a legitimate interest, and you have the right to\nobject. Open this link and press its button to record your objection:\n\n{link}\n"
+                ),
+            )
+        };
+        MailPayload { to, subject, text, headers: list_unsubscribe(link) }
+    }
+}
+
 /// Tell a person about a new processing purpose they may object to, with a
-/// one-click link that records the objection; inside the caller's transaction.
+/// link to a page whose button records the objection (and the same link in
+/// `List-Unsubscribe`, for mail clients' one-click); inside the caller's
+/// transaction.
 pub fn queue_purpose_notice(
     conn: &mut Db,
     master: &MasterKey,
@@ -116,24 +165,44 @@ pub fn queue_purpose_notice(
     person: &PersonId,
     notice: PurposeNotice<'_>,
 ) -> Result<()> {
-    let PurposeNotice { to, language, purpose, link } = notice;
-    let (subject, text) = if dutch(language) {
-        (
-            "Nieuw gebruik van je gegevens".to_owned(),
-            format!(
-                "Hallo,\n\nWe gaan je gegevens ook gebruiken voor: {purpose}.\nDat doen we op grond van een gerechtvaardigd belang, en je hebt het recht om\nbezwaar te maken. Dat kan met een klik op deze link (of door er een lege\nPOST naar te sturen):\n\n{link}\n"
-            ),
-        )
-    } else {
-        (
-            "A new use of your data".to_owned(),
-            format!(
-                "Hello,\n\nWe will also use your data for: {purpose}.\nWe do so on the ground of a legitimate interest, and you have the right to\nobject. One click on this link (or an empty POST to it) records your objection:\n\n{link}\n"
-            ),
-        )
-    };
-    let payload = serde_json::to_vec(&MailPayload { to, subject, text })
-        .map_err(|e| kluis_core::DomainError::Internal(e.to_string()))?;
+    let payload = notice.payload().to_json()?;
     outbox::enqueue(conn, master, tenant, Some(person), "mail", &payload)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn stored(payload: &MailPayload<'_>) -> Value {
+        serde_json::from_slice(&payload.to_json().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_purpose_notice_carries_the_one_click_headers() {
+        let link = "https://kluis.example/v1/unsubscribe/abc.def";
+        let notice = PurposeNotice { to: "a@example.nl", language: Some("nl"), purpose: "Fraudepreventie", link };
+        let payload = stored(&notice.payload());
+        assert_eq!(
+            payload["headers"],
+            json!([
+                ["List-Unsubscribe", "<https://kluis.example/v1/unsubscribe/abc.def>"],
+                ["List-Unsubscribe-Post", "List-Unsubscribe=One-Click"]
+            ])
+        );
+        assert!(payload["text"].as_str().unwrap().contains(link));
+        assert_eq!(payload["subject"], "Nieuw gebruik van je gegevens");
+    }
+
+    #[test]
+    fn security_mails_carry_no_unsubscribe_header() {
+        for template in [Template::VerifyEmail, Template::PasswordReset, Template::DeviceCode] {
+            let mail = Mail { to: "a@example.nl", language: None, template, token: "123456" };
+            let payload = stored(&mail.payload());
+            assert_eq!(payload.get("headers"), None, "{template:?}");
+            assert!(payload["text"].as_str().unwrap().contains("123456"));
+        }
+    }
 }

@@ -1,16 +1,19 @@
 //! RFC 8058 one-click unsubscribe: the signed link for a person and purpose
-//! (`consent:read`), and the link itself, which needs no token.
+//! (`consent:read`), and the link itself, which needs no token: a GET shows
+//! a page whose button POSTs, the POST acts.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use kluis_core::Scope;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ActionView, Time};
 use crate::auth::Caller;
-use crate::error::ApiError;
 use crate::error::responses::{AuthErrors, LinkErrors, NotFound, ServerErrors};
+use crate::error::{ApiError, Problem};
 use crate::extract::{ConsentProof, RequestOrigin};
+use crate::pages::{Visitor, unsubscribe as page};
 use crate::routes::person_path;
 use crate::state::AppState;
 
@@ -70,27 +73,84 @@ pub async fn unsubscribe_link(
     Ok(HttpResponse::Ok().json(UnsubscribeLink { url: link.url, expires_at: link.expires_at }))
 }
 
-/// RFC 8058 one-click unsubscribe: no token, the link is the proof. Records
-/// a withdrawal (an objection for purposes not based on consent) with source
-/// `unsubscribe`, once. An altered link is 400; a used or expired one 410;
-/// neither records anything.
+/// The page an unsubscribe link opens in a browser: it names the purpose
+/// and the tenant, in the person's language (Dutch for `nl`, else English;
+/// the browser's `Accept-Language` when the person gave none), and says what
+/// its button does; the button POSTs to the same address. It never records
+/// anything: mail scanners follow links. A link that does not work is a page
+/// too (`Accept: application/json` gets the problem instead): 404 when kluis
+/// did not make it or it was altered, 410 when it is used, expired, or what
+/// it points to is gone.
 #[utoipa::path(
     tag = "consent",
     params(("token" = String, Path, description = "The token of an unsubscribe link")),
-    responses((status = 200, body = Unsubscribed), LinkErrors, ServerErrors)
+    responses(
+        (status = 200, description = "The page, with a form whose button POSTs to this address", content_type = "text/html", body = String),
+        (status = 404, description = "Not a link kluis made, or altered", content(
+            (String = "text/html"), (Problem = "application/problem+json"),
+        )),
+        (status = 410, description = "Used before, expired, or what it points to is gone", content(
+            (String = "text/html"), (Problem = "application/problem+json"),
+        )),
+        ServerErrors,
+    )
+)]
+#[get("/v1/unsubscribe/{token}")]
+pub async fn unsubscribe_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let visitor = Visitor::of(&req, true);
+    match kluis_app::unsubscribe::preview(&state.app, path.into_inner()).await {
+        Ok(about) => Ok(page::ask(&about, visitor.language(about.language.as_deref())).respond(StatusCode::OK)),
+        Err(error) => page::failure(error.into(), &visitor),
+    }
+}
+
+/// RFC 8058 one-click unsubscribe: no token, the link is the proof. Records
+/// a withdrawal (an objection for purposes not based on consent) with source
+/// `unsubscribe`, once. The body, if any, is not read: an RFC 8058 client
+/// sends `List-Unsubscribe=One-Click` (form-encoded), and so does the
+/// button of the link's page. A browser (`Accept: text/html`) gets a
+/// confirmation page, anyone else JSON. An altered link is 400; a used or
+/// expired one 410 (pages too, for a browser); neither records anything.
+#[utoipa::path(
+    tag = "consent",
+    params(("token" = String, Path, description = "The token of an unsubscribe link")),
+    request_body(
+        description = "Optional and not read: `List-Unsubscribe=One-Click` (RFC 8058)",
+        content((Option<String> = "application/x-www-form-urlencoded", example = "List-Unsubscribe=One-Click")),
+    ),
+    responses(
+        (status = 200, description = "Recorded: JSON, or for a browser the confirmation page", content(
+            (Unsubscribed = "application/json"), (String = "text/html"),
+        )),
+        LinkErrors,
+        ServerErrors,
+    )
 )]
 #[post("/v1/unsubscribe/{token}")]
 pub async fn one_click_unsubscribe(
     state: web::Data<AppState>,
+    req: HttpRequest,
     origin: RequestOrigin,
     proof: ConsentProof,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let visitor = Visitor::of(&req, false);
     let token = path.into_inner();
-    let event = kluis_app::unsubscribe::one_click(&state.app, &origin.0, token, proof.0).await?;
-    Ok(HttpResponse::Ok().json(Unsubscribed {
-        purpose: event.purpose,
-        action: event.action.into(),
-        occurred_at: event.occurred_at,
-    }))
+    match kluis_app::unsubscribe::confirm(&state.app, &origin.0, token, proof.0).await {
+        Ok(done) if visitor.html => {
+            Ok(page::done(&done.about, visitor.language(done.about.language.as_deref())).respond(StatusCode::OK))
+        }
+        Ok(done) => Ok(HttpResponse::Ok().json(Unsubscribed::from(done.event))),
+        Err(error) => page::failure(error.into(), &visitor),
+    }
+}
+
+impl From<kluis_consent::ConsentEvent> for Unsubscribed {
+    fn from(event: kluis_consent::ConsentEvent) -> Self {
+        Unsubscribed { purpose: event.purpose, action: event.action.into(), occurred_at: event.occurred_at }
+    }
 }

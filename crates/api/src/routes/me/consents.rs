@@ -10,7 +10,7 @@ use validator::Validate;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::error::responses::{AuthErrors, BodyErrors};
+use crate::error::responses::{AuthErrors, BodyErrors, NotFound};
 use crate::extract::{ConsentProof, Json};
 use crate::routes::consent::{ActionView, ConsentEventView, StandingList, StandingView};
 use crate::state::AppState;
@@ -43,12 +43,13 @@ pub async fn my_consents(state: web::Data<AppState>, caller: Caller) -> Result<H
 }
 
 /// Grant, withdraw or object for one purpose, as the person: as easy to
-/// withdraw as to give, and the only way to lift one's own objection.
+/// withdraw as to give, and the only way to lift one's own objection. A
+/// purpose the tenant does not have is 404.
 #[utoipa::path(
     tag = "me",
     params(("purpose" = String, Path, description = "Purpose key")),
     request_body = MyConsent,
-    responses((status = 200, body = ConsentEventView), BodyErrors),
+    responses((status = 200, body = ConsentEventView), BodyErrors, NotFound),
     security(("bearer" = ["self"]))
 )]
 #[put("/v1/me/consents/{purpose}")]
