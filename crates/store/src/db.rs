@@ -209,19 +209,28 @@ fn with_connect_timeout(url: &str, timeout: Duration) -> String {
     format!("{url}{separator}connect_timeout={}", secs.max(2))
 }
 
-/// How long a request waits for a connection while the pool holds none.
-pub const OUTAGE_WAIT: Duration = Duration::from_millis(250);
+/// How long a request waits for a connection while the pool holds none: a
+/// reconnect after r2d2 retired its idle connections takes milliseconds.
+pub const OUTAGE_WAIT: Duration = Duration::from_millis(100);
 
 /// A connection for a request. While the database is away the pool holds
 /// no connection at all (each one is dropped when its check-out ping fails,
-/// and r2d2 keeps reconnecting in the background); a request then waits
-/// [`OUTAGE_WAIT`], not the whole connection timeout, and is answered
+/// and r2d2 keeps reconnecting in the background); a request then gives up
+/// after [`OUTAGE_WAIT`], not the whole connection timeout, and is answered
 /// "unavailable". Every waiting request holds a blocking thread: with the
 /// full timeout, requests would queue behind each other for many timeouts.
 pub fn checkout(pool: &DbPool) -> Result<PooledDb, r2d2::PoolError> {
+    let started = std::time::Instant::now();
     let timeout = pool.connection_timeout();
-    let timeout = if pool.state().connections == 0 { timeout.min(OUTAGE_WAIT) } else { timeout };
-    pool.get_timeout(timeout)
+    loop {
+        let left = timeout.saturating_sub(started.elapsed());
+        match pool.get_timeout(left.min(OUTAGE_WAIT)) {
+            Ok(conn) => return Ok(conn),
+            Err(e) if pool.state().connections == 0 || started.elapsed() >= timeout => return Err(e),
+            // Saturated, not gone: wait on, up to the connection timeout.
+            Err(_) => {}
+        }
+    }
 }
 
 /// Run `f` in a write transaction. On SQLite the transaction starts with
@@ -252,10 +261,12 @@ where
             }
             Ok(value)
         }
-        Err(error) => {
-            <Db as Connection>::TransactionManager::rollback_transaction(conn)?;
-            Err(error)
-        }
+        Err(error) => match <Db as Connection>::TransactionManager::rollback_transaction(conn) {
+            // A lost connection breaks the transaction manager (the pool then
+            // drops the connection): the body's own error says more.
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
     }
 }
 

@@ -86,6 +86,14 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            // What kluis said about the failure: its errors, then its last lines.
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).take(20).collect();
+            let lines: Vec<&str> = log.lines().collect();
+            let last = &lines[lines.len().saturating_sub(10)..];
+            eprintln!("--- {}: errors\n{}\n--- last lines\n{}", self.log.display(), errors.join("\n"), last.join("\n"));
+        }
     }
 }
 
