@@ -46,7 +46,9 @@ fn assert_database_whole(url: &str, answers: &[Answer]) {
     let mut conn = Db::open(url).unwrap();
     let tables = match conn {
         Db::Sqlite(_) => {
-            let check: Vec<Name> = diesel::sql_query("SELECT integrity_check AS name FROM pragma_integrity_check()").load(&mut conn).unwrap();
+            let check: Vec<Name> = diesel::sql_query("SELECT integrity_check AS name FROM pragma_integrity_check()")
+                .load(&mut conn)
+                .unwrap();
             let check: Vec<&str> = check.iter().map(|row| row.name.as_str()).collect();
             assert_eq!(check, ["ok"], "PRAGMA integrity_check");
             "SELECT name FROM sqlite_master WHERE type = 'table'"
@@ -145,10 +147,8 @@ fn postgres_restart_under_load_answers_503_quickly_and_recovers_by_itself() {
     const AFTER: Duration = Duration::from_secs(5);
     let Some(cluster) = PgCluster::start() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("KLUIS_DATABASE_URL", cluster.url()),
-        ("KLUIS_DB_CONNECTION_TIMEOUT_MS", CONNECTION_TIMEOUT_MS.to_string()),
-    ];
+    let env =
+        [("KLUIS_DATABASE_URL", cluster.url()), ("KLUIS_DB_CONNECTION_TIMEOUT_MS", CONNECTION_TIMEOUT_MS.to_string())];
     let server = Server::start(dir.path(), &env);
     let tenants = Tenant::create(&server.base, &dir.path().join("data"), "outage", TENANTS);
     let stop = AtomicBool::new(false);
@@ -186,7 +186,8 @@ fn postgres_restart_under_load_answers_503_quickly_and_recovers_by_itself() {
     // that was acknowledged, and how long after the return it completed.
     let recovered = answers.iter().filter(|a| a.sent > up && a.acknowledged()).map(|a| a.sent + a.took - up).min();
     let recovered = recovered.expect("writes were acknowledged again within seconds of PostgreSQL's return");
-    let outage_latency: Vec<Duration> = refused.iter().filter(|a| a.sent > down && a.sent < up).map(|a| a.took).collect();
+    let outage_latency: Vec<Duration> =
+        refused.iter().filter(|a| a.sent > down && a.sent < up).map(|a| a.took).collect();
     println!(
         "postgres restart: {} writes acknowledged, {} answered 503 ({in_outage} during the {OUTAGE:?} outage: \
          latency p50 {:?}, p99 {:?}, max {:?}); ready again {:?} and writes again {recovered:?} after the return",

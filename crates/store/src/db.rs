@@ -315,7 +315,10 @@ mod tests {
             with_connect_timeout("postgres://u@h/db?sslmode=disable", Duration::from_millis(300)),
             "postgres://u@h/db?sslmode=disable&connect_timeout=2"
         );
-        assert_eq!(with_connect_timeout("postgres://u@h/db?connect_timeout=9", t), "postgres://u@h/db?connect_timeout=9");
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?connect_timeout=9", t),
+            "postgres://u@h/db?connect_timeout=9"
+        );
     }
 
     /// Another process holding SQLite's write lock past the busy timeout

@@ -190,8 +190,7 @@ fn send(request: reqwest::blocking::RequestBuilder, write: Write, tenant: usize,
         Err(_) => Answer { write, tenant, status: None, sent, took, retry_after: None, code: None, id: None, person },
         Ok(response) => {
             let status = response.status().as_u16();
-            let retry_after =
-                response.headers().get("retry-after").map(|v| v.to_str().unwrap_or_default().to_owned());
+            let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap_or_default().to_owned());
             let body: Value = response.json().unwrap_or(Value::Null);
             let took = sent.elapsed();
             let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
@@ -331,7 +330,8 @@ impl PgDatabase {
     pub fn create() -> Option<PgDatabase> {
         let url = std::env::var("KLUIS_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let admin_url = if url.contains('?') { format!("{url}&sslmode=disable") } else { format!("{url}?sslmode=disable") };
+        let admin_url =
+            if url.contains('?') { format!("{url}&sslmode=disable") } else { format!("{url}?sslmode=disable") };
         let mut conn = match PgConnection::establish(&admin_url) {
             Ok(conn) => conn,
             Err(e) => {
@@ -410,10 +410,8 @@ impl PgCluster {
         }
         let cluster = PgCluster { dir, bin, as_postgres, port: free_port() };
         let data = cluster.data();
-        let out = cluster.run(
-            "initdb",
-            &["-D", &data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"],
-        );
+        let out = cluster
+            .run("initdb", &["-D", &data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
         assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
         cluster.start_again();
         Some(cluster)
