@@ -201,8 +201,15 @@ fn send(request: reqwest::blocking::RequestBuilder, write: Write, tenant: usize,
 }
 
 /// `writers` threads writing people and consents to `tenants` (round robin)
-/// until `stop` is set; every answer, in no particular order.
-pub fn write_load(base: &str, tenants: &[Tenant], writers: usize, stop: &AtomicBool) -> Vec<Answer> {
+/// until `stop` is set, counting acknowledged writes in `acked`; every
+/// answer, in no particular order.
+pub fn write_load(
+    base: &str,
+    tenants: &[Tenant],
+    writers: usize,
+    stop: &AtomicBool,
+    acked: &AtomicUsize,
+) -> Vec<Answer> {
     let answers = Mutex::new(Vec::new());
     let client = http();
     std::thread::scope(|scope| {
@@ -220,6 +227,7 @@ pub fn write_load(base: &str, tenants: &[Tenant], writers: usize, stop: &AtomicB
                         .bearer_auth(&tenant.token)
                         .json(&json!({"first_name": format!("Writer{writer}"), "last_name": format!("Nr{n}")}));
                     let person = send(request, Write::Person, t, None);
+                    acked.fetch_add(usize::from(person.acknowledged()), Ordering::Relaxed);
                     let created = person.id.clone();
                     let failed = person.status.is_none();
                     mine.push(person);
@@ -228,7 +236,9 @@ pub fn write_load(base: &str, tenants: &[Tenant], writers: usize, stop: &AtomicB
                             .post(format!("{base}/v1/people/{id}/consents"))
                             .bearer_auth(&tenant.token)
                             .json(&json!({"purpose": "marketing_email", "action": "grant", "source": "web"}));
-                        mine.push(send(request, Write::Consent, t, Some(id)));
+                        let consent = send(request, Write::Consent, t, Some(id));
+                        acked.fetch_add(usize::from(consent.acknowledged()), Ordering::Relaxed);
+                        mine.push(consent);
                     }
                     if failed {
                         // The server is down: do not spin.
@@ -240,6 +250,16 @@ pub fn write_load(base: &str, tenants: &[Tenant], writers: usize, stop: &AtomicB
         }
     });
     answers.into_inner().unwrap()
+}
+
+/// Wait until `acked` reaches `at_least`, and `least` has passed; panics
+/// after `most`.
+pub fn load_for(acked: &AtomicUsize, at_least: usize, least: Duration, most: Duration) {
+    let started = Instant::now();
+    while started.elapsed() < least || acked.load(Ordering::Relaxed) < at_least {
+        assert!(started.elapsed() < most, "only {} writes acknowledged in {most:?}", acked.load(Ordering::Relaxed));
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Every acknowledged write reads back over HTTP, and every tenant's audit
