@@ -1,6 +1,7 @@
 # kluis — the commands a developer and CI run.
 #   make run      serve on the embedded SQLite default (./data), no setup
 #   make test     the whole suite: unit tests + HTTP tests on SQLite and PostgreSQL
+#   make chaos    faults under load: kill -9 and a PostgreSQL restart (about a minute)
 #   make openapi  regenerate openapi/openapi.json from the code
 #   make lint     rustfmt check + clippy with warnings as errors
 #   make bench    load scenarios on SQLite and PostgreSQL with pgbench/argon2
@@ -8,13 +9,19 @@
 
 CARGO ?= cargo
 
-.PHONY: run test openapi lint fmt build release bench
+.PHONY: run test chaos openapi lint fmt build release bench
 
 run:
 	$(CARGO) run -p kluis-server --bin kluis -- serve
 
 test:
 	$(CARGO) test --workspace --all-targets --locked
+
+# The real binary under 64 concurrent writers: kill -9 on SQLite and on
+# PostgreSQL, and a private PostgreSQL cluster stopped and started again.
+# One test at a time: each is a load test of its own.
+chaos:
+	$(CARGO) test --locked -p kluis-server --test chaos -- --test-threads=1 --nocapture
 
 openapi:
 	$(CARGO) run -q -p kluis-server --bin kluis -- openapi > openapi/openapi.json.tmp
@@ -23,6 +30,7 @@ openapi:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy --locked -p kluis-server --test chaos -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

@@ -12,6 +12,11 @@ use utoipa::ToSchema;
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// `Retry-After` of a 503: about when the pool's background reconnects,
+/// which back off up to half the connection timeout, find a database that
+/// came back.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
 /// An RFC 9457 problem. `code` is stable and meant for programs; `title` and
 /// `detail` are for people.
 #[derive(Debug, Serialize, ToSchema)]
@@ -171,7 +176,9 @@ impl ApiError {
             ApiError::RateLimited(secs) => {
                 format!("too many attempts; retry in {secs} seconds")
             }
-            ApiError::Unavailable => "the database is unavailable; retry shortly".to_owned(),
+            ApiError::Unavailable => {
+                format!("the database is unavailable; retry in {UNAVAILABLE_RETRY_AFTER_SECS} seconds")
+            }
             ApiError::Internal(_) => "an unexpected error happened; quote error_id to the operator".to_owned(),
         }
     }
@@ -247,6 +254,9 @@ impl ResponseError for ApiError {
             }
             ApiError::RateLimited(secs) => {
                 response.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
+            ApiError::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.to_string()));
             }
             _ => {}
         }
@@ -341,7 +351,7 @@ pub mod responses {
         /// Field errors.
         #[response(status = 422, content_type = "application/problem+json")]
         Invalid(Problem),
-        /// Database unavailable.
+        /// Database unavailable or saturated; retry after `Retry-After` seconds.
         #[response(status = 503, content_type = "application/problem+json")]
         Unavailable(Problem),
         /// Unexpected; carries `error_id`.
@@ -361,7 +371,7 @@ pub mod responses {
         /// Bad query or path parameters.
         #[response(status = 422, content_type = "application/problem+json")]
         Invalid(Problem),
-        /// Database unavailable.
+        /// Database unavailable or saturated; retry after `Retry-After` seconds.
         #[response(status = 503, content_type = "application/problem+json")]
         Unavailable(Problem),
         /// Unexpected; carries `error_id`.
@@ -388,7 +398,7 @@ pub mod responses {
     /// 503 and 500: what a public route without a token or body may answer.
     #[derive(IntoResponses)]
     pub enum ServerErrors {
-        /// Database unavailable.
+        /// Database unavailable or saturated; retry after `Retry-After` seconds.
         #[response(status = 503, content_type = "application/problem+json")]
         Unavailable(Problem),
         /// Unexpected; carries `error_id`.
@@ -426,5 +436,34 @@ pub mod responses {
         /// The resource changed since it was read.
         #[response(status = 412, content_type = "application/problem+json")]
         PreconditionFailed(Problem),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+
+    use super::*;
+
+    #[test]
+    fn an_unavailable_database_is_503_with_retry_after_and_no_cause() {
+        let cause = "database: server closed the connection unexpectedly";
+        let response = ApiError::from(DomainError::Unavailable(cause.into())).error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "2");
+        assert_eq!(response.headers().get(header::CONTENT_TYPE).unwrap(), PROBLEM_JSON);
+        let body = response.into_body().try_into_bytes().unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "unavailable");
+        assert_eq!(problem["status"], 503);
+        assert!(problem.get("error_id").is_none());
+        assert!(!String::from_utf8_lossy(&body).contains("closed"), "the cause stays in the log");
+    }
+
+    #[test]
+    fn an_internal_error_is_500_without_retry_after() {
+        let response = ApiError::from(DomainError::Internal("database: no such table".into())).error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
     }
 }

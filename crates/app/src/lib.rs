@@ -43,7 +43,7 @@ use std::time::Duration;
 
 use kluis_audit::{Action, Target};
 use kluis_core::DomainError;
-use kluis_store::db::{DbPool, PooledDb};
+use kluis_store::db::{DbPool, PooledDb, checkout};
 use kluis_store::error::{TxError, from_pool};
 use kluis_store::personal::PersonalData;
 use kluis_store::{Db, MasterKey, write_tx};
@@ -162,7 +162,7 @@ impl App {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let mut conn = pool.get().map_err(from_pool)?;
+            let mut conn = checkout(&pool).map_err(from_pool)?;
             f(&mut conn)
         })
         .await

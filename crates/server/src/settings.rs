@@ -51,6 +51,12 @@ pub struct Settings {
     pub body_limit: usize,
     /// Database connections in the pool.
     pub db_pool_size: u32,
+    /// Milliseconds a request waits for a pooled connection before it is
+    /// answered 503 (also libpq's connect timeout, rounded up to seconds).
+    pub db_connection_timeout_ms: u64,
+    /// SQLite: milliseconds a writer waits for the write lock before it is
+    /// answered 503.
+    pub db_busy_timeout_ms: u64,
     /// HTTP worker threads; default: one per core.
     pub workers: Option<usize>,
     /// Seconds in-flight requests get to finish on shutdown.
@@ -115,6 +121,8 @@ impl Default for Settings {
             access_token_ttl_secs: 900,
             body_limit: 256 * 1024,
             db_pool_size: 16,
+            db_connection_timeout_ms: 5000,
+            db_busy_timeout_ms: 10_000,
             workers: None,
             shutdown_timeout_secs: 30,
             smtp_url: None,
@@ -159,6 +167,8 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("KLUIS_ACCESS_TOKEN_TTL_SECS", "access-token lifetime, at most 900 [default: 900]"),
     ("KLUIS_BODY_LIMIT", "largest request body in bytes [default: 262144]"),
     ("KLUIS_DB_POOL_SIZE", "database connections [default: 16]"),
+    ("KLUIS_DB_CONNECTION_TIMEOUT_MS", "wait for a pooled connection before answering 503 [default: 5000]"),
+    ("KLUIS_DB_BUSY_TIMEOUT_MS", "SQLite: wait for the write lock before answering 503 [default: 10000]"),
     ("KLUIS_WORKERS", "HTTP worker threads [default: one per core]"),
     ("KLUIS_SHUTDOWN_TIMEOUT_SECS", "seconds in-flight requests get on shutdown [default: 30]"),
     ("KLUIS_SMTP_URL", "SMTP server for outgoing mail, e.g. smtps://user:pass@mail.example.nl"),
@@ -198,6 +208,9 @@ impl Settings {
         if self.db_pool_size == 0 {
             return Err(SettingsError::Invalid("db_pool_size must be at least 1".into()));
         }
+        if self.db_connection_timeout_ms < 100 {
+            return Err(SettingsError::Invalid("db_connection_timeout_ms must be at least 100".into()));
+        }
         kluis_store::Backend::of(&self.database_url()).map_err(|e| SettingsError::Invalid(e.to_string()))?;
         self.mail_from
             .parse::<lettre::message::Mailbox>()
@@ -221,6 +234,15 @@ impl Settings {
             (_, Some(dir)) => Some(dir.clone()),
             (Some(_), None) => None,
             (None, None) => Some(self.data_dir.join("mail")),
+        }
+    }
+
+    /// The pool's sizes and timeouts.
+    pub fn pool_options(&self) -> kluis_store::PoolOptions {
+        kluis_store::PoolOptions {
+            max_size: self.db_pool_size,
+            connection_timeout: Duration::from_millis(self.db_connection_timeout_ms),
+            busy_timeout: Duration::from_millis(self.db_busy_timeout_ms),
         }
     }
 
@@ -270,6 +292,12 @@ mod tests {
         assert!(Settings::load(None, bare).is_err());
         let ttl = Figment::from(Serialized::default("access_token_ttl_secs", 3600));
         assert!(Settings::load(None, ttl).is_err());
+        let instant = Figment::from(Serialized::default("db_connection_timeout_ms", 0));
+        assert!(Settings::load(None, instant).is_err());
+        let quick = Figment::from(Serialized::default("db_busy_timeout_ms", 250));
+        let options = Settings::load(None, quick).unwrap().pool_options();
+        assert_eq!(options.busy_timeout, Duration::from_millis(250));
+        assert_eq!(options.connection_timeout, Duration::from_secs(5));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use actix_web::dev::Server;
 use actix_web::{HttpServer, web};
 use kluis_api::{ApiConfig, AppState};
 use kluis_store::tenancy::{keys, operator};
-use kluis_store::{DbPool, MasterKey, PoolOptions, build_pool, migrate};
+use kluis_store::{DbPool, MasterKey, build_pool, migrate};
 use secrecy::ExposeSecret;
 
 use crate::settings::Settings;
@@ -137,8 +137,7 @@ pub fn open_database(settings: &Settings) -> Result<DbPool, StartupError> {
     {
         ensure_data_dir(parent)?;
     }
-    let options = PoolOptions { max_size: settings.db_pool_size, ..PoolOptions::default() };
-    let pool = build_pool(&url, options).map_err(|e| StartupError::Database(e.to_string()))?;
+    let pool = build_pool(&url, settings.pool_options()).map_err(|e| StartupError::Database(e.to_string()))?;
     let mut conn = pool.get().map_err(|e| StartupError::Database(e.to_string()))?;
     restrict_sqlite_files(&url)?;
     let applied = migrate::run_pending(&mut conn).map_err(|e| StartupError::Migration(e.to_string()))?;

@@ -180,16 +180,57 @@ impl Default for PoolOptions {
 /// Build a pool for `url`; a `sqlite://` file is created if missing, and
 /// opening one connection up front surfaces a bad URL at startup.
 pub fn build_pool(url: &str, options: PoolOptions) -> Result<DbPool, r2d2::Error> {
+    let url = match Backend::of(url) {
+        Ok(Backend::Postgres) => with_connect_timeout(url, options.connection_timeout),
+        _ => url.to_owned(),
+    };
     // One direct connection first: a wrong URL or an unreachable server fails
     // at once with its real cause, not after the pool's retries.
-    drop(Db::open(url).map_err(r2d2::Error::ConnectionError)?);
+    drop(Db::open(&url).map_err(r2d2::Error::ConnectionError)?);
     let busy_timeout_ms = u64::try_from(options.busy_timeout.as_millis()).unwrap_or(u64::MAX);
     r2d2::Pool::builder()
         .max_size(options.max_size)
         .connection_timeout(options.connection_timeout)
         .connection_customizer(Box::new(Customizer { busy_timeout_ms }))
-        .build(DbManager { url: url.to_owned() })
+        .build(DbManager { url })
         .map_err(|e| r2d2::Error::ConnectionError(ConnectionError::BadConnection(e.to_string())))
+}
+
+/// A PostgreSQL URL with libpq's `connect_timeout` (whole seconds, at least
+/// 2) unless it names one: r2d2 opens connections on a few threads of its
+/// own, and a server that swallows packets would otherwise hold them for the
+/// kernel's TCP timeout, minutes in which the pool cannot recover.
+fn with_connect_timeout(url: &str, timeout: Duration) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={}", secs.max(2))
+}
+
+/// How long a request waits for a connection while the pool holds none: a
+/// reconnect after r2d2 retired its idle connections takes milliseconds.
+pub const OUTAGE_WAIT: Duration = Duration::from_millis(100);
+
+/// A connection for a request. While the database is away the pool holds
+/// no connection at all (each one is dropped when its check-out ping fails,
+/// and r2d2 keeps reconnecting in the background); a request then gives up
+/// after [`OUTAGE_WAIT`], not the whole connection timeout, and is answered
+/// "unavailable". Every waiting request holds a blocking thread: with the
+/// full timeout, requests would queue behind each other for many timeouts.
+pub fn checkout(pool: &DbPool) -> Result<PooledDb, r2d2::PoolError> {
+    let started = std::time::Instant::now();
+    let timeout = pool.connection_timeout();
+    loop {
+        let left = timeout.saturating_sub(started.elapsed());
+        match pool.get_timeout(left.min(OUTAGE_WAIT)) {
+            Ok(conn) => return Ok(conn),
+            Err(e) if pool.state().connections == 0 || started.elapsed() >= timeout => return Err(e),
+            // Saturated, not gone: wait on, up to the connection timeout.
+            Err(_) => {}
+        }
+    }
 }
 
 /// Run `f` in a write transaction. On SQLite the transaction starts with
@@ -220,10 +261,12 @@ where
             }
             Ok(value)
         }
-        Err(error) => {
-            <Db as Connection>::TransactionManager::rollback_transaction(conn)?;
-            Err(error)
-        }
+        Err(error) => match <Db as Connection>::TransactionManager::rollback_transaction(conn) {
+            // A lost connection breaks the transaction manager (the pool then
+            // drops the connection): the body's own error says more.
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
     }
 }
 
@@ -262,6 +305,41 @@ mod tests {
         }
         let row: Row = diesel::sql_query("PRAGMA foreign_keys").get_result(&mut *conn).unwrap();
         assert_eq!(row.foreign_keys, 1);
+    }
+
+    #[test]
+    fn postgres_urls_get_a_connect_timeout_unless_they_name_one() {
+        let t = Duration::from_millis(5000);
+        assert_eq!(with_connect_timeout("postgres://u@h/db", t), "postgres://u@h/db?connect_timeout=5");
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?sslmode=disable", Duration::from_millis(300)),
+            "postgres://u@h/db?sslmode=disable&connect_timeout=2"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?connect_timeout=9", t),
+            "postgres://u@h/db?connect_timeout=9"
+        );
+    }
+
+    /// Another process holding SQLite's write lock past the busy timeout
+    /// makes a write unavailable (retry later), not an internal error.
+    #[test]
+    fn a_write_lock_held_past_the_busy_timeout_is_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let url = format!("sqlite://{}", path.display());
+        let options = PoolOptions { busy_timeout: Duration::from_millis(50), ..PoolOptions::default() };
+        let pool = build_pool(&url, options).unwrap();
+        let mut conn = checkout(&pool).unwrap();
+        diesel::sql_query("CREATE TABLE t (x INTEGER)").execute(&mut *conn).unwrap();
+        let mut holder = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        holder.batch_execute("BEGIN EXCLUSIVE").unwrap();
+        let blocked: Result<usize, crate::error::TxError> =
+            write_tx(&mut conn, |c| Ok(diesel::sql_query("INSERT INTO t VALUES (1)").execute(c)?));
+        let error = kluis_core::DomainError::from(blocked.unwrap_err());
+        assert!(matches!(error, kluis_core::DomainError::Unavailable(_)), "{error:?}");
+        holder.batch_execute("COMMIT").unwrap();
+        write_tx(&mut conn, |c| diesel::sql_query("INSERT INTO t VALUES (2)").execute(c)).unwrap();
     }
 
     #[test]
