@@ -11,6 +11,7 @@ mod contract;
 mod devices;
 mod http;
 mod matrix;
+mod methods;
 mod people;
 mod proxy;
 mod schema;

@@ -157,7 +157,7 @@ pub struct SetPassword {
     tag = "accounts",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = CreateAccount,
-    responses((status = 201, body = AccountView), BodyErrors, NotFound, Conflict),
+    responses((status = 201, body = AccountView, description = "Created: the account"), BodyErrors, NotFound, Conflict),
     security(("bearer" = ["accounts:admin"]))
 )]
 #[post("/v1/people/{person_id}/account")]
@@ -179,7 +179,7 @@ pub async fn create_account(
 #[utoipa::path(
     tag = "accounts",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = AccountView), AuthErrors, NotFound),
+    responses((status = 200, body = AccountView, description = "The account"), AuthErrors, NotFound),
     security(("bearer" = ["accounts:admin"]))
 )]
 #[get("/v1/people/{person_id}/account")]
@@ -201,7 +201,7 @@ pub async fn get_account(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = UpdateAccount,
-    responses((status = 200, body = AccountView), BodyErrors, NotFound, Conflict, Precondition),
+    responses((status = 200, body = AccountView, description = "The account"), BodyErrors, NotFound, Conflict, Precondition),
     security(("bearer" = ["accounts:admin"]))
 )]
 #[patch("/v1/people/{person_id}/account")]

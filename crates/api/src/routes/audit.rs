@@ -158,7 +158,7 @@ fn instant(field: &str, text: Option<&str>) -> Result<Option<time::PrimitiveDate
 #[utoipa::path(
     tag = "audit",
     params(EventQuery),
-    responses((status = 200, body = AuditPage), AuthErrors),
+    responses((status = 200, body = AuditPage, description = "One page of entries, newest first"), AuthErrors),
     security(("bearer" = ["audit:read"]))
 )]
 #[get("/v1/audit/events")]
@@ -176,7 +176,7 @@ pub async fn list_events(
 /// Walk the tenant's chain and report the first broken entry, if any.
 #[utoipa::path(
     tag = "audit",
-    responses((status = 200, body = VerifyResult), AuthErrors),
+    responses((status = 200, body = VerifyResult, description = "The outcome of walking the chain"), AuthErrors),
     security(("bearer" = ["audit:read"]))
 )]
 #[get("/v1/audit/verify")]

@@ -195,7 +195,7 @@ pub async fn create_client(
 #[utoipa::path(
     tag = "clients",
     params(ListQuery),
-    responses((status = 200, body = ClientPage), AuthErrors),
+    responses((status = 200, body = ClientPage, description = "One page of clients"), AuthErrors),
     security(("bearer" = ["clients:admin"]))
 )]
 #[get("/v1/clients")]
@@ -214,7 +214,7 @@ pub async fn list_clients(
 #[utoipa::path(
     tag = "clients",
     params(("client_id" = String, Path, description = "Client id")),
-    responses((status = 200, body = ClientView, headers(("ETag" = String))), AuthErrors, NotFound),
+    responses((status = 200, body = ClientView, headers(("ETag" = String)), description = "The client, its version in `ETag`"), AuthErrors, NotFound),
     security(("bearer" = ["clients:admin"]))
 )]
 #[get("/v1/clients/{client_id}")]
@@ -238,7 +238,7 @@ pub async fn get_client(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = UpdateClient,
-    responses((status = 200, body = ClientView, headers(("ETag" = String))), BodyErrors, NotFound, Precondition),
+    responses((status = 200, body = ClientView, headers(("ETag" = String)), description = "The client, its version in `ETag`"), BodyErrors, NotFound, Precondition),
     security(("bearer" = ["clients:admin"]))
 )]
 #[patch("/v1/clients/{client_id}")]

@@ -119,7 +119,7 @@ impl From<Vec<Device>> for DeviceList {
 #[utoipa::path(
     tag = "devices",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = DeviceList), AuthErrors, NotFound),
+    responses((status = 200, body = DeviceList, description = "The devices"), AuthErrors, NotFound),
     security(("bearer" = ["devices:read"]))
 )]
 #[get("/v1/people/{person_id}/devices")]
@@ -257,7 +257,7 @@ impl From<Vec<Count>> for VisitStats {
 }
 
 /// Visits per path and period.
-#[utoipa::path(tag = "devices", params(StatsQuery), responses((status = 200, body = VisitStats), AuthErrors), security(("bearer" = ["devices:read"])))]
+#[utoipa::path(tag = "devices", params(StatsQuery), responses((status = 200, body = VisitStats, description = "Visits per period and path"), AuthErrors), security(("bearer" = ["devices:read"])))]
 #[get("/v1/stats/visits")]
 pub async fn visit_stats(
     state: web::Data<AppState>,

@@ -251,7 +251,7 @@ impl From<Vec<PolicyVersion>> for PolicyVersionList {
     tag = "policies",
     params(("kind" = PolicyKindView, Path, description = "`terms`, `privacy` or `cookies`")),
     request_body = PublishPolicy,
-    responses((status = 201, body = PolicyVersionView), BodyErrors, NotFound),
+    responses((status = 201, body = PolicyVersionView, description = "Created: the policy version"), BodyErrors, NotFound),
     security(("bearer" = ["consent:write"]))
 )]
 #[post("/v1/policies/{kind}/versions")]
@@ -272,7 +272,7 @@ pub async fn publish_policy(
 #[utoipa::path(
     tag = "policies",
     params(("kind" = PolicyKindView, Path, description = "`terms`, `privacy` or `cookies`")),
-    responses((status = 200, body = PolicyVersionList), AuthErrors, NotFound),
+    responses((status = 200, body = PolicyVersionList, description = "The policy versions, newest first"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/policies/{kind}/versions")]
@@ -294,7 +294,7 @@ pub async fn list_policy_versions(
         ("tenant_slug" = String, Path, description = "The tenant's slug"),
         ("kind" = PolicyKindView, Path, description = "`terms`, `privacy` or `cookies`"),
     ),
-    responses((status = 200, body = PolicyVersionView), NotFound, ServerErrors)
+    responses((status = 200, body = PolicyVersionView, description = "The policy version"), NotFound, ServerErrors)
 )]
 #[get("/v1/public/{tenant_slug}/policies/{kind}")]
 pub async fn public_current_policy(
@@ -313,7 +313,7 @@ pub async fn public_current_policy(
         ("tenant_slug" = String, Path, description = "The tenant's slug"),
         ("kind" = PolicyKindView, Path, description = "`terms`, `privacy` or `cookies`"),
     ),
-    responses((status = 200, body = PolicyVersionList), NotFound, ServerErrors)
+    responses((status = 200, body = PolicyVersionList, description = "The policy versions, newest first"), NotFound, ServerErrors)
 )]
 #[get("/v1/public/{tenant_slug}/policies/{kind}/versions")]
 pub async fn public_policy_versions(
@@ -333,7 +333,7 @@ pub async fn public_policy_versions(
         ("kind" = PolicyKindView, Path, description = "`terms`, `privacy` or `cookies`"),
         ("version" = i64, Path, description = "Version number"),
     ),
-    responses((status = 200, body = PolicyVersionView), NotFound, ServerErrors)
+    responses((status = 200, body = PolicyVersionView, description = "The policy version"), NotFound, ServerErrors)
 )]
 #[get("/v1/public/{tenant_slug}/policies/{kind}/versions/{version}")]
 pub async fn public_policy_version(
@@ -351,7 +351,7 @@ pub async fn public_policy_version(
     tag = "policies",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = RecordAcceptance,
-    responses((status = 201, body = AcceptanceView), BodyErrors, NotFound),
+    responses((status = 201, body = AcceptanceView, description = "Created: the recorded acceptance"), BodyErrors, NotFound),
     security(("bearer" = ["consent:write"]))
 )]
 #[post("/v1/people/{person_id}/acceptances")]
@@ -374,7 +374,7 @@ pub async fn record_acceptance(
 #[utoipa::path(
     tag = "policies",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = AcceptanceList), AuthErrors, NotFound),
+    responses((status = 200, body = AcceptanceList, description = "The acceptances, newest first"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/people/{person_id}/acceptances")]

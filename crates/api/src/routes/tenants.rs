@@ -201,7 +201,7 @@ pub async fn create_tenant(
 #[utoipa::path(
     tag = "tenants",
     params(ListQuery),
-    responses((status = 200, body = TenantPage), AuthErrors),
+    responses((status = 200, body = TenantPage, description = "One page of tenants"), AuthErrors),
     security(("bearer" = ["tenants:admin"]))
 )]
 #[get("/v1/tenants")]
@@ -220,7 +220,7 @@ pub async fn list_tenants(
 #[utoipa::path(
     tag = "tenants",
     params(("tenant_id" = String, Path, description = "Tenant id")),
-    responses((status = 200, body = TenantView, headers(("ETag" = String))), AuthErrors, NotFound),
+    responses((status = 200, body = TenantView, headers(("ETag" = String)), description = "The tenant, its version in `ETag`"), AuthErrors, NotFound),
     security(("bearer" = ["tenants:admin"]))
 )]
 #[get("/v1/tenants/{tenant_id}")]
@@ -244,7 +244,7 @@ pub async fn get_tenant(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = UpdateTenant,
-    responses((status = 200, body = TenantView, headers(("ETag" = String))), BodyErrors, NotFound, Conflict, Precondition),
+    responses((status = 200, body = TenantView, headers(("ETag" = String)), description = "The tenant, its version in `ETag`"), BodyErrors, NotFound, Conflict, Precondition),
     security(("bearer" = ["tenants:admin"]))
 )]
 #[patch("/v1/tenants/{tenant_id}")]

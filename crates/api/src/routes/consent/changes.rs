@@ -105,7 +105,7 @@ impl From<kluis_consent::ConsentEvent> for ChangeView {
 #[utoipa::path(
     tag = "consent",
     params(ChangesQuery),
-    responses((status = 200, body = ChangesPage), AuthErrors),
+    responses((status = 200, body = ChangesPage, description = "One page of changes, in ledger order"), AuthErrors),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/consents/changes")]

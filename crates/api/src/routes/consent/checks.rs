@@ -119,7 +119,7 @@ impl BatchCheck {
 #[utoipa::path(
     tag = "consent",
     params(CheckQuery),
-    responses((status = 200, body = CheckResult), AuthErrors),
+    responses((status = 200, body = CheckResult, description = "Whether the processing is allowed"), AuthErrors),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/consents/check")]
@@ -140,7 +140,7 @@ pub async fn check_one(
 #[utoipa::path(
     tag = "consent",
     request_body = BatchCheck,
-    responses((status = 200, body = BatchResult), BodyErrors),
+    responses((status = 200, body = BatchResult, description = "One answer per pair, in request order"), BodyErrors),
     security(("bearer" = ["consent:read"]))
 )]
 #[post("/v1/consents/check")]

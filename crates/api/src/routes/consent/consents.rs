@@ -71,7 +71,7 @@ impl RecordConsent {
     tag = "consent",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = RecordConsent,
-    responses((status = 201, body = ConsentEventView), BodyErrors, NotFound),
+    responses((status = 201, body = ConsentEventView, description = "Created: the recorded event"), BodyErrors, NotFound),
     security(("bearer" = ["consent:write"]))
 )]
 #[post("/v1/people/{person_id}/consents")]
@@ -93,7 +93,7 @@ pub async fn record_consent(
 #[utoipa::path(
     tag = "consent",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = StandingList), AuthErrors, NotFound),
+    responses((status = 200, body = StandingList, description = "The standing per purpose"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/people/{person_id}/consents")]
@@ -113,7 +113,7 @@ pub async fn list_consents(
 #[utoipa::path(
     tag = "consent",
     params(("person_id" = String, Path, description = "Person id"), ListQuery),
-    responses((status = 200, body = ConsentEventPage), AuthErrors, NotFound),
+    responses((status = 200, body = ConsentEventPage, description = "One page of events, newest first"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/people/{person_id}/consents/history")]

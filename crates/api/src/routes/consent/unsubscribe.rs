@@ -53,7 +53,7 @@ pub struct Unsubscribed {
 #[utoipa::path(
     tag = "consent",
     params(("person_id" = String, Path, description = "Person id"), LinkQuery),
-    responses((status = 200, body = UnsubscribeLink), AuthErrors, NotFound),
+    responses((status = 200, body = UnsubscribeLink, description = "The signed link"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/people/{person_id}/unsubscribe-link")]
@@ -77,7 +77,7 @@ pub async fn unsubscribe_link(
 #[utoipa::path(
     tag = "consent",
     params(("token" = String, Path, description = "The token of an unsubscribe link")),
-    responses((status = 200, body = Unsubscribed), LinkErrors, ServerErrors)
+    responses((status = 200, body = Unsubscribed, description = "The withdrawal was recorded"), LinkErrors, ServerErrors)
 )]
 #[post("/v1/unsubscribe/{token}")]
 pub async fn one_click_unsubscribe(

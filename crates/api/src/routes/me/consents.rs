@@ -34,7 +34,7 @@ impl MyConsent {
 }
 
 /// One's own standing with every purpose of the tenant.
-#[utoipa::path(tag = "me", responses((status = 200, body = StandingList), AuthErrors), security(("bearer" = ["self"])))]
+#[utoipa::path(tag = "me", responses((status = 200, body = StandingList, description = "The standing per purpose"), AuthErrors), security(("bearer" = ["self"])))]
 #[get("/v1/me/consents")]
 pub async fn my_consents(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let standings = kluis_app::consent::mine(&state.app, &caller).await?;
@@ -48,7 +48,7 @@ pub async fn my_consents(state: web::Data<AppState>, caller: Caller) -> Result<H
     tag = "me",
     params(("purpose" = String, Path, description = "Purpose key")),
     request_body = MyConsent,
-    responses((status = 200, body = ConsentEventView), BodyErrors),
+    responses((status = 200, body = ConsentEventView, description = "The recorded event"), BodyErrors),
     security(("bearer" = ["self"]))
 )]
 #[put("/v1/me/consents/{purpose}")]

@@ -140,7 +140,7 @@ impl From<Receipt> for ErasureReceipt {
 #[utoipa::path(
     tag = "people",
     request_body = CreatePerson,
-    responses((status = 201, body = PersonView, headers(("ETag" = String), ("Location" = String))), BodyErrors, Conflict),
+    responses((status = 201, body = PersonView, headers(("ETag" = String), ("Location" = String)), description = "Created: the person; `Location` names it"), BodyErrors, Conflict),
     security(("bearer" = ["people:write"]))
 )]
 #[post("/v1/people")]
@@ -159,7 +159,7 @@ pub async fn create_person(
 #[utoipa::path(
     tag = "people",
     params(PeopleListQuery),
-    responses((status = 200, body = PersonPage), AuthErrors),
+    responses((status = 200, body = PersonPage, description = "One page of people"), AuthErrors),
     security(("bearer" = ["people:read"]))
 )]
 #[get("/v1/people")]
@@ -180,7 +180,7 @@ pub async fn list_people(
 #[utoipa::path(
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = PersonView, headers(("ETag" = String))), AuthErrors, NotFound),
+    responses((status = 200, body = PersonView, headers(("ETag" = String)), description = "The person, its version in `ETag`"), AuthErrors, NotFound),
     security(("bearer" = ["people:read"]))
 )]
 #[get("/v1/people/{person_id}")]
@@ -202,7 +202,7 @@ pub async fn get_person(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = UpdatePerson,
-    responses((status = 200, body = PersonView, headers(("ETag" = String))), BodyErrors, NotFound, Precondition),
+    responses((status = 200, body = PersonView, headers(("ETag" = String)), description = "The person, its version in `ETag`"), BodyErrors, NotFound, Precondition),
     security(("bearer" = ["people:write"]))
 )]
 #[patch("/v1/people/{person_id}")]
@@ -228,7 +228,7 @@ pub async fn update_person(
         ("person_id" = String, Path, description = "Person id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version this erasure is based on"),
     ),
-    responses((status = 200, body = ErasureReceipt), AuthErrors, NotFound, Precondition),
+    responses((status = 200, body = ErasureReceipt, description = "Erased; the rows removed per table"), AuthErrors, NotFound, Precondition),
     security(("bearer" = ["people:write"]))
 )]
 #[delete("/v1/people/{person_id}")]

@@ -79,7 +79,7 @@ impl From<NewReference> for references::NewReference {
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = NewReference,
-    responses((status = 201, body = ReferenceView), BodyErrors, NotFound, Conflict),
+    responses((status = 201, body = ReferenceView, description = "Created: the reference"), BodyErrors, NotFound, Conflict),
     security(("bearer" = ["people:write"]))
 )]
 #[post("/v1/people/{person_id}/references")]
@@ -101,7 +101,7 @@ pub async fn create_reference(
 #[utoipa::path(
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = ReferenceList), AuthErrors, NotFound),
+    responses((status = 200, body = ReferenceList, description = "The references"), AuthErrors, NotFound),
     security(("bearer" = ["people:read"]))
 )]
 #[get("/v1/people/{person_id}/references")]

@@ -155,7 +155,7 @@ impl From<UpdatePurpose> for PurposePatch {
 #[utoipa::path(
     tag = "register",
     request_body = CreatePurpose,
-    responses((status = 201, body = PurposeView, headers(("ETag" = String), ("Location" = String))), BodyErrors, Conflict),
+    responses((status = 201, body = PurposeView, headers(("ETag" = String), ("Location" = String)), description = "Created: the purpose; `Location` names it"), BodyErrors, Conflict),
     security(("bearer" = ["consent:write"]))
 )]
 #[post("/v1/purposes")]
@@ -177,7 +177,7 @@ pub async fn create_purpose(
 #[utoipa::path(
     tag = "register",
     params(ListQuery),
-    responses((status = 200, body = PurposePage), AuthErrors),
+    responses((status = 200, body = PurposePage, description = "One page of purposes"), AuthErrors),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/purposes")]
@@ -196,7 +196,7 @@ pub async fn list_purposes(
 #[utoipa::path(
     tag = "register",
     params(("key" = String, Path, description = "Purpose key")),
-    responses((status = 200, body = PurposeView, headers(("ETag" = String))), AuthErrors, NotFound),
+    responses((status = 200, body = PurposeView, headers(("ETag" = String)), description = "The purpose, its version in `ETag`"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/purposes/{key}")]
@@ -218,7 +218,7 @@ pub async fn get_purpose(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = UpdatePurpose,
-    responses((status = 200, body = PurposeView, headers(("ETag" = String))), BodyErrors, NotFound, Precondition),
+    responses((status = 200, body = PurposeView, headers(("ETag" = String)), description = "The purpose, its version in `ETag`"), BodyErrors, NotFound, Precondition),
     security(("bearer" = ["consent:write"]))
 )]
 #[patch("/v1/purposes/{key}")]

@@ -92,7 +92,7 @@ impl From<UpdateRecipient> for RecipientPatch {
 #[utoipa::path(
     tag = "register",
     request_body = CreateRecipient,
-    responses((status = 201, body = RecipientView, headers(("ETag" = String), ("Location" = String))), BodyErrors),
+    responses((status = 201, body = RecipientView, headers(("ETag" = String), ("Location" = String)), description = "Created: the recipient; `Location` names it"), BodyErrors),
     security(("bearer" = ["consent:write"]))
 )]
 #[post("/v1/recipients")]
@@ -112,7 +112,7 @@ pub async fn create_recipient(
 #[utoipa::path(
     tag = "register",
     params(ListQuery),
-    responses((status = 200, body = RecipientPage), AuthErrors),
+    responses((status = 200, body = RecipientPage, description = "One page of recipients"), AuthErrors),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/recipients")]
@@ -131,7 +131,7 @@ pub async fn list_recipients(
 #[utoipa::path(
     tag = "register",
     params(("recipient_id" = String, Path, description = "Recipient id")),
-    responses((status = 200, body = RecipientView, headers(("ETag" = String))), AuthErrors, NotFound),
+    responses((status = 200, body = RecipientView, headers(("ETag" = String)), description = "The recipient, its version in `ETag`"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/recipients/{recipient_id}")]
@@ -154,7 +154,7 @@ pub async fn get_recipient(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = UpdateRecipient,
-    responses((status = 200, body = RecipientView, headers(("ETag" = String))), BodyErrors, NotFound, Precondition),
+    responses((status = 200, body = RecipientView, headers(("ETag" = String)), description = "The recipient, its version in `ETag`"), BodyErrors, NotFound, Precondition),
     security(("bearer" = ["consent:write"]))
 )]
 #[patch("/v1/recipients/{recipient_id}")]
