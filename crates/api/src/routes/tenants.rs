@@ -118,10 +118,11 @@ pub struct TenantCreated {
 pub struct CreateTenant {
     /// Display name, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: String,
     /// URL name: 3 to 63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit.
     #[validate(length(min = 3, max = 63, message = "must be 3 to 63 characters"))]
-    #[schema(pattern = "^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", min_length = 3, max_length = 63)]
     pub slug: String,
 }
 
@@ -131,9 +132,11 @@ pub struct CreateTenant {
 pub struct UpdateTenant {
     /// Display name, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: Option<String>,
     /// URL name (see create).
     #[validate(length(min = 3, max = 63, message = "must be 3 to 63 characters"))]
+    #[schema(min_length = 3, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
     pub slug: Option<String>,
     /// `suspended` refuses every token of the tenant at once; `active` restores them.
     pub status: Option<TenantStatusView>,

@@ -22,6 +22,7 @@ use crate::state::AppState;
 pub struct RecordConsent {
     /// Purpose key. Only consent can be granted or withdrawn; objections
     /// only where the law gives that right (consent, public task, legitimate interests).
+    #[schema(pattern = "^[a-z][a-z0-9_]{1,63}$")]
     pub purpose: String,
     /// `grant`, `withdraw` or `object`.
     pub action: ActionView,
@@ -29,6 +30,7 @@ pub struct RecordConsent {
     pub source: ClientSourceView,
     /// The version of the privacy policy shown to the person (1 or more).
     #[validate(range(min = 1, message = "must be 1 or more"))]
+    #[schema(minimum = 1)]
     pub policy_version: Option<i64>,
     /// When the person did it (RFC 3339; not in the future); now when absent.
     #[serde(default, with = "kluis_core::time::rfc3339::option")]

@@ -20,6 +20,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct LinkQuery {
     /// Purpose key: one based on consent (withdrawn) or one the person may object to.
+    #[param(pattern = "^[a-z][a-z0-9_]{1,63}$")]
     pub purpose: String,
 }
 

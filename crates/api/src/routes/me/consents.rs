@@ -23,6 +23,7 @@ pub struct MyConsent {
     pub action: ActionView,
     /// The version of the privacy policy shown (1 or more).
     #[validate(range(min = 1, message = "must be 1 or more"))]
+    #[schema(minimum = 1)]
     pub policy_version: Option<i64>,
 }
 

@@ -19,9 +19,11 @@ use crate::state::AppState;
 pub struct ChangePassword {
     /// The current password.
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
+    #[schema(max_length = 1024)]
     pub current_password: String,
     /// The new one: 8 to 128 characters, not a common one.
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
@@ -40,6 +42,7 @@ pub struct TotpEnrolment {
 pub struct TotpCode {
     /// Six digits from the authenticator app.
     #[validate(length(min = 6, max = 8, message = "must be the 6-digit code"))]
+    #[schema(min_length = 6, max_length = 8)]
     pub code: String,
 }
 

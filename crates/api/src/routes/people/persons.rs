@@ -39,42 +39,55 @@ pub struct PersonPage {
 pub struct CreatePerson {
     /// `Dhr.`, `Mevr.`, `Dr.`, ... (at most 200 characters, as every text field).
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub salutation: Option<String>,
     /// First name.
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub first_name: Option<String>,
     /// Last name, with prefixes (`van der Berg`).
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub last_name: Option<String>,
     /// Nickname.
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub nickname: Option<String>,
     /// `YYYY-MM-DD`; not in the future, not over 150 years ago.
+    #[schema(format = Date)]
     pub date_of_birth: Option<String>,
     /// BCP 47 language tag, e.g. `nl` or `nl-NL`.
+    #[schema(pattern = "^(?:[A-Za-z]{2,3}|[A-Za-z]{5,8})(?:-[A-Za-z0-9]{1,8})*$", max_length = 35)]
     pub language: Option<String>,
     /// Company name.
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub company_name: Option<String>,
     /// Dutch Chamber of Commerce (KvK) number: 8 digits.
+    #[schema(pattern = "^[0-9]{8}$")]
     pub coc_number: Option<String>,
     /// EU VAT number; Dutch: `NL` + 9 digits + `B` + 2 digits.
+    #[schema(pattern = "^(?:ATU[0-9]{8}|BE[01][0-9]{9}|BG[0-9]{9,10}|CY[0-9]{8}[A-Z]|CZ[0-9]{8,10}|(?:DE|EE|EL|PT)[0-9]{9}|(?:DK|FI|HU|LU|MT|SI)[0-9]{8}|ES(?:[A-Z][0-9]{7}[0-9A-Z]|[0-9]{8}[A-Z])|FR[0-9A-HJ-NP-Z]{2}[0-9]{9}|(?:HR|IT|LV)[0-9]{11}|IE(?:[0-9]{7}[A-Z]{1,2}|[0-9][A-Z+*][0-9]{5}[A-Z])|LT(?:[0-9]{9}|[0-9]{12})|NL[0-9]{9}B[0-9]{2}|(?:PL|SK)[0-9]{10}|RO[0-9]{2,10}|SE[0-9]{12}|XI(?:[0-9]{9}|[0-9]{12}|(?:GD|HA)[0-9]{3}))$")]
     pub vat_number: Option<String>,
     /// E-mail addresses.
     #[serde(default)]
     #[validate(length(max = 20, message = "at most 20"))]
+    #[schema(max_items = 20)]
     pub emails: Vec<NewEmail>,
     /// Phone numbers.
     #[serde(default)]
     #[validate(length(max = 20, message = "at most 20"))]
+    #[schema(max_items = 20)]
     pub phones: Vec<NewPhone>,
     /// Postal addresses.
     #[serde(default)]
     #[validate(length(max = 20, message = "at most 20"))]
+    #[schema(max_items = 20)]
     pub addresses: Vec<NewAddress>,
     /// Websites.
     #[serde(default)]
     #[validate(length(max = 20, message = "at most 20"))]
+    #[schema(max_items = 20)]
     pub websites: Vec<NewWebsite>,
 }
 
@@ -113,6 +126,7 @@ pub struct PeopleListQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 

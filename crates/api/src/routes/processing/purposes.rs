@@ -85,20 +85,25 @@ pub struct CreatePurpose {
     pub key: String,
     /// Display name, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: String,
     /// What is done with the data and why, 1 to 2000 characters.
     #[validate(length(min = 1, max = 2000, message = "must be 1 to 2000 characters"))]
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$")]
     pub description: String,
     /// The lawful basis.
     pub legal_basis: LegalBasisView,
     /// 1 to 50 catalogue category names, e.g. `user.contact.email`.
     #[validate(length(min = 1, max = 50, message = "must name 1 to 50 data categories"))]
+    #[schema(min_items = 1, max_items = 50, value_type = Vec<crate::contract::DataCategory>)]
     pub data_categories: Vec<String>,
     /// Ids of the tenant's recipients (at most 50).
     #[serde(default)]
     #[validate(length(max = 50, message = "at most 50"))]
+    #[schema(max_items = 50, value_type = Vec<crate::contract::RecipientId>)]
     pub recipients: Vec<String>,
     /// ISO 8601 duration: `P2Y`, `P6M`, `P30D`, `PT12H`.
+    #[schema(pattern = "^P(?:(?:[0-9]{1,9}Y(?:[0-9]{1,9}M)?(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}M(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}W(?:[0-9]{1,9}D)?|[0-9]{1,9}D)(?:T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))?|T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))$")]
     pub retention: String,
 }
 
@@ -108,19 +113,24 @@ pub struct CreatePurpose {
 pub struct UpdatePurpose {
     /// Display name, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: Option<String>,
     /// Description, 1 to 2000 characters.
     #[validate(length(min = 1, max = 2000, message = "must be 1 to 2000 characters"))]
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$")]
     pub description: Option<String>,
     /// The lawful basis.
     pub legal_basis: Option<LegalBasisView>,
     /// 1 to 50 catalogue category names.
     #[validate(length(min = 1, max = 50, message = "must name 1 to 50 data categories"))]
+    #[schema(min_items = 1, max_items = 50, value_type = Option<Vec<crate::contract::DataCategory>>)]
     pub data_categories: Option<Vec<String>>,
     /// Recipient ids (at most 50).
     #[validate(length(max = 50, message = "at most 50"))]
+    #[schema(max_items = 50, value_type = Option<Vec<crate::contract::RecipientId>>)]
     pub recipients: Option<Vec<String>>,
     /// ISO 8601 duration.
+    #[schema(pattern = "^P(?:(?:[0-9]{1,9}Y(?:[0-9]{1,9}M)?(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}M(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}W(?:[0-9]{1,9}D)?|[0-9]{1,9}D)(?:T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))?|T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))$")]
     pub retention: Option<String>,
 }
 

@@ -37,13 +37,16 @@ pub struct RecipientPage {
 pub struct CreateRecipient {
     /// Organisation name, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: String,
     /// `processor`, `controller` or `authority`.
     pub role: RoleView,
     /// ISO 3166-1 alpha-2 country code, e.g. `NL` or `US`.
+    #[schema(value_type = crate::contract::CountryCode)]
     pub country: String,
     /// Required outside the EEA: the safeguard, e.g. `SCC` or `adequacy decision`; 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub transfer_mechanism: Option<String>,
 }
 
@@ -54,14 +57,16 @@ pub struct CreateRecipient {
 pub struct UpdateRecipient {
     /// Organisation name.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: Option<String>,
     /// Role.
     pub role: Option<RoleView>,
     /// Country.
+    #[schema(value_type = Option<crate::contract::CountryCode>)]
     pub country: Option<String>,
     /// Transfer mechanism.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub transfer_mechanism: Option<Option<String>>,
 }
 
