@@ -3,12 +3,14 @@
 #   make test     the whole suite: unit tests + HTTP tests on SQLite and PostgreSQL
 #   make openapi  regenerate openapi/openapi.json from the code
 #   make lint     rustfmt check + clippy with warnings as errors
+#   make contract openapi/openapi.json through an independent validator (openapi-spec-validator)
+#   make fuzz     Schemathesis against the real binary on SQLite and PostgreSQL (tests/schemathesis)
 #   make bench    load scenarios on SQLite and PostgreSQL with pgbench/argon2
 #                 baselines (BENCH_QUICK=1: a short smoke run); bench/README.md
 
 CARGO ?= cargo
 
-.PHONY: run test openapi lint fmt build release bench
+.PHONY: run test openapi lint fmt build release bench contract fuzz
 
 run:
 	$(CARGO) run -p kluis-server --bin kluis -- serve
@@ -26,6 +28,13 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+# The contract checkers live in .venv-ci/ (pinned in tests/schemathesis/requirements.txt).
+contract:
+	. tests/schemathesis/venv.sh && .venv-ci/bin/openapi-spec-validator openapi/openapi.json
+
+fuzz:
+	tests/schemathesis/run.sh
 
 build:
 	$(CARGO) build --workspace --locked

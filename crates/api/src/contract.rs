@@ -6,6 +6,7 @@
 
 use kluis_core::category::Category;
 use kluis_core::validate::{COUNTRIES, EEA};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{OpenApi, RefOr, Schema};
@@ -126,6 +127,45 @@ impl PartialSchema for IpAddress {
 
 impl ToSchema for IpAddress {}
 
+/// The grants the token endpoint knows.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum GrantType {
+    /// A client authenticates with its id and secret.
+    ClientCredentials,
+    /// A signed-in person's session goes on with its refresh token.
+    RefreshToken,
+}
+
+/// An integer field: JSON Schema counts `3.0` as the integer 3, and so does
+/// kluis; `3.5` is refused like any other non-integer.
+pub fn integer<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(d)?;
+    whole(&number).ok_or_else(|| serde::de::Error::custom(format!("invalid type: {number}, expected an integer")))
+}
+
+/// An optional integer field (see [`integer`]); `null` is absent.
+pub fn option_integer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(number) => whole(&number)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid type: {number}, expected an integer"))),
+    }
+}
+
+/// The `i64` a JSON number stands for, if it is a whole number in range.
+fn whole(number: &serde_json::Number) -> Option<i64> {
+    if let Some(n) = number.as_i64() {
+        return Some(n);
+    }
+    let f = number.as_f64()?;
+    // i64::MAX is not exactly representable: 2^63 as f64 is out of range.
+    let in_range = (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f);
+    #[expect(clippy::cast_possible_truncation, reason = "whole and in range, checked above")]
+    (f.fract() == 0.0 && in_range).then_some(f as i64)
+}
+
 /// A Dutch postal code: four digits (the first not 0), an optional space,
 /// two letters other than SA, SD or SS, in any case.
 pub const DUTCH_POSTAL_CODE: &str = "^[1-9][0-9]{3} ?(?:[A-RT-Za-rt-z][A-Za-z]|[Ss][BCE-RT-Zbce-rt-z])$";
@@ -145,10 +185,42 @@ pub fn add_rules(api: &mut OpenApi) {
     });
     extend(api, "NewAddress", dutch);
     extend(api, "CreateRecipient", transfer);
+    card_numbers(api);
     // A category or recipient named twice is refused.
     for schema in ["CreatePurpose", "UpdatePurpose"] {
         for property in ["data_categories", "recipients"] {
             unique_items(api, schema, property);
+        }
+    }
+}
+
+/// Free text, e-mail addresses and URLs never hold a payment card number:
+/// a rule no JSON Schema keyword can say, so every such property's
+/// description says it (free text is recognised by its pattern, which
+/// refuses control characters, and by the `email` format).
+fn card_numbers(api: &mut OpenApi) {
+    const RULE: &str = "Never a payment card number (13 to 19 digits passing the Luhn check, \
+                        together or in groups split by up to three non-alphanumeric characters).";
+    // The platform's own names (tenants, API clients) hold no personal data
+    // and are not searched for card numbers.
+    const PLATFORM: [&str; 4] = ["CreateTenant", "UpdateTenant", "CreateClient", "UpdateClient"];
+    let Some(components) = api.components.as_mut() else { return };
+    for (name, schema) in components.schemas.iter_mut() {
+        let RefOr::T(Schema::Object(object)) = schema else { continue };
+        if PLATFORM.contains(&name.as_str()) {
+            continue;
+        }
+        for property in object.properties.values_mut() {
+            let RefOr::T(Schema::Object(field)) = property else { continue };
+            let free_text = field
+                .pattern
+                .as_deref()
+                .is_some_and(|p| p.contains("\\u007f-\\u009f") || p.starts_with("^[Hh][Tt]"));
+            let email = matches!(&field.format, Some(SchemaFormat::KnownFormat(KnownFormat::Email)));
+            if free_text || email {
+                let described = field.description.take().unwrap_or_default();
+                field.description = Some(if described.is_empty() { RULE.to_owned() } else { format!("{described} {RULE}") });
+            }
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::state::AppState;
 #[derive(Deserialize, ToSchema)]
 pub struct TokenRequest {
     /// `client_credentials`, or `refresh_token` for a signed-in person's session.
+    #[schema(value_type = Option<crate::contract::GrantType>)]
     pub grant_type: Option<String>,
     /// The client id, unless sent with HTTP Basic.
     pub client_id: Option<String>,

@@ -154,6 +154,7 @@ pub struct RecordAcceptance {
     /// A published version of that kind.
     #[validate(range(min = 1, message = "must be 1 or more"))]
     #[schema(minimum = 1)]
+    #[serde(deserialize_with = "crate::contract::integer")]
     pub version: i64,
     /// `web`, `app`, `import` or `admin`.
     pub source: ClientSourceView,

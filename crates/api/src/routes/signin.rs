@@ -46,8 +46,10 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct ScreenIn {
     /// Width.
+    #[serde(deserialize_with = "crate::contract::integer")]
     pub width: i64,
     /// Height.
+    #[serde(deserialize_with = "crate::contract::integer")]
     pub height: i64,
 }
 
@@ -130,7 +132,7 @@ pub struct ChallengeAnswer {
     pub code: Option<String>,
     /// The new password (`password_change` challenges).
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
-    #[schema(max_length = 1024)]
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: Option<String>,
 }
 
@@ -166,7 +168,8 @@ pub struct ResetConfirm {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     #[schema(min_length = 1, max_length = 200)]
     pub token: String,
-    /// The new password: 8 to 128 characters, not a common one.
+    /// The new password: 8 to 128 characters, not one of the 10,000 most common.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 

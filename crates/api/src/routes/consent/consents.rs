@@ -31,6 +31,7 @@ pub struct RecordConsent {
     /// The version of the privacy policy shown to the person (1 or more).
     #[validate(range(min = 1, message = "must be 1 or more"))]
     #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "crate::contract::option_integer")]
     pub policy_version: Option<i64>,
     /// When the person did it (RFC 3339; not in the future); now when absent.
     #[serde(default, with = "kluis_core::time::rfc3339::option")]

@@ -24,6 +24,7 @@ pub struct MyConsent {
     /// The version of the privacy policy shown (1 or more).
     #[validate(range(min = 1, message = "must be 1 or more"))]
     #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "crate::contract::option_integer")]
     pub policy_version: Option<i64>,
 }
 

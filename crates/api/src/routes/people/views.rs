@@ -441,7 +441,7 @@ pub struct UpdatePerson {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub nickname: Option<Option<String>>,
-    /// Date of birth.
+    /// `YYYY-MM-DD`; not in the future, not over 150 years ago.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, format = Date)]
     pub date_of_birth: Option<Option<String>>,
