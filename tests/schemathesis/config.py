@@ -114,7 +114,8 @@ def main() -> None:
             if not reasons:
                 continue
             seen.add(key)
-            lines = ["[[operations]]", f'include-method = "{key[0]}"', f'include-path = "{path}"']
+            # One name, "METHOD /path": separate method and path filters would match either.
+            lines = ["[[operations]]", f'include-name = "{key[0]} {path}"']
             extra = []
             for statuses, why in reasons:
                 lines.append(f"# {', '.join(statuses)}: {why}")

@@ -186,6 +186,7 @@ pub fn add_rules(api: &mut OpenApi) {
     extend(api, "NewAddress", dutch);
     extend(api, "CreateRecipient", transfer);
     card_numbers(api);
+    not_blank(api);
     // A category or recipient named twice is refused.
     for schema in ["CreatePurpose", "UpdatePurpose"] {
         for property in ["data_categories", "recipients"] {
@@ -220,6 +221,26 @@ fn card_numbers(api: &mut OpenApi) {
             if free_text || email {
                 let described = field.description.take().unwrap_or_default();
                 field.description = Some(if described.is_empty() { RULE.to_owned() } else { format!("{described} {RULE}") });
+            }
+        }
+    }
+}
+
+/// Free text refuses control characters (its pattern) and must not be
+/// blank: the `not` below says "not only whitespace" (Rust's
+/// `char::is_whitespace`, what the domain trims). Two keywords rather than
+/// one pattern, which generators turn into long strings slowly.
+fn not_blank(api: &mut OpenApi) {
+    const FREE_TEXT: [&str; 2] =
+        ["^[^\\u0000-\\u001f\\u007f-\\u009f]*$", "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"];
+    const BLANK: &str = "^[\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$";
+    let Some(components) = api.components.as_mut() else { return };
+    for schema in components.schemas.values_mut() {
+        let RefOr::T(Schema::Object(object)) = schema else { continue };
+        for property in object.properties.values_mut() {
+            let RefOr::T(Schema::Object(field)) = property else { continue };
+            if field.pattern.as_deref().is_some_and(|p| FREE_TEXT.contains(&p)) {
+                field.extensions.get_or_insert_with(Default::default).insert("not".to_owned(), json!({"pattern": BLANK}));
             }
         }
     }

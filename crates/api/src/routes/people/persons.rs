@@ -39,19 +39,19 @@ pub struct PersonPage {
 pub struct CreatePerson {
     /// `Dhr.`, `Mevr.`, `Dr.`, ... (at most 200 characters, as every text field).
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
-    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub salutation: Option<String>,
     /// First name.
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
-    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub first_name: Option<String>,
     /// Last name, with prefixes (`van der Berg`).
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
-    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub last_name: Option<String>,
     /// Nickname.
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
-    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub nickname: Option<String>,
     /// `YYYY-MM-DD`; not in the future, not over 150 years ago.
     #[schema(format = Date)]
@@ -61,7 +61,7 @@ pub struct CreatePerson {
     pub language: Option<String>,
     /// Company name.
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
-    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub company_name: Option<String>,
     /// Dutch Chamber of Commerce (KvK) number: 8 digits.
     #[schema(pattern = "^[0-9]{8}$")]
