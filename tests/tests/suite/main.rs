@@ -5,13 +5,13 @@
 mod accounts;
 mod audit;
 mod clients;
+mod conformance;
 mod consent;
 mod consent_self;
 mod contract;
 mod devices;
 mod http;
 mod matrix;
-mod methods;
 mod people;
 mod proxy;
 mod schema;
