@@ -213,14 +213,13 @@ fn card_numbers(api: &mut OpenApi) {
         }
         for property in object.properties.values_mut() {
             let RefOr::T(Schema::Object(field)) = property else { continue };
-            let free_text = field
-                .pattern
-                .as_deref()
-                .is_some_and(|p| p.contains("\\u007f-\\u009f") || p.starts_with("^[Hh][Tt]"));
+            let free_text =
+                field.pattern.as_deref().is_some_and(|p| p.contains("\\u007f-\\u009f") || p.starts_with("^[Hh][Tt]"));
             let email = matches!(&field.format, Some(SchemaFormat::KnownFormat(KnownFormat::Email)));
             if free_text || email {
                 let described = field.description.take().unwrap_or_default();
-                field.description = Some(if described.is_empty() { RULE.to_owned() } else { format!("{described} {RULE}") });
+                field.description =
+                    Some(if described.is_empty() { RULE.to_owned() } else { format!("{described} {RULE}") });
             }
         }
     }
@@ -233,14 +232,18 @@ fn card_numbers(api: &mut OpenApi) {
 fn not_blank(api: &mut OpenApi) {
     const FREE_TEXT: [&str; 2] =
         ["^[^\\u0000-\\u001f\\u007f-\\u009f]*$", "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"];
-    const BLANK: &str = "^[\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$";
+    const BLANK: &str =
+        "^[\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$";
     let Some(components) = api.components.as_mut() else { return };
     for schema in components.schemas.values_mut() {
         let RefOr::T(Schema::Object(object)) = schema else { continue };
         for property in object.properties.values_mut() {
             let RefOr::T(Schema::Object(field)) = property else { continue };
             if field.pattern.as_deref().is_some_and(|p| FREE_TEXT.contains(&p)) {
-                field.extensions.get_or_insert_with(Default::default).insert("not".to_owned(), json!({"pattern": BLANK}));
+                field
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .insert("not".to_owned(), json!({"pattern": BLANK}));
             }
         }
     }

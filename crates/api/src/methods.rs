@@ -27,11 +27,8 @@ impl AllowedMethods {
         let routes = paths
             .into_iter()
             .map(|(path, item)| {
-                let declared: Vec<String> = METHODS
-                    .iter()
-                    .filter(|m| item.get(**m).is_some())
-                    .map(|m| m.to_ascii_uppercase())
-                    .collect();
+                let declared: Vec<String> =
+                    METHODS.iter().filter(|m| item.get(**m).is_some()).map(|m| m.to_ascii_uppercase()).collect();
                 (ResourceDef::new(path), declared.join(", "))
             })
             .collect();

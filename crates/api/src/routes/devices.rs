@@ -162,11 +162,18 @@ pub async fn delete_device(
 pub struct VisitIn {
     /// The path viewed, e.g. `/pricing` (a query string is dropped: it can carry personal data).
     #[validate(length(min = 1, max = 2048, message = "must be 1 to 2048 characters"))]
-    #[schema(min_length = 1, max_length = 2048, pattern = "^/[^?#\\u0000-\\u001f\\u007f-\\u009f]{0,511}(?:[?#][\\s\\S]*)?$")]
+    #[schema(
+        min_length = 1,
+        max_length = 2048,
+        pattern = "^/[^?#\\u0000-\\u001f\\u007f-\\u009f]{0,511}(?:[?#][\\s\\S]*)?$"
+    )]
     pub path: String,
     /// Where the visitor came from (checked, not stored).
     #[validate(length(max = 2048, message = "must be at most 2048 characters"))]
-    #[schema(max_length = 2048, pattern = "^$|^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9.-]+|\\[(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\\])(?::[0-9]{1,5})?(?:[/?#][^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$")]
+    #[schema(
+        max_length = 2048,
+        pattern = "^$|^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9.-]+|\\[(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\\])(?::[0-9]{1,5})?(?:[/?#][^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$"
+    )]
     pub referrer: Option<String>,
     /// The visitor's User-Agent (only its browser family is counted).
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]

@@ -138,7 +138,11 @@ pub struct PublishPolicy {
     pub title: String,
     /// The text (Markdown or plain), 1 to 100000 characters.
     #[validate(length(min = 1, max = 100000, message = "must be 1 to 100000 characters"))]
-    #[schema(min_length = 1, max_length = 100000, pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 100000,
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub body: String,
     /// True when people who accepted an earlier version must accept this one.
     #[serde(default)]

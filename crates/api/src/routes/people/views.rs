@@ -378,7 +378,10 @@ pub struct NewAddress {
 #[serde(deny_unknown_fields)]
 pub struct NewWebsite {
     /// An http or https URL.
-    #[schema(pattern = "^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9.-]+|\\[(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\\])(?::[0-9]{1,5})?(?:[/?#][^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$", max_length = 2048)]
+    #[schema(
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9.-]+|\\[(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\\])(?::[0-9]{1,5})?(?:[/?#][^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$",
+        max_length = 2048
+    )]
     pub url: String,
     /// `work`, `private` or `other`.
     #[schema(value_type = crate::contract::ContactLabel)]
@@ -518,7 +521,10 @@ pub struct PhonePatch {
 #[serde(deny_unknown_fields)]
 pub struct WebsitePatch {
     /// An http or https URL.
-    #[schema(pattern = "^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9.-]+|\\[(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\\])(?::[0-9]{1,5})?(?:[/?#][^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$", max_length = 2048)]
+    #[schema(
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9.-]+|\\[(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\\])(?::[0-9]{1,5})?(?:[/?#][^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$",
+        max_length = 2048
+    )]
     pub url: Option<String>,
     /// `work`, `private` or `other`.
     #[schema(value_type = Option<crate::contract::ContactLabel>)]
