@@ -4,12 +4,14 @@
 #   make chaos    faults under load: kill -9 and a PostgreSQL restart (about a minute)
 #   make openapi  regenerate openapi/openapi.json from the code
 #   make lint     rustfmt check + clippy with warnings as errors
+#   make contract openapi/openapi.json through an independent validator (openapi-spec-validator)
+#   make fuzz     Schemathesis against the real binary on SQLite and PostgreSQL (tests/schemathesis)
 #   make bench    load scenarios on SQLite and PostgreSQL with pgbench/argon2
 #                 baselines (BENCH_QUICK=1: a short smoke run); bench/README.md
 
 CARGO ?= cargo
 
-.PHONY: run test chaos openapi lint fmt build release bench
+.PHONY: run test chaos openapi lint fmt build release bench contract fuzz
 
 run:
 	$(CARGO) run -p kluis-server --bin kluis -- serve
@@ -34,6 +36,13 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+# The contract checkers live in .venv-ci/ (pinned in tests/schemathesis/requirements.txt).
+contract:
+	. tests/schemathesis/venv.sh && .venv-ci/bin/openapi-spec-validator openapi/openapi.json
+
+fuzz:
+	tests/schemathesis/run.sh
 
 build:
 	$(CARGO) build --workspace --locked

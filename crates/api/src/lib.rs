@@ -5,9 +5,11 @@
 //! call into a domain crate.
 
 pub mod auth;
+pub mod contract;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod methods;
 pub mod metrics;
 pub mod middleware;
 pub mod pages;
@@ -18,7 +20,7 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
-use actix_web::{App, HttpResponse, web};
+use actix_web::{App, web};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_actix_web::AppExt;
@@ -205,6 +207,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut api) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    contract::add_rules(&mut api);
     api
 }
 
@@ -224,11 +227,6 @@ fn cors(origins: &[String]) -> Cors {
         cors = cors.allowed_origin(origin);
     }
     cors
-}
-
-async fn route_not_found() -> HttpResponse {
-    use actix_web::ResponseError;
-    ApiError::NotFound.error_response()
 }
 
 /// The whole app: routes, docs, errors, CORS and per-request plumbing.
@@ -251,7 +249,7 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(extract::query_error))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi()))
-        .default_service(web::to(route_not_found))
+        .default_service(web::to(methods::unrouted))
         .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
         .wrap(actix_web::middleware::from_fn(auth::authorize))
         .wrap(cors)

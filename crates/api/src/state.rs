@@ -73,6 +73,8 @@ pub struct AppState {
     pub config: ApiConfig,
     /// The scope each operation needs (from the OpenAPI document).
     pub required_scopes: crate::auth::RequiredScopes,
+    /// The methods each documented path declares (from the OpenAPI document).
+    pub allowed_methods: crate::methods::AllowedMethods,
 }
 
 impl std::ops::Deref for AppState {
@@ -92,7 +94,9 @@ impl AppState {
         holders: Vec<Arc<dyn kluis_store::personal::PersonalData>>,
     ) -> AppState {
         let app = Arc::new(App::new(pool, master, config.app_settings(), holders));
-        let required_scopes = crate::auth::RequiredScopes::from_openapi(&crate::openapi());
-        AppState { app, metrics: Metrics::new(), config, required_scopes }
+        let doc = crate::openapi();
+        let required_scopes = crate::auth::RequiredScopes::from_openapi(&doc);
+        let allowed_methods = crate::methods::AllowedMethods::from_openapi(&doc);
+        AppState { app, metrics: Metrics::new(), config, required_scopes, allowed_methods }
     }
 }

@@ -7,7 +7,7 @@
 use std::net::Ipv6Addr;
 
 /// The officially assigned ISO 3166-1 alpha-2 codes, sorted for binary search.
-const COUNTRIES: [&str; 249] = [
+pub const COUNTRIES: [&str; 249] = [
     "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", //
     "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW",
     "BY", "BZ", //
@@ -41,7 +41,7 @@ const COUNTRIES: [&str; 249] = [
 ];
 
 /// The 27 EU member states plus Iceland, Liechtenstein and Norway, sorted.
-const EEA: [&str; 30] = [
+pub const EEA: [&str; 30] = [
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT",
     "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK",
 ];

@@ -64,9 +64,9 @@ both_backends! {
                 let request = app.client.request(method.to_uppercase().parse().unwrap(), app.url(&concrete));
                 let response = request.send().await.unwrap();
                 let body: Value = response.json().await.unwrap_or(Value::Null);
-                // The fallback answers every unrouted request with this code and nothing else does
-                // without a token.
-                let unrouted = body["code"] == "not_found";
+                // The fallback answers every unrouted request with one of these codes and nothing
+                // else does without a token.
+                let unrouted = body["code"] == "not_found" || body["code"] == "method_not_allowed";
                 if !unrouted {
                     served.insert(format!("{method} {path}"));
                 }

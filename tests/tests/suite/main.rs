@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod clients;
+mod conformance;
 mod consent;
 mod consent_self;
 mod contract;

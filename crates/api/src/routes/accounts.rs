@@ -88,9 +88,11 @@ impl From<Account> for AccountView {
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     /// 3 to 64 letters, digits or `. _ - @ +`; unique in the tenant, in any case.
+    #[schema(pattern = "^[A-Za-z0-9._@+-]{3,64}$")]
     pub username: Option<String>,
     /// 8 to 128 characters, not one of the 10,000 most common; without one, only a reset lets the person in.
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
+    #[schema(min_length = 8, max_length = 128)]
     pub password: Option<String>,
     /// `blocked` to create it blocked.
     pub status: Option<AccountStatusView>,
@@ -105,6 +107,7 @@ pub struct CreateAccount {
 #[serde(deny_unknown_fields)]
 pub struct UpdateAccount {
     /// New username.
+    #[schema(pattern = "^[A-Za-z0-9._@+-]{3,64}$")]
     pub username: Option<String>,
     /// `blocked` ends every session at once; `active` lets the person in again.
     pub status: Option<AccountStatusView>,
@@ -149,6 +152,7 @@ impl From<UpdateAccount> for AccountChanges {
 pub struct SetPassword {
     /// 8 to 128 characters, not one of the 10,000 most common. The person must change it at the next sign-in.
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -157,7 +161,7 @@ pub struct SetPassword {
     tag = "accounts",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = CreateAccount,
-    responses((status = 201, body = AccountView), BodyErrors, NotFound, Conflict),
+    responses((status = 201, body = AccountView, description = "Created: the account"), BodyErrors, NotFound, Conflict),
     security(("bearer" = ["accounts:admin"]))
 )]
 #[post("/v1/people/{person_id}/account")]
@@ -179,7 +183,7 @@ pub async fn create_account(
 #[utoipa::path(
     tag = "accounts",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = AccountView), AuthErrors, NotFound),
+    responses((status = 200, body = AccountView, description = "The account"), AuthErrors, NotFound),
     security(("bearer" = ["accounts:admin"]))
 )]
 #[get("/v1/people/{person_id}/account")]
@@ -201,7 +205,7 @@ pub async fn get_account(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = UpdateAccount,
-    responses((status = 200, body = AccountView), BodyErrors, NotFound, Conflict, Precondition),
+    responses((status = 200, body = AccountView, description = "The account"), BodyErrors, NotFound, Conflict, Precondition),
     security(("bearer" = ["accounts:admin"]))
 )]
 #[patch("/v1/people/{person_id}/account")]

@@ -110,13 +110,16 @@ pub struct EventQuery {
     /// Only entries about this person (none once they are erased).
     pub person_id: Option<String>,
     /// At or after this instant (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Before this instant (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 
@@ -158,7 +161,7 @@ fn instant(field: &str, text: Option<&str>) -> Result<Option<time::PrimitiveDate
 #[utoipa::path(
     tag = "audit",
     params(EventQuery),
-    responses((status = 200, body = AuditPage), AuthErrors),
+    responses((status = 200, body = AuditPage, description = "One page of entries, newest first"), AuthErrors),
     security(("bearer" = ["audit:read"]))
 )]
 #[get("/v1/audit/events")]
@@ -176,7 +179,7 @@ pub async fn list_events(
 /// Walk the tenant's chain and report the first broken entry, if any.
 #[utoipa::path(
     tag = "audit",
-    responses((status = 200, body = VerifyResult), AuthErrors),
+    responses((status = 200, body = VerifyResult, description = "The outcome of walking the chain"), AuthErrors),
     security(("bearer" = ["audit:read"]))
 )]
 #[get("/v1/audit/verify")]

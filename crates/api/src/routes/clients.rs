@@ -115,14 +115,16 @@ pub struct ClientPage {
 pub struct CreateClient {
     /// Display name, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: String,
     /// At least one scope, each held by the caller.
-    #[schema(value_type = Vec<ScopeSchema>)]
+    #[schema(value_type = Vec<ScopeSchema>, min_items = 1)]
     #[validate(length(min = 1, message = "at least one scope"), custom(function = "tenant_scopes"))]
     pub scopes: Vec<Scope>,
     /// Processing purposes (keys of a-z, 0-9 and '_'), at most 50.
     #[serde(default)]
     #[validate(length(max = 50, message = "at most 50 purposes"))]
+    #[schema(max_items = 50, value_type = Vec<crate::contract::ClientPurpose>)]
     pub purposes: Vec<String>,
 }
 
@@ -132,13 +134,15 @@ pub struct CreateClient {
 pub struct UpdateClient {
     /// Display name, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: Option<String>,
     /// The new scope set, each held by the caller; tokens already issued keep theirs until they expire.
-    #[schema(value_type = Option<Vec<ScopeSchema>>)]
+    #[schema(value_type = Option<Vec<ScopeSchema>>, min_items = 1)]
     #[validate(length(min = 1, message = "at least one scope"), custom(function = "tenant_scopes"))]
     pub scopes: Option<Vec<Scope>>,
     /// The new purpose set.
     #[validate(length(max = 50, message = "at most 50 purposes"))]
+    #[schema(max_items = 50, value_type = Option<Vec<crate::contract::ClientPurpose>>)]
     pub purposes: Option<Vec<String>>,
 }
 
@@ -195,7 +199,7 @@ pub async fn create_client(
 #[utoipa::path(
     tag = "clients",
     params(ListQuery),
-    responses((status = 200, body = ClientPage), AuthErrors),
+    responses((status = 200, body = ClientPage, description = "One page of clients"), AuthErrors),
     security(("bearer" = ["clients:admin"]))
 )]
 #[get("/v1/clients")]
@@ -214,7 +218,7 @@ pub async fn list_clients(
 #[utoipa::path(
     tag = "clients",
     params(("client_id" = String, Path, description = "Client id")),
-    responses((status = 200, body = ClientView, headers(("ETag" = String))), AuthErrors, NotFound),
+    responses((status = 200, body = ClientView, headers(("ETag" = String)), description = "The client, its version in `ETag`"), AuthErrors, NotFound),
     security(("bearer" = ["clients:admin"]))
 )]
 #[get("/v1/clients/{client_id}")]
@@ -238,7 +242,7 @@ pub async fn get_client(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = UpdateClient,
-    responses((status = 200, body = ClientView, headers(("ETag" = String))), BodyErrors, NotFound, Precondition),
+    responses((status = 200, body = ClientView, headers(("ETag" = String)), description = "The client, its version in `ETag`"), BodyErrors, NotFound, Precondition),
     security(("bearer" = ["clients:admin"]))
 )]
 #[patch("/v1/clients/{client_id}")]

@@ -119,7 +119,7 @@ impl From<Vec<Device>> for DeviceList {
 #[utoipa::path(
     tag = "devices",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = DeviceList), AuthErrors, NotFound),
+    responses((status = 200, body = DeviceList, description = "The devices"), AuthErrors, NotFound),
     security(("bearer" = ["devices:read"]))
 )]
 #[get("/v1/people/{person_id}/devices")]
@@ -162,14 +162,25 @@ pub async fn delete_device(
 pub struct VisitIn {
     /// The path viewed, e.g. `/pricing` (a query string is dropped: it can carry personal data).
     #[validate(length(min = 1, max = 2048, message = "must be 1 to 2048 characters"))]
+    #[schema(
+        min_length = 1,
+        max_length = 2048,
+        pattern = "^/[^?#\\u0000-\\u001f\\u007f-\\u009f]{0,511}(?:[?#][\\s\\S]*)?$"
+    )]
     pub path: String,
     /// Where the visitor came from (checked, not stored).
     #[validate(length(max = 2048, message = "must be at most 2048 characters"))]
+    #[schema(
+        max_length = 2048,
+        pattern = "^$|^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9.-]+|\\[(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\\])(?::[0-9]{1,5})?(?:[/?#][^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$"
+    )]
     pub referrer: Option<String>,
     /// The visitor's User-Agent (only its browser family is counted).
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
+    #[schema(max_length = 1024)]
     pub user_agent: Option<String>,
     /// The visitor's IP, when a site's backend reports for them; else the connection's. Truncated before storage.
+    #[schema(value_type = Option<crate::contract::IpAddress>)]
     pub ip: Option<String>,
 }
 
@@ -199,10 +210,13 @@ pub async fn record_visit(
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// First day, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub from: String,
     /// Last day, `YYYY-MM-DD` (inclusive).
+    #[param(format = Date)]
     pub to: String,
     /// `day` (default), `week` or `month`.
+    #[param(inline, value_type = Option<crate::contract::Granularity>)]
     pub granularity: Option<String>,
 }
 
@@ -257,7 +271,7 @@ impl From<Vec<Count>> for VisitStats {
 }
 
 /// Visits per path and period.
-#[utoipa::path(tag = "devices", params(StatsQuery), responses((status = 200, body = VisitStats), AuthErrors), security(("bearer" = ["devices:read"])))]
+#[utoipa::path(tag = "devices", params(StatsQuery), responses((status = 200, body = VisitStats, description = "Visits per period and path"), AuthErrors), security(("bearer" = ["devices:read"])))]
 #[get("/v1/stats/visits")]
 pub async fn visit_stats(
     state: web::Data<AppState>,

@@ -17,7 +17,7 @@ pub struct Health {
 }
 
 /// The process is up.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(tag = "operations", responses((status = 200, body = Health, description = "Healthy")))]
 #[get("/health/live")]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -27,7 +27,7 @@ pub async fn live() -> HttpResponse {
 #[utoipa::path(
     tag = "operations",
     responses(
-        (status = 200, body = Health),
+        (status = 200, body = Health, description = "Healthy"),
         (status = 503, body = Problem, content_type = "application/problem+json", description = "Database unreachable or migrations pending"),
     )
 )]
@@ -37,8 +37,16 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }
 
-/// Prometheus metrics (text exposition format).
-#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
+/// Prometheus metrics in the OpenMetrics text format.
+#[utoipa::path(
+    tag = "operations",
+    responses((
+        status = 200,
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        body = String,
+        description = "Requests by route pattern and status, latency, the connection pool"
+    ))
+)]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
@@ -80,7 +88,7 @@ pub struct Jwks {
 /// The public keys that verify kluis access tokens.
 #[utoipa::path(
     tag = "tokens",
-    responses((status = 200, body = Jwks), (status = 503, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = Jwks, description = "The key set"), (status = 503, body = Problem, content_type = "application/problem+json", description = "Database unavailable"))
 )]
 #[get("/.well-known/jwks.json")]
 pub async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

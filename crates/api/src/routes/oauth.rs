@@ -25,6 +25,7 @@ use crate::state::AppState;
 #[derive(Deserialize, ToSchema)]
 pub struct TokenRequest {
     /// `client_credentials`, or `refresh_token` for a signed-in person's session.
+    #[schema(value_type = Option<crate::contract::GrantType>)]
     pub grant_type: Option<String>,
     /// The client id, unless sent with HTTP Basic.
     pub client_id: Option<String>,
@@ -186,7 +187,8 @@ fn parse(req: &HttpRequest, bytes: &[u8]) -> Result<TokenRequest, TokenFailure> 
     if form {
         serde_urlencoded::from_bytes(bytes).map_err(|_| TokenFailure::request("the form body cannot be parsed"))
     } else if is_json(req) {
-        Ok(parse_json(bytes)?)
+        // Malformed like a form that cannot be parsed: an RFC 6749 error, not a problem.
+        parse_json(bytes).map_err(|_| TokenFailure::request("the JSON body cannot be parsed as a token request"))
     } else {
         Err(ApiError::UnsupportedMediaType("application/x-www-form-urlencoded or application/json").into())
     }
@@ -253,10 +255,11 @@ fn basic_credentials(req: &HttpRequest) -> Option<Result<(String, Zeroizing<Stri
         (status = 200, body = TokenResponse, description = "An access token; for `refresh_token` also a new refresh token (the old one is spent)"),
         (status = 400, body = OAuthError, description = "invalid_request, unsupported_grant_type, invalid_scope or invalid_grant (a used refresh token also ends its session)"),
         (status = 401, body = OAuthError, description = "invalid_client: unknown client, wrong secret or revoked"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json", description = "Body over the size limit"),
+        (status = 415, body = Problem, content_type = "application/problem+json", description = "Body neither form-encoded nor JSON"),
         (status = 429, body = Problem, content_type = "application/problem+json", description = "Too many failed attempts for this client; see Retry-After"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "Database unavailable"),
+        (status = 500, body = Problem, content_type = "application/problem+json", description = "Unexpected; carries `error_id`"),
     )
 )]
 #[post("/v1/oauth/token")]

@@ -134,9 +134,15 @@ pub struct PolicyVersionList {
 pub struct PublishPolicy {
     /// Title, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub title: String,
     /// The text (Markdown or plain), 1 to 100000 characters.
     #[validate(length(min = 1, max = 100000, message = "must be 1 to 100000 characters"))]
+    #[schema(
+        min_length = 1,
+        max_length = 100000,
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub body: String,
     /// True when people who accepted an earlier version must accept this one.
     #[serde(default)]
@@ -151,6 +157,8 @@ pub struct RecordAcceptance {
     pub kind: PolicyKindView,
     /// A published version of that kind.
     #[validate(range(min = 1, message = "must be 1 or more"))]
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "crate::contract::integer")]
     pub version: i64,
     /// `web`, `app`, `import` or `admin`.
     pub source: ClientSourceView,
@@ -251,7 +259,7 @@ impl From<Vec<PolicyVersion>> for PolicyVersionList {
     tag = "policies",
     params(("kind" = PolicyKindView, Path, description = "`terms`, `privacy` or `cookies`")),
     request_body = PublishPolicy,
-    responses((status = 201, body = PolicyVersionView), BodyErrors, NotFound),
+    responses((status = 201, body = PolicyVersionView, description = "Created: the policy version"), BodyErrors, NotFound),
     security(("bearer" = ["consent:write"]))
 )]
 #[post("/v1/policies/{kind}/versions")]
@@ -272,7 +280,7 @@ pub async fn publish_policy(
 #[utoipa::path(
     tag = "policies",
     params(("kind" = PolicyKindView, Path, description = "`terms`, `privacy` or `cookies`")),
-    responses((status = 200, body = PolicyVersionList), AuthErrors, NotFound),
+    responses((status = 200, body = PolicyVersionList, description = "The policy versions, newest first"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/policies/{kind}/versions")]
@@ -295,7 +303,7 @@ pub async fn list_policy_versions(
         ("tenant_slug" = String, Path, description = "The tenant's slug"),
         ("kind" = PolicyKindView, Path, description = "`terms`, `privacy` or `cookies`"),
     ),
-    responses((status = 200, body = PolicyVersionView), NotFound, RateLimited, ServerErrors)
+    responses((status = 200, body = PolicyVersionView, description = "The policy version"), NotFound, RateLimited, ServerErrors)
 )]
 #[get("/v1/public/{tenant_slug}/policies/{kind}")]
 pub async fn public_current_policy(
@@ -315,7 +323,7 @@ pub async fn public_current_policy(
         ("tenant_slug" = String, Path, description = "The tenant's slug"),
         ("kind" = PolicyKindView, Path, description = "`terms`, `privacy` or `cookies`"),
     ),
-    responses((status = 200, body = PolicyVersionList), NotFound, RateLimited, ServerErrors)
+    responses((status = 200, body = PolicyVersionList, description = "The policy versions, newest first"), NotFound, RateLimited, ServerErrors)
 )]
 #[get("/v1/public/{tenant_slug}/policies/{kind}/versions")]
 pub async fn public_policy_versions(
@@ -336,7 +344,7 @@ pub async fn public_policy_versions(
         ("kind" = PolicyKindView, Path, description = "`terms`, `privacy` or `cookies`"),
         ("version" = i64, Path, description = "Version number"),
     ),
-    responses((status = 200, body = PolicyVersionView), NotFound, RateLimited, ServerErrors)
+    responses((status = 200, body = PolicyVersionView, description = "The policy version"), NotFound, RateLimited, ServerErrors)
 )]
 #[get("/v1/public/{tenant_slug}/policies/{kind}/versions/{version}")]
 pub async fn public_policy_version(
@@ -355,7 +363,7 @@ pub async fn public_policy_version(
     tag = "policies",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = RecordAcceptance,
-    responses((status = 201, body = AcceptanceView), BodyErrors, NotFound),
+    responses((status = 201, body = AcceptanceView, description = "Created: the recorded acceptance"), BodyErrors, NotFound),
     security(("bearer" = ["consent:write"]))
 )]
 #[post("/v1/people/{person_id}/acceptances")]
@@ -378,7 +386,7 @@ pub async fn record_acceptance(
 #[utoipa::path(
     tag = "policies",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = AcceptanceList), AuthErrors, NotFound),
+    responses((status = 200, body = AcceptanceList, description = "The acceptances, newest first"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/people/{person_id}/acceptances")]

@@ -27,12 +27,15 @@ use crate::state::AppState;
 pub struct LoginRequest {
     /// The tenant's slug.
     #[validate(length(min = 1, max = 63, message = "must be 1 to 63 characters"))]
+    #[schema(min_length = 1, max_length = 63)]
     pub tenant: String,
     /// Username or primary e-mail address, any case.
     #[validate(length(min = 1, max = 254, message = "must be 1 to 254 characters"))]
+    #[schema(min_length = 1, max_length = 254)]
     pub identifier: String,
     /// The password, exactly as typed.
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
+    #[schema(max_length = 1024)]
     pub password: String,
     /// What the client tells of its device; the IP comes from the connection.
     pub device: Option<DeviceIn>,
@@ -43,8 +46,10 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct ScreenIn {
     /// Width.
+    #[serde(deserialize_with = "crate::contract::integer")]
     pub width: i64,
     /// Height.
+    #[serde(deserialize_with = "crate::contract::integer")]
     pub height: i64,
 }
 
@@ -70,9 +75,11 @@ pub struct ClientHintsIn {
 pub struct DeviceIn {
     /// The `device_key` an earlier sign-in returned for this device.
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub key: Option<String>,
     /// The browser's User-Agent (default: this request's).
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
+    #[schema(max_length = 1024)]
     pub user_agent: Option<String>,
     /// Client hints.
     pub client_hints: Option<ClientHintsIn>,
@@ -80,6 +87,7 @@ pub struct DeviceIn {
     pub screen: Option<ScreenIn>,
     /// The device's language (BCP 47).
     #[validate(length(max = 35, message = "must be at most 35 characters"))]
+    #[schema(max_length = 35)]
     pub language: Option<String>,
 }
 
@@ -120,9 +128,11 @@ pub struct ChallengeResponse {
 pub struct ChallengeAnswer {
     /// A TOTP code or a recovery code (`totp` challenges).
     #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    #[schema(min_length = 1, max_length = 64)]
     pub code: Option<String>,
     /// The new password (`password_change` challenges).
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: Option<String>,
 }
 
@@ -132,6 +142,7 @@ pub struct ChallengeAnswer {
 pub struct TokenBody {
     /// The token from the mail.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200)]
     pub token: String,
 }
 
@@ -141,9 +152,11 @@ pub struct TokenBody {
 pub struct ResetRequest {
     /// The tenant's slug.
     #[validate(length(min = 1, max = 63, message = "must be 1 to 63 characters"))]
+    #[schema(min_length = 1, max_length = 63)]
     pub tenant: String,
     /// The account's e-mail address.
     #[validate(length(min = 1, max = 254, message = "must be 1 to 254 characters"))]
+    #[schema(min_length = 1, max_length = 254)]
     pub email: String,
 }
 
@@ -153,8 +166,10 @@ pub struct ResetRequest {
 pub struct ResetConfirm {
     /// The token from the mail.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200)]
     pub token: String,
-    /// The new password: 8 to 128 characters, not a common one.
+    /// The new password: 8 to 128 characters, not one of the 10,000 most common.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 

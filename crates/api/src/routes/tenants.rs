@@ -152,10 +152,11 @@ pub struct TenantCreated {
 pub struct CreateTenant {
     /// Display name, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: String,
     /// URL name: 3 to 63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit.
     #[validate(length(min = 3, max = 63, message = "must be 3 to 63 characters"))]
-    #[schema(pattern = "^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", min_length = 3, max_length = 63)]
     pub slug: String,
 }
 
@@ -165,9 +166,11 @@ pub struct CreateTenant {
 pub struct UpdateTenant {
     /// Display name, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: Option<String>,
     /// URL name (see create).
     #[validate(length(min = 3, max = 63, message = "must be 3 to 63 characters"))]
+    #[schema(min_length = 3, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
     pub slug: Option<String>,
     /// `suspended` refuses every token of the tenant at once; `active` restores them.
     pub status: Option<TenantStatusView>,
@@ -240,7 +243,7 @@ pub async fn create_tenant(
 #[utoipa::path(
     tag = "tenants",
     params(ListQuery),
-    responses((status = 200, body = TenantPage), AuthErrors),
+    responses((status = 200, body = TenantPage, description = "One page of tenants"), AuthErrors),
     security(("bearer" = ["tenants:admin"]))
 )]
 #[get("/v1/tenants")]
@@ -259,7 +262,7 @@ pub async fn list_tenants(
 #[utoipa::path(
     tag = "tenants",
     params(("tenant_id" = String, Path, description = "Tenant id")),
-    responses((status = 200, body = TenantView, headers(("ETag" = String))), AuthErrors, NotFound),
+    responses((status = 200, body = TenantView, headers(("ETag" = String)), description = "The tenant, its version in `ETag`"), AuthErrors, NotFound),
     security(("bearer" = ["tenants:admin"]))
 )]
 #[get("/v1/tenants/{tenant_id}")]
@@ -284,7 +287,7 @@ pub async fn get_tenant(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = UpdateTenant,
-    responses((status = 200, body = TenantView, headers(("ETag" = String))), BodyErrors, NotFound, Conflict, Precondition),
+    responses((status = 200, body = TenantView, headers(("ETag" = String)), description = "The tenant, its version in `ETag`"), BodyErrors, NotFound, Conflict, Precondition),
     security(("bearer" = ["tenants:admin"]))
 )]
 #[patch("/v1/tenants/{tenant_id}")]

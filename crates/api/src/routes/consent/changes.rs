@@ -21,8 +21,10 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// The `next_cursor` of the previous page; absent to start at the beginning.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub after: Option<String>,
     /// Only events of this purpose.
+    #[param(pattern = "^[a-z][a-z0-9_]{1,63}$")]
     pub purpose: Option<String>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -105,7 +107,7 @@ impl From<kluis_consent::ConsentEvent> for ChangeView {
 #[utoipa::path(
     tag = "consent",
     params(ChangesQuery),
-    responses((status = 200, body = ChangesPage), AuthErrors),
+    responses((status = 200, body = ChangesPage, description = "One page of changes, in ledger order"), AuthErrors),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/consents/changes")]

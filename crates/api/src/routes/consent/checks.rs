@@ -44,8 +44,10 @@ impl From<Decision> for CheckResult {
 #[into_params(parameter_in = Query)]
 pub struct CheckQuery {
     /// The person (one kluis does not know has given no consent).
+    #[param(inline, value_type = crate::contract::PersonId)]
     pub person_id: String,
     /// Purpose key.
+    #[param(pattern = "^[a-z][a-z0-9_]{1,63}$")]
     pub purpose: String,
 }
 
@@ -54,8 +56,10 @@ pub struct CheckQuery {
 #[serde(deny_unknown_fields)]
 pub struct CheckPair {
     /// The person.
+    #[schema(value_type = crate::contract::PersonId)]
     pub person_id: String,
     /// Purpose key.
+    #[schema(pattern = "^[a-z][a-z0-9_]{1,63}$")]
     pub purpose: String,
 }
 
@@ -65,6 +69,7 @@ pub struct CheckPair {
 pub struct BatchCheck {
     /// 1 to 1000 pairs.
     #[validate(length(min = 1, max = 1000, message = "must hold 1 to 1000 pairs"))]
+    #[schema(min_items = 1, max_items = 1000)]
     pub checks: Vec<CheckPair>,
 }
 
@@ -119,7 +124,7 @@ impl BatchCheck {
 #[utoipa::path(
     tag = "consent",
     params(CheckQuery),
-    responses((status = 200, body = CheckResult), AuthErrors),
+    responses((status = 200, body = CheckResult, description = "Whether the processing is allowed"), AuthErrors),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/consents/check")]
@@ -140,7 +145,7 @@ pub async fn check_one(
 #[utoipa::path(
     tag = "consent",
     request_body = BatchCheck,
-    responses((status = 200, body = BatchResult), BodyErrors),
+    responses((status = 200, body = BatchResult, description = "One answer per pair, in request order"), BodyErrors),
     security(("bearer" = ["consent:read"]))
 )]
 #[post("/v1/consents/check")]

@@ -22,6 +22,7 @@ use crate::state::AppState;
 pub struct RecordConsent {
     /// Purpose key. Only consent can be granted or withdrawn; objections
     /// only where the law gives that right (consent, public task, legitimate interests).
+    #[schema(pattern = "^[a-z][a-z0-9_]{1,63}$")]
     pub purpose: String,
     /// `grant`, `withdraw` or `object`.
     pub action: ActionView,
@@ -29,6 +30,8 @@ pub struct RecordConsent {
     pub source: ClientSourceView,
     /// The version of the privacy policy shown to the person (1 or more).
     #[validate(range(min = 1, message = "must be 1 or more"))]
+    #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "crate::contract::option_integer")]
     pub policy_version: Option<i64>,
     /// When the person did it (RFC 3339; not in the future); now when absent.
     #[serde(default, with = "kluis_core::time::rfc3339::option")]
@@ -71,7 +74,7 @@ impl RecordConsent {
     tag = "consent",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = RecordConsent,
-    responses((status = 201, body = ConsentEventView), BodyErrors, NotFound),
+    responses((status = 201, body = ConsentEventView, description = "Created: the recorded event"), BodyErrors, NotFound),
     security(("bearer" = ["consent:write"]))
 )]
 #[post("/v1/people/{person_id}/consents")]
@@ -93,7 +96,7 @@ pub async fn record_consent(
 #[utoipa::path(
     tag = "consent",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = StandingList), AuthErrors, NotFound),
+    responses((status = 200, body = StandingList, description = "The standing per purpose"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/people/{person_id}/consents")]
@@ -113,7 +116,7 @@ pub async fn list_consents(
 #[utoipa::path(
     tag = "consent",
     params(("person_id" = String, Path, description = "Person id"), ListQuery),
-    responses((status = 200, body = ConsentEventPage), AuthErrors, NotFound),
+    responses((status = 200, body = ConsentEventPage, description = "One page of events, newest first"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/people/{person_id}/consents/history")]

@@ -23,6 +23,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct LinkQuery {
     /// Purpose key: one based on consent (withdrawn) or one the person may object to.
+    #[param(pattern = "^[a-z][a-z0-9_]{1,63}$")]
     pub purpose: String,
 }
 
@@ -56,7 +57,7 @@ pub struct Unsubscribed {
 #[utoipa::path(
     tag = "consent",
     params(("person_id" = String, Path, description = "Person id"), LinkQuery),
-    responses((status = 200, body = UnsubscribeLink), AuthErrors, NotFound),
+    responses((status = 200, body = UnsubscribeLink, description = "The signed link"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/people/{person_id}/unsubscribe-link")]

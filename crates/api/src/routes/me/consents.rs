@@ -23,6 +23,8 @@ pub struct MyConsent {
     pub action: ActionView,
     /// The version of the privacy policy shown (1 or more).
     #[validate(range(min = 1, message = "must be 1 or more"))]
+    #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "crate::contract::option_integer")]
     pub policy_version: Option<i64>,
 }
 
@@ -34,7 +36,7 @@ impl MyConsent {
 }
 
 /// One's own standing with every purpose of the tenant.
-#[utoipa::path(tag = "me", responses((status = 200, body = StandingList), AuthErrors), security(("bearer" = ["self"])))]
+#[utoipa::path(tag = "me", responses((status = 200, body = StandingList, description = "The standing per purpose"), AuthErrors), security(("bearer" = ["self"])))]
 #[get("/v1/me/consents")]
 pub async fn my_consents(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let standings = kluis_app::consent::mine(&state.app, &caller).await?;
@@ -49,7 +51,7 @@ pub async fn my_consents(state: web::Data<AppState>, caller: Caller) -> Result<H
     tag = "me",
     params(("purpose" = String, Path, description = "Purpose key")),
     request_body = MyConsent,
-    responses((status = 200, body = ConsentEventView), BodyErrors, NotFound),
+    responses((status = 200, body = ConsentEventView, description = "The recorded event"), BodyErrors, NotFound),
     security(("bearer" = ["self"]))
 )]
 #[put("/v1/me/consents/{purpose}")]

@@ -27,7 +27,7 @@ use crate::state::AppState;
 #[utoipa::path(
     tag = "me",
     request_body = NewEmail,
-    responses((status = 201, body = EmailView, headers(("ETag" = String), ("Location" = String))), BodyErrors, Conflict),
+    responses((status = 201, body = EmailView, headers(("ETag" = String), ("Location" = String)), description = "Created: the e-mail address; `Location` names it"), BodyErrors, Conflict),
     security(("bearer" = ["self"]))
 )]
 #[post("/v1/me/emails")]
@@ -43,7 +43,7 @@ pub async fn me_create_email(
 }
 
 // One's own emails, oldest first.
-#[utoipa::path(tag = "me", responses((status = 200, body = ContactList<EmailView>), AuthErrors), security(("bearer" = ["self"])))]
+#[utoipa::path(tag = "me", responses((status = 200, body = ContactList<EmailView>, description = "The e-mail addresses"), AuthErrors), security(("bearer" = ["self"])))]
 #[get("/v1/me/emails")]
 pub async fn me_list_emails(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let owner = Owner::me(&caller)?;
@@ -59,7 +59,7 @@ pub async fn me_list_emails(state: web::Data<AppState>, caller: Caller) -> Resul
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = EmailPatch,
-    responses((status = 200, body = EmailView, headers(("ETag" = String))), BodyErrors, NotFound, Conflict, Precondition),
+    responses((status = 200, body = EmailView, headers(("ETag" = String)), description = "The e-mail address, its version in `ETag`"), BodyErrors, NotFound, Conflict, Precondition),
     security(("bearer" = ["self"]))
 )]
 #[patch("/v1/me/emails/{contact_id}")]
@@ -105,7 +105,7 @@ pub async fn me_delete_email(
 #[utoipa::path(
     tag = "me",
     request_body = NewPhone,
-    responses((status = 201, body = PhoneView, headers(("ETag" = String), ("Location" = String))), BodyErrors, Conflict),
+    responses((status = 201, body = PhoneView, headers(("ETag" = String), ("Location" = String)), description = "Created: the phone number; `Location` names it"), BodyErrors, Conflict),
     security(("bearer" = ["self"]))
 )]
 #[post("/v1/me/phones")]
@@ -121,7 +121,7 @@ pub async fn me_create_phone(
 }
 
 // One's own phones, oldest first.
-#[utoipa::path(tag = "me", responses((status = 200, body = ContactList<PhoneView>), AuthErrors), security(("bearer" = ["self"])))]
+#[utoipa::path(tag = "me", responses((status = 200, body = ContactList<PhoneView>, description = "The phone numbers"), AuthErrors), security(("bearer" = ["self"])))]
 #[get("/v1/me/phones")]
 pub async fn me_list_phones(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let owner = Owner::me(&caller)?;
@@ -137,7 +137,7 @@ pub async fn me_list_phones(state: web::Data<AppState>, caller: Caller) -> Resul
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = PhonePatch,
-    responses((status = 200, body = PhoneView, headers(("ETag" = String))), BodyErrors, NotFound, Conflict, Precondition),
+    responses((status = 200, body = PhoneView, headers(("ETag" = String)), description = "The phone number, its version in `ETag`"), BodyErrors, NotFound, Conflict, Precondition),
     security(("bearer" = ["self"]))
 )]
 #[patch("/v1/me/phones/{contact_id}")]
@@ -183,7 +183,7 @@ pub async fn me_delete_phone(
 #[utoipa::path(
     tag = "me",
     request_body = NewAddress,
-    responses((status = 201, body = AddressView, headers(("ETag" = String), ("Location" = String))), BodyErrors, Conflict),
+    responses((status = 201, body = AddressView, headers(("ETag" = String), ("Location" = String)), description = "Created: the postal address; `Location` names it"), BodyErrors, Conflict),
     security(("bearer" = ["self"]))
 )]
 #[post("/v1/me/addresses")]
@@ -199,7 +199,7 @@ pub async fn me_create_address(
 }
 
 // One's own addresses, oldest first.
-#[utoipa::path(tag = "me", responses((status = 200, body = ContactList<AddressView>), AuthErrors), security(("bearer" = ["self"])))]
+#[utoipa::path(tag = "me", responses((status = 200, body = ContactList<AddressView>, description = "The postal addresses"), AuthErrors), security(("bearer" = ["self"])))]
 #[get("/v1/me/addresses")]
 pub async fn me_list_addresses(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let owner = Owner::me(&caller)?;
@@ -215,7 +215,7 @@ pub async fn me_list_addresses(state: web::Data<AppState>, caller: Caller) -> Re
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = AddressPatchBody,
-    responses((status = 200, body = AddressView, headers(("ETag" = String))), BodyErrors, NotFound, Conflict, Precondition),
+    responses((status = 200, body = AddressView, headers(("ETag" = String)), description = "The postal address, its version in `ETag`"), BodyErrors, NotFound, Conflict, Precondition),
     security(("bearer" = ["self"]))
 )]
 #[patch("/v1/me/addresses/{contact_id}")]
@@ -261,7 +261,7 @@ pub async fn me_delete_address(
 #[utoipa::path(
     tag = "me",
     request_body = NewWebsite,
-    responses((status = 201, body = WebsiteView, headers(("ETag" = String), ("Location" = String))), BodyErrors, Conflict),
+    responses((status = 201, body = WebsiteView, headers(("ETag" = String), ("Location" = String)), description = "Created: the website; `Location` names it"), BodyErrors, Conflict),
     security(("bearer" = ["self"]))
 )]
 #[post("/v1/me/websites")]
@@ -277,7 +277,7 @@ pub async fn me_create_website(
 }
 
 // One's own websites, oldest first.
-#[utoipa::path(tag = "me", responses((status = 200, body = ContactList<WebsiteView>), AuthErrors), security(("bearer" = ["self"])))]
+#[utoipa::path(tag = "me", responses((status = 200, body = ContactList<WebsiteView>, description = "The websites"), AuthErrors), security(("bearer" = ["self"])))]
 #[get("/v1/me/websites")]
 pub async fn me_list_websites(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let owner = Owner::me(&caller)?;
@@ -293,7 +293,7 @@ pub async fn me_list_websites(state: web::Data<AppState>, caller: Caller) -> Res
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = WebsitePatch,
-    responses((status = 200, body = WebsiteView, headers(("ETag" = String))), BodyErrors, NotFound, Conflict, Precondition),
+    responses((status = 200, body = WebsiteView, headers(("ETag" = String)), description = "The website, its version in `ETag`"), BodyErrors, NotFound, Conflict, Precondition),
     security(("bearer" = ["self"]))
 )]
 #[patch("/v1/me/websites/{contact_id}")]

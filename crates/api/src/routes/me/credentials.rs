@@ -19,9 +19,11 @@ use crate::state::AppState;
 pub struct ChangePassword {
     /// The current password.
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
+    #[schema(max_length = 1024)]
     pub current_password: String,
     /// The new one: 8 to 128 characters, not a common one.
     #[validate(length(max = 1024, message = "must be at most 1024 characters"))]
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
@@ -40,6 +42,7 @@ pub struct TotpEnrolment {
 pub struct TotpCode {
     /// Six digits from the authenticator app.
     #[validate(length(min = 6, max = 8, message = "must be the 6-digit code"))]
+    #[schema(min_length = 6, max_length = 8)]
     pub code: String,
 }
 
@@ -78,7 +81,7 @@ pub async fn change_password(
 }
 
 /// Start enrolling two-factor authentication: a secret to put in an authenticator app.
-#[utoipa::path(tag = "me", responses((status = 200, body = TotpEnrolment), AuthErrors, Conflict), security(("bearer" = ["self"])))]
+#[utoipa::path(tag = "me", responses((status = 200, body = TotpEnrolment, description = "The TOTP secret and its otpauth URI, to confirm with a code"), AuthErrors, Conflict), security(("bearer" = ["self"])))]
 #[post("/v1/me/totp")]
 pub async fn enrol_totp(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let enrolment = kluis_app::me::enrol_totp(&state.app, &caller).await?;
@@ -90,7 +93,7 @@ pub async fn enrol_totp(state: web::Data<AppState>, caller: Caller) -> Result<Ht
 #[utoipa::path(
     tag = "me",
     request_body = TotpCode,
-    responses((status = 200, body = RecoveryCodes), BodyErrors, Conflict),
+    responses((status = 200, body = RecoveryCodes, description = "The new recovery codes, shown only now"), BodyErrors, Conflict),
     security(("bearer" = ["self"]))
 )]
 #[post("/v1/me/totp/confirm")]
@@ -120,7 +123,7 @@ pub async fn disable_totp(
 }
 
 /// New recovery codes (the old ones stop working); a current TOTP code is needed.
-#[utoipa::path(tag = "me", request_body = TotpCode, responses((status = 200, body = RecoveryCodes), BodyErrors), security(("bearer" = ["self"])))]
+#[utoipa::path(tag = "me", request_body = TotpCode, responses((status = 200, body = RecoveryCodes, description = "The new recovery codes, shown only now"), BodyErrors), security(("bearer" = ["self"])))]
 #[post("/v1/me/recovery-codes")]
 pub async fn new_recovery_codes(
     state: web::Data<AppState>,

@@ -10,7 +10,7 @@ use crate::routes::devices::DeviceList;
 use crate::state::AppState;
 
 /// One's own devices.
-#[utoipa::path(tag = "me", responses((status = 200, body = DeviceList), AuthErrors), security(("bearer" = ["self"])))]
+#[utoipa::path(tag = "me", responses((status = 200, body = DeviceList, description = "The devices"), AuthErrors), security(("bearer" = ["self"])))]
 #[get("/v1/me/devices")]
 pub async fn my_devices(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let items = kluis_app::devices::list_mine(&state.app, &caller).await?;

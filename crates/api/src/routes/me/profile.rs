@@ -40,7 +40,7 @@ impl From<OwnProfile> for MeView {
 }
 
 /// Read one's own profile, contacts and account.
-#[utoipa::path(tag = "me", responses((status = 200, body = MeView), AuthErrors), security(("bearer" = ["self"])))]
+#[utoipa::path(tag = "me", responses((status = 200, body = MeView, description = "The signed-in person"), AuthErrors), security(("bearer" = ["self"])))]
 #[get("/v1/me")]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let own = kluis_app::people::get_own(&state.app, &caller).await?;
@@ -52,7 +52,7 @@ pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
     tag = "me",
     params(("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on")),
     request_body = UpdatePerson,
-    responses((status = 200, body = MeView), BodyErrors, Precondition),
+    responses((status = 200, body = MeView, description = "The signed-in person"), BodyErrors, Precondition),
     security(("bearer" = ["self"]))
 )]
 #[patch("/v1/me")]

@@ -43,7 +43,7 @@ pub struct SessionList {
 }
 
 /// One's live sessions.
-#[utoipa::path(tag = "me", responses((status = 200, body = SessionList), AuthErrors), security(("bearer" = ["self"])))]
+#[utoipa::path(tag = "me", responses((status = 200, body = SessionList, description = "The live sessions"), AuthErrors), security(("bearer" = ["self"])))]
 #[get("/v1/me/sessions")]
 pub async fn list_sessions(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let items = kluis_app::me::list_sessions(&state.app, &caller).await?;

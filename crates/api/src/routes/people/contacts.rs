@@ -30,7 +30,7 @@ use crate::state::AppState;
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = NewEmail,
-    responses((status = 201, body = EmailView, headers(("ETag" = String), ("Location" = String))), BodyErrors, NotFound, Conflict),
+    responses((status = 201, body = EmailView, headers(("ETag" = String), ("Location" = String)), description = "Created: the e-mail address; `Location` names it"), BodyErrors, NotFound, Conflict),
     security(("bearer" = ["people:write"]))
 )]
 #[post("/v1/people/{person_id}/emails")]
@@ -51,7 +51,7 @@ pub async fn create_email(
 #[utoipa::path(
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = ContactList<EmailView>), AuthErrors, NotFound),
+    responses((status = 200, body = ContactList<EmailView>, description = "The e-mail addresses"), AuthErrors, NotFound),
     security(("bearer" = ["people:read"]))
 )]
 #[get("/v1/people/{person_id}/emails")]
@@ -75,7 +75,7 @@ pub async fn list_emails(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = EmailPatch,
-    responses((status = 200, body = EmailView, headers(("ETag" = String))), BodyErrors, NotFound, Conflict, Precondition),
+    responses((status = 200, body = EmailView, headers(("ETag" = String)), description = "The e-mail address, its version in `ETag`"), BodyErrors, NotFound, Conflict, Precondition),
     security(("bearer" = ["people:write"]))
 )]
 #[patch("/v1/people/{person_id}/emails/{contact_id}")]
@@ -125,7 +125,7 @@ pub async fn delete_email(
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = NewPhone,
-    responses((status = 201, body = PhoneView, headers(("ETag" = String), ("Location" = String))), BodyErrors, NotFound, Conflict),
+    responses((status = 201, body = PhoneView, headers(("ETag" = String), ("Location" = String)), description = "Created: the phone number; `Location` names it"), BodyErrors, NotFound, Conflict),
     security(("bearer" = ["people:write"]))
 )]
 #[post("/v1/people/{person_id}/phones")]
@@ -146,7 +146,7 @@ pub async fn create_phone(
 #[utoipa::path(
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = ContactList<PhoneView>), AuthErrors, NotFound),
+    responses((status = 200, body = ContactList<PhoneView>, description = "The phone numbers"), AuthErrors, NotFound),
     security(("bearer" = ["people:read"]))
 )]
 #[get("/v1/people/{person_id}/phones")]
@@ -170,7 +170,7 @@ pub async fn list_phones(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = PhonePatch,
-    responses((status = 200, body = PhoneView, headers(("ETag" = String))), BodyErrors, NotFound, Conflict, Precondition),
+    responses((status = 200, body = PhoneView, headers(("ETag" = String)), description = "The phone number, its version in `ETag`"), BodyErrors, NotFound, Conflict, Precondition),
     security(("bearer" = ["people:write"]))
 )]
 #[patch("/v1/people/{person_id}/phones/{contact_id}")]
@@ -220,7 +220,7 @@ pub async fn delete_phone(
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = NewAddress,
-    responses((status = 201, body = AddressView, headers(("ETag" = String), ("Location" = String))), BodyErrors, NotFound, Conflict),
+    responses((status = 201, body = AddressView, headers(("ETag" = String), ("Location" = String)), description = "Created: the postal address; `Location` names it"), BodyErrors, NotFound, Conflict),
     security(("bearer" = ["people:write"]))
 )]
 #[post("/v1/people/{person_id}/addresses")]
@@ -241,7 +241,7 @@ pub async fn create_address(
 #[utoipa::path(
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = ContactList<AddressView>), AuthErrors, NotFound),
+    responses((status = 200, body = ContactList<AddressView>, description = "The postal addresses"), AuthErrors, NotFound),
     security(("bearer" = ["people:read"]))
 )]
 #[get("/v1/people/{person_id}/addresses")]
@@ -265,7 +265,7 @@ pub async fn list_addresses(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = AddressPatchBody,
-    responses((status = 200, body = AddressView, headers(("ETag" = String))), BodyErrors, NotFound, Conflict, Precondition),
+    responses((status = 200, body = AddressView, headers(("ETag" = String)), description = "The postal address, its version in `ETag`"), BodyErrors, NotFound, Conflict, Precondition),
     security(("bearer" = ["people:write"]))
 )]
 #[patch("/v1/people/{person_id}/addresses/{contact_id}")]
@@ -315,7 +315,7 @@ pub async fn delete_address(
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = NewWebsite,
-    responses((status = 201, body = WebsiteView, headers(("ETag" = String), ("Location" = String))), BodyErrors, NotFound, Conflict),
+    responses((status = 201, body = WebsiteView, headers(("ETag" = String), ("Location" = String)), description = "Created: the website; `Location` names it"), BodyErrors, NotFound, Conflict),
     security(("bearer" = ["people:write"]))
 )]
 #[post("/v1/people/{person_id}/websites")]
@@ -336,7 +336,7 @@ pub async fn create_website(
 #[utoipa::path(
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = ContactList<WebsiteView>), AuthErrors, NotFound),
+    responses((status = 200, body = ContactList<WebsiteView>, description = "The websites"), AuthErrors, NotFound),
     security(("bearer" = ["people:read"]))
 )]
 #[get("/v1/people/{person_id}/websites")]
@@ -360,7 +360,7 @@ pub async fn list_websites(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = WebsitePatch,
-    responses((status = 200, body = WebsiteView, headers(("ETag" = String))), BodyErrors, NotFound, Conflict, Precondition),
+    responses((status = 200, body = WebsiteView, headers(("ETag" = String)), description = "The website, its version in `ETag`"), BodyErrors, NotFound, Conflict, Precondition),
     security(("bearer" = ["people:write"]))
 )]
 #[patch("/v1/people/{person_id}/websites/{contact_id}")]

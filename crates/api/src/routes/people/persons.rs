@@ -39,42 +39,57 @@ pub struct PersonPage {
 pub struct CreatePerson {
     /// `Dhr.`, `Mevr.`, `Dr.`, ... (at most 200 characters, as every text field).
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub salutation: Option<String>,
     /// First name.
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub first_name: Option<String>,
     /// Last name, with prefixes (`van der Berg`).
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub last_name: Option<String>,
     /// Nickname.
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub nickname: Option<String>,
     /// `YYYY-MM-DD`; not in the future, not over 150 years ago.
+    #[schema(format = Date)]
     pub date_of_birth: Option<String>,
     /// BCP 47 language tag, e.g. `nl` or `nl-NL`.
+    #[schema(pattern = "^(?:[A-Za-z]{2,3}|[A-Za-z]{5,8})(?:-[A-Za-z0-9]{1,8})*$", max_length = 35)]
     pub language: Option<String>,
     /// Company name.
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub company_name: Option<String>,
     /// Dutch Chamber of Commerce (KvK) number: 8 digits.
+    #[schema(pattern = "^[0-9]{8}$")]
     pub coc_number: Option<String>,
     /// EU VAT number; Dutch: `NL` + 9 digits + `B` + 2 digits.
+    #[schema(
+        pattern = "^(?:ATU[0-9]{8}|BE[01][0-9]{9}|BG[0-9]{9,10}|CY[0-9]{8}[A-Z]|CZ[0-9]{8,10}|(?:DE|EE|EL|PT)[0-9]{9}|(?:DK|FI|HU|LU|MT|SI)[0-9]{8}|ES(?:[A-Z][0-9]{7}[0-9A-Z]|[0-9]{8}[A-Z])|FR[0-9A-HJ-NP-Z]{2}[0-9]{9}|(?:HR|IT|LV)[0-9]{11}|IE(?:[0-9]{7}[A-Z]{1,2}|[0-9][A-Z+*][0-9]{5}[A-Z])|LT(?:[0-9]{9}|[0-9]{12})|NL[0-9]{9}B[0-9]{2}|(?:PL|SK)[0-9]{10}|RO[0-9]{2,10}|SE[0-9]{12}|XI(?:[0-9]{9}|[0-9]{12}|(?:GD|HA)[0-9]{3}))$"
+    )]
     pub vat_number: Option<String>,
     /// E-mail addresses.
     #[serde(default)]
     #[validate(length(max = 20, message = "at most 20"))]
+    #[schema(max_items = 20)]
     pub emails: Vec<NewEmail>,
     /// Phone numbers.
     #[serde(default)]
     #[validate(length(max = 20, message = "at most 20"))]
+    #[schema(max_items = 20)]
     pub phones: Vec<NewPhone>,
     /// Postal addresses.
     #[serde(default)]
     #[validate(length(max = 20, message = "at most 20"))]
+    #[schema(max_items = 20)]
     pub addresses: Vec<NewAddress>,
     /// Websites.
     #[serde(default)]
     #[validate(length(max = 20, message = "at most 20"))]
+    #[schema(max_items = 20)]
     pub websites: Vec<NewWebsite>,
 }
 
@@ -113,6 +128,7 @@ pub struct PeopleListQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 
@@ -140,7 +156,7 @@ impl From<Receipt> for ErasureReceipt {
 #[utoipa::path(
     tag = "people",
     request_body = CreatePerson,
-    responses((status = 201, body = PersonView, headers(("ETag" = String), ("Location" = String))), BodyErrors, Conflict),
+    responses((status = 201, body = PersonView, headers(("ETag" = String), ("Location" = String)), description = "Created: the person; `Location` names it"), BodyErrors, Conflict),
     security(("bearer" = ["people:write"]))
 )]
 #[post("/v1/people")]
@@ -159,7 +175,7 @@ pub async fn create_person(
 #[utoipa::path(
     tag = "people",
     params(PeopleListQuery),
-    responses((status = 200, body = PersonPage), AuthErrors),
+    responses((status = 200, body = PersonPage, description = "One page of people"), AuthErrors),
     security(("bearer" = ["people:read"]))
 )]
 #[get("/v1/people")]
@@ -180,7 +196,7 @@ pub async fn list_people(
 #[utoipa::path(
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = PersonView, headers(("ETag" = String))), AuthErrors, NotFound),
+    responses((status = 200, body = PersonView, headers(("ETag" = String)), description = "The person, its version in `ETag`"), AuthErrors, NotFound),
     security(("bearer" = ["people:read"]))
 )]
 #[get("/v1/people/{person_id}")]
@@ -202,7 +218,7 @@ pub async fn get_person(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = UpdatePerson,
-    responses((status = 200, body = PersonView, headers(("ETag" = String))), BodyErrors, NotFound, Precondition),
+    responses((status = 200, body = PersonView, headers(("ETag" = String)), description = "The person, its version in `ETag`"), BodyErrors, NotFound, Precondition),
     security(("bearer" = ["people:write"]))
 )]
 #[patch("/v1/people/{person_id}")]
@@ -228,7 +244,7 @@ pub async fn update_person(
         ("person_id" = String, Path, description = "Person id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version this erasure is based on"),
     ),
-    responses((status = 200, body = ErasureReceipt), AuthErrors, NotFound, Precondition),
+    responses((status = 200, body = ErasureReceipt, description = "Erased; the rows removed per table"), AuthErrors, NotFound, Precondition),
     security(("bearer" = ["people:write"]))
 )]
 #[delete("/v1/people/{person_id}")]

@@ -55,9 +55,11 @@ impl From<Reference> for ReferenceView {
 pub struct NewReference {
     /// The app's name, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub app: String,
     /// The app's own id for the person, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub external_ref: String,
 }
 
@@ -79,7 +81,7 @@ impl From<NewReference> for references::NewReference {
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = NewReference,
-    responses((status = 201, body = ReferenceView), BodyErrors, NotFound, Conflict),
+    responses((status = 201, body = ReferenceView, description = "Created: the reference"), BodyErrors, NotFound, Conflict),
     security(("bearer" = ["people:write"]))
 )]
 #[post("/v1/people/{person_id}/references")]
@@ -101,7 +103,7 @@ pub async fn create_reference(
 #[utoipa::path(
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = ReferenceList), AuthErrors, NotFound),
+    responses((status = 200, body = ReferenceList, description = "The references"), AuthErrors, NotFound),
     security(("bearer" = ["people:read"]))
 )]
 #[get("/v1/people/{person_id}/references")]

@@ -316,8 +316,10 @@ impl From<Person> for PersonView {
 #[serde(deny_unknown_fields)]
 pub struct NewEmail {
     /// An e-mail address, stored as given; unique in the tenant, in any case.
+    #[schema(format = Email, max_length = 254)]
     pub address: String,
     /// `work`, `private` or `other`.
+    #[schema(value_type = crate::contract::ContactLabel)]
     pub label: LabelView,
     /// Make it primary (the first e-mail address is primary anyway).
     #[serde(default)]
@@ -329,6 +331,7 @@ pub struct NewEmail {
 #[serde(deny_unknown_fields)]
 pub struct NewPhone {
     /// E.164, e.g. `+31612345678`.
+    #[schema(pattern = "^\\+[1-9][0-9]{1,14}$")]
     pub number: String,
     /// `work`, `private`, `home` or `other`.
     pub label: LabelView,
@@ -342,20 +345,28 @@ pub struct NewPhone {
 #[serde(deny_unknown_fields)]
 pub struct NewAddress {
     /// Street.
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub street: Option<String>,
     /// House number.
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub house_number: Option<String>,
     /// Addition.
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub addition: Option<String>,
     /// Postal code; in the Netherlands `1234 AB`.
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub postal_code: Option<String>,
     /// City.
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub city: Option<String>,
     /// Region or province.
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub region: Option<String>,
     /// ISO 3166-1 alpha-2, e.g. `NL`.
+    #[schema(value_type = crate::contract::CountryCode)]
     pub country: String,
     /// `work`, `private` or `other`.
+    #[schema(value_type = crate::contract::ContactLabel)]
     pub label: LabelView,
     /// Make it primary (the first address is primary anyway).
     #[serde(default)]
@@ -367,8 +378,13 @@ pub struct NewAddress {
 #[serde(deny_unknown_fields)]
 pub struct NewWebsite {
     /// An http or https URL.
+    #[schema(
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9.-]+|\\[(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\\])(?::[0-9]{1,5})?(?:[/?#][^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$",
+        max_length = 2048
+    )]
     pub url: String,
     /// `work`, `private` or `other`.
+    #[schema(value_type = crate::contract::ContactLabel)]
     pub label: LabelView,
     /// Make it primary (the first website is primary anyway).
     #[serde(default)]
@@ -414,39 +430,39 @@ impl From<NewWebsite> for NewContact {
 pub struct UpdatePerson {
     /// Salutation.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub salutation: Option<Option<String>>,
     /// First name.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub first_name: Option<Option<String>>,
     /// Last name.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub last_name: Option<Option<String>>,
     /// Nickname.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub nickname: Option<Option<String>>,
-    /// Date of birth.
+    /// `YYYY-MM-DD`; not in the future, not over 150 years ago.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Date)]
     pub date_of_birth: Option<Option<String>>,
     /// Language.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^(?:[A-Za-z]{2,3}|[A-Za-z]{5,8})(?:-[A-Za-z0-9]{1,8})*$", max_length = 35)]
     pub language: Option<Option<String>>,
     /// Company name.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub company_name: Option<Option<String>>,
     /// KvK number.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{8}$")]
     pub coc_number: Option<Option<String>>,
     /// VAT number.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^(?:ATU[0-9]{8}|BE[01][0-9]{9}|BG[0-9]{9,10}|CY[0-9]{8}[A-Z]|CZ[0-9]{8,10}|(?:DE|EE|EL|PT)[0-9]{9}|(?:DK|FI|HU|LU|MT|SI)[0-9]{8}|ES(?:[A-Z][0-9]{7}[0-9A-Z]|[0-9]{8}[A-Z])|FR[0-9A-HJ-NP-Z]{2}[0-9]{9}|(?:HR|IT|LV)[0-9]{11}|IE(?:[0-9]{7}[A-Z]{1,2}|[0-9][A-Z+*][0-9]{5}[A-Z])|LT(?:[0-9]{9}|[0-9]{12})|NL[0-9]{9}B[0-9]{2}|(?:PL|SK)[0-9]{10}|RO[0-9]{2,10}|SE[0-9]{12}|XI(?:[0-9]{9}|[0-9]{12}|(?:GD|HA)[0-9]{3}))$")]
     pub vat_number: Option<Option<String>>,
 }
 
@@ -478,8 +494,10 @@ pub struct ContactList<T: ToSchema> {
 #[serde(deny_unknown_fields)]
 pub struct EmailPatch {
     /// The address (a changed address is no longer verified).
+    #[schema(format = Email, max_length = 254)]
     pub address: Option<String>,
     /// `work`, `private` or `other`.
+    #[schema(value_type = Option<crate::contract::ContactLabel>)]
     pub label: Option<LabelView>,
     /// `true` makes it the primary e-mail address.
     pub primary: Option<bool>,
@@ -490,6 +508,7 @@ pub struct EmailPatch {
 #[serde(deny_unknown_fields)]
 pub struct PhonePatch {
     /// E.164 number (a changed number is no longer verified).
+    #[schema(pattern = "^\\+[1-9][0-9]{1,14}$")]
     pub number: Option<String>,
     /// `work`, `private`, `home` or `other`.
     pub label: Option<LabelView>,
@@ -502,8 +521,13 @@ pub struct PhonePatch {
 #[serde(deny_unknown_fields)]
 pub struct WebsitePatch {
     /// An http or https URL.
+    #[schema(
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9.-]+|\\[(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\\])(?::[0-9]{1,5})?(?:[/?#][^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$",
+        max_length = 2048
+    )]
     pub url: Option<String>,
     /// `work`, `private` or `other`.
+    #[schema(value_type = Option<crate::contract::ContactLabel>)]
     pub label: Option<LabelView>,
     /// `true` makes it the primary website.
     pub primary: Option<bool>,
@@ -515,31 +539,33 @@ pub struct WebsitePatch {
 pub struct AddressPatchBody {
     /// Street.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub street: Option<Option<String>>,
     /// House number.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub house_number: Option<Option<String>>,
     /// Addition.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub addition: Option<Option<String>>,
     /// Postal code.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub postal_code: Option<Option<String>>,
     /// City.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub city: Option<Option<String>>,
     /// Region.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub region: Option<Option<String>>,
     /// ISO 3166-1 alpha-2.
+    #[schema(value_type = Option<crate::contract::CountryCode>)]
     pub country: Option<String>,
     /// `work`, `private` or `other`.
+    #[schema(value_type = Option<crate::contract::ContactLabel>)]
     pub label: Option<LabelView>,
     /// `true` makes it the primary address.
     pub primary: Option<bool>,

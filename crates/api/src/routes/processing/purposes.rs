@@ -85,20 +85,31 @@ pub struct CreatePurpose {
     pub key: String,
     /// Display name, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: String,
     /// What is done with the data and why, 1 to 2000 characters.
     #[validate(length(min = 1, max = 2000, message = "must be 1 to 2000 characters"))]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub description: String,
     /// The lawful basis.
     pub legal_basis: LegalBasisView,
     /// 1 to 50 catalogue category names, e.g. `user.contact.email`.
     #[validate(length(min = 1, max = 50, message = "must name 1 to 50 data categories"))]
+    #[schema(min_items = 1, max_items = 50, value_type = Vec<crate::contract::DataCategory>)]
     pub data_categories: Vec<String>,
     /// Ids of the tenant's recipients (at most 50).
     #[serde(default)]
     #[validate(length(max = 50, message = "at most 50"))]
+    #[schema(max_items = 50, value_type = Vec<crate::contract::RecipientId>)]
     pub recipients: Vec<String>,
     /// ISO 8601 duration: `P2Y`, `P6M`, `P30D`, `PT12H`.
+    #[schema(
+        pattern = "^P(?:(?:[0-9]{1,9}Y(?:[0-9]{1,9}M)?(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}M(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}W(?:[0-9]{1,9}D)?|[0-9]{1,9}D)(?:T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))?|T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))$"
+    )]
     pub retention: String,
 }
 
@@ -108,19 +119,30 @@ pub struct CreatePurpose {
 pub struct UpdatePurpose {
     /// Display name, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: Option<String>,
     /// Description, 1 to 2000 characters.
     #[validate(length(min = 1, max = 2000, message = "must be 1 to 2000 characters"))]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub description: Option<String>,
     /// The lawful basis.
     pub legal_basis: Option<LegalBasisView>,
     /// 1 to 50 catalogue category names.
     #[validate(length(min = 1, max = 50, message = "must name 1 to 50 data categories"))]
+    #[schema(min_items = 1, max_items = 50, value_type = Option<Vec<crate::contract::DataCategory>>)]
     pub data_categories: Option<Vec<String>>,
     /// Recipient ids (at most 50).
     #[validate(length(max = 50, message = "at most 50"))]
+    #[schema(max_items = 50, value_type = Option<Vec<crate::contract::RecipientId>>)]
     pub recipients: Option<Vec<String>>,
     /// ISO 8601 duration.
+    #[schema(
+        pattern = "^P(?:(?:[0-9]{1,9}Y(?:[0-9]{1,9}M)?(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}M(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}W(?:[0-9]{1,9}D)?|[0-9]{1,9}D)(?:T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))?|T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))$"
+    )]
     pub retention: Option<String>,
 }
 
@@ -155,7 +177,7 @@ impl From<UpdatePurpose> for PurposePatch {
 #[utoipa::path(
     tag = "register",
     request_body = CreatePurpose,
-    responses((status = 201, body = PurposeView, headers(("ETag" = String), ("Location" = String))), BodyErrors, Conflict),
+    responses((status = 201, body = PurposeView, headers(("ETag" = String), ("Location" = String)), description = "Created: the purpose; `Location` names it"), BodyErrors, Conflict),
     security(("bearer" = ["consent:write"]))
 )]
 #[post("/v1/purposes")]
@@ -177,7 +199,7 @@ pub async fn create_purpose(
 #[utoipa::path(
     tag = "register",
     params(ListQuery),
-    responses((status = 200, body = PurposePage), AuthErrors),
+    responses((status = 200, body = PurposePage, description = "One page of purposes"), AuthErrors),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/purposes")]
@@ -196,7 +218,7 @@ pub async fn list_purposes(
 #[utoipa::path(
     tag = "register",
     params(("key" = String, Path, description = "Purpose key")),
-    responses((status = 200, body = PurposeView, headers(("ETag" = String))), AuthErrors, NotFound),
+    responses((status = 200, body = PurposeView, headers(("ETag" = String)), description = "The purpose, its version in `ETag`"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/purposes/{key}")]
@@ -218,7 +240,7 @@ pub async fn get_purpose(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = UpdatePurpose,
-    responses((status = 200, body = PurposeView, headers(("ETag" = String))), BodyErrors, NotFound, Precondition),
+    responses((status = 200, body = PurposeView, headers(("ETag" = String)), description = "The purpose, its version in `ETag`"), BodyErrors, NotFound, Precondition),
     security(("bearer" = ["consent:write"]))
 )]
 #[patch("/v1/purposes/{key}")]

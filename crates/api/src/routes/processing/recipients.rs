@@ -37,13 +37,16 @@ pub struct RecipientPage {
 pub struct CreateRecipient {
     /// Organisation name, 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: String,
     /// `processor`, `controller` or `authority`.
     pub role: RoleView,
     /// ISO 3166-1 alpha-2 country code, e.g. `NL` or `US`.
+    #[schema(value_type = crate::contract::CountryCode)]
     pub country: String,
     /// Required outside the EEA: the safeguard, e.g. `SCC` or `adequacy decision`; 1 to 200 characters.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub transfer_mechanism: Option<String>,
 }
 
@@ -54,14 +57,16 @@ pub struct CreateRecipient {
 pub struct UpdateRecipient {
     /// Organisation name.
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: Option<String>,
     /// Role.
     pub role: Option<RoleView>,
     /// Country.
+    #[schema(value_type = Option<crate::contract::CountryCode>)]
     pub country: Option<String>,
     /// Transfer mechanism.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", max_length = 200)]
     pub transfer_mechanism: Option<Option<String>>,
 }
 
@@ -92,7 +97,7 @@ impl From<UpdateRecipient> for RecipientPatch {
 #[utoipa::path(
     tag = "register",
     request_body = CreateRecipient,
-    responses((status = 201, body = RecipientView, headers(("ETag" = String), ("Location" = String))), BodyErrors),
+    responses((status = 201, body = RecipientView, headers(("ETag" = String), ("Location" = String)), description = "Created: the recipient; `Location` names it"), BodyErrors),
     security(("bearer" = ["consent:write"]))
 )]
 #[post("/v1/recipients")]
@@ -112,7 +117,7 @@ pub async fn create_recipient(
 #[utoipa::path(
     tag = "register",
     params(ListQuery),
-    responses((status = 200, body = RecipientPage), AuthErrors),
+    responses((status = 200, body = RecipientPage, description = "One page of recipients"), AuthErrors),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/recipients")]
@@ -131,7 +136,7 @@ pub async fn list_recipients(
 #[utoipa::path(
     tag = "register",
     params(("recipient_id" = String, Path, description = "Recipient id")),
-    responses((status = 200, body = RecipientView, headers(("ETag" = String))), AuthErrors, NotFound),
+    responses((status = 200, body = RecipientView, headers(("ETag" = String)), description = "The recipient, its version in `ETag`"), AuthErrors, NotFound),
     security(("bearer" = ["consent:read"]))
 )]
 #[get("/v1/recipients/{recipient_id}")]
@@ -154,7 +159,7 @@ pub async fn get_recipient(
         ("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on"),
     ),
     request_body = UpdateRecipient,
-    responses((status = 200, body = RecipientView, headers(("ETag" = String))), BodyErrors, NotFound, Precondition),
+    responses((status = 200, body = RecipientView, headers(("ETag" = String)), description = "The recipient, its version in `ETag`"), BodyErrors, NotFound, Precondition),
     security(("bearer" = ["consent:write"]))
 )]
 #[patch("/v1/recipients/{recipient_id}")]

@@ -143,7 +143,7 @@ fn wants_markdown(req: &HttpRequest) -> bool {
         (status = 200, content(
             (RegisterView = "application/json"),
             (String = "text/markdown", example = "# Record of processing activities\n..."),
-        )),
+        ), description = "The register: JSON, or Markdown with `Accept: text/markdown`"),
         AuthErrors,
     ),
     security(("bearer" = ["consent:read"]))

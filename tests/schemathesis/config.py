@@ -1,0 +1,136 @@
+"""Write the schemathesis configuration for kluis: `python3 config.py CONTRACT OUT`.
+
+Every check runs on every operation. Where kluis deliberately answers a
+schema-valid request with a status the check does not expect, this file
+widens that check's expected statuses for that operation only, and says why
+in a comment above it. Two reasons are read from the contract itself, so an
+operation added later is covered by construction:
+
+- an `If-Match` header: a stale or foreign ETag is refused with 412 before the
+  body is read (RFC 9110 §13.2.1: preconditions come before the content);
+- a `cursor` (or `after`) parameter: a cursor is a `next_cursor` kluis made;
+  another string of the same alphabet is refused with 422, and JSON Schema
+  cannot say which strings kluis made.
+
+The other reasons are rules JSON Schema cannot say (they depend on stored
+data, the clock or a secret); each field's description in the contract says
+the rule, and the table below names the operations it touches.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+# The statuses the checks expect by default (schemathesis 4).
+POSITIVE = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
+NEGATIVE = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "5xx"]
+
+REFERENCE = "names a purpose, recipient or policy version of the tenant: which exist is stored data, not schema (422)"
+PASSWORD = "a new password must not be one of the 10,000 most common ones (422): a list, not a pattern"
+TOTP = "the code must be the current TOTP code (or an unused recovery code) of the person (422): a secret, not a pattern"
+BIRTH = "date_of_birth must not be in the future nor over 150 years ago (422): relative to today, not a fixed bound"
+TOKEN = "a mailed token that is unknown, used or expired is refused with 400 `token_invalid`: validity is stored data"
+
+# (method, path) -> [(extra positive statuses, reason)]
+RULES: dict[tuple[str, str], list[tuple[list[str], str]]] = {
+    ("GET", "/v1/consents/check"): [(["422"], "`purpose` " + REFERENCE)],
+    ("POST", "/v1/consents/check"): [(["422"], "each `purpose` " + REFERENCE)],
+    ("GET", "/v1/consents/changes"): [(["422"], "`purpose` " + REFERENCE)],
+    ("PUT", "/v1/me/consents/{purpose}"): [
+        (["422"], "`purpose` " + REFERENCE + "; a grant or withdrawal needs a purpose based on consent")
+    ],
+    ("POST", "/v1/people/{person_id}/consents"): [
+        (
+            ["422"],
+            "`purpose` and `policy_version` " + REFERENCE + "; the action must suit the purpose's legal basis; "
+            "`occurred_at` must not be in the future",
+        )
+    ],
+    ("GET", "/v1/people/{person_id}/unsubscribe-link"): [(["422"], "`purpose` " + REFERENCE)],
+    ("POST", "/v1/purposes"): [(["422"], "`recipients` " + REFERENCE)],
+    ("PATCH", "/v1/purposes/{key}"): [(["422"], "`recipients` " + REFERENCE)],
+    ("POST", "/v1/people/{person_id}/acceptances"): [(["422"], "`version` " + REFERENCE)],
+    ("PATCH", "/v1/recipients/{recipient_id}"): [
+        (["422"], "a recipient outside the EEA keeps a transfer mechanism: the country may be the stored one (422)")
+    ],
+    ("PATCH", "/v1/people/{person_id}/addresses/{contact_id}"): [
+        (["422"], "an address in NL has a Dutch postal code: the country may be the stored one (422)")
+    ],
+    ("PATCH", "/v1/me/addresses/{contact_id}"): [
+        (["422"], "an address in NL has a Dutch postal code: the country may be the stored one (422)")
+    ],
+    ("GET", "/v1/stats/visits"): [(["422"], "`to` must be on or after `from` and within 3 years of it (422)")],
+    ("DELETE", "/v1/me/totp"): [(["422"], TOTP)],
+    ("POST", "/v1/me/recovery-codes"): [(["422"], TOTP)],
+    ("POST", "/v1/me/totp/confirm"): [(["422"], TOTP)],
+    ("POST", "/v1/me/password"): [(["422"], PASSWORD)],
+    ("POST", "/v1/people/{person_id}/account"): [(["422"], PASSWORD)],
+    ("POST", "/v1/people/{person_id}/account/password"): [(["422"], PASSWORD)],
+    ("POST", "/v1/auth/challenges/{challenge_id}"): [(["422"], PASSWORD)],
+    ("POST", "/v1/auth/password-reset/confirm"): [(["400"], TOKEN), (["422"], PASSWORD)],
+    ("POST", "/v1/auth/verify-email"): [(["400"], TOKEN)],
+    ("POST", "/v1/people"): [(["422"], BIRTH)],
+    ("PATCH", "/v1/people/{person_id}"): [(["422"], BIRTH)],
+    ("PATCH", "/v1/me"): [(["422"], BIRTH)],
+    ("POST", "/v1/unsubscribe/{token}"): [
+        (["400", "410"], "an unsubscribe link kluis did not sign is 400, a used or expired one 410: a signature, not a pattern")
+    ],
+    ("POST", "/v1/oauth/token"): [
+        (
+            ["400"],
+            "RFC 6749 §5.2 answers a grant it refuses with 400 (invalid_request, invalid_grant, invalid_scope): "
+            "whether a refresh token or scope is good is stored data",
+        )
+    ],
+}
+
+PRECONDITION = (
+    "a stale or foreign ETag in If-Match is refused with 412 before the body is read "
+    "(RFC 9110 §13.2.1: preconditions come before the content)"
+)
+CURSOR = "a cursor is a `next_cursor` kluis made; another string of its alphabet is refused with 422"
+
+
+def toml_list(values: list[str]) -> str:
+    return "[" + ", ".join(f'"{v}"' if not v.isdigit() else v for v in values) + "]"
+
+
+def main() -> None:
+    contract = json.load(open(sys.argv[1]))
+    blocks = []
+    seen = set()
+    for path, item in contract["paths"].items():
+        for method, operation in item.items():
+            key = (method.upper(), path)
+            params = operation.get("parameters", [])
+            reasons = list(RULES.get(key, []))
+            negative: list[tuple[list[str], str]] = []
+            if any(p["in"] == "header" and p["name"].lower() == "if-match" for p in params):
+                reasons.append((["412"], PRECONDITION))
+                negative.append((["412"], PRECONDITION))
+            if any(p["in"] == "query" and p["name"] in ("cursor", "after") for p in params):
+                reasons.append((["422"], CURSOR))
+            if not reasons:
+                continue
+            seen.add(key)
+            # One name, "METHOD /path": separate method and path filters would match either.
+            lines = ["[[operations]]", f'include-name = "{key[0]} {path}"']
+            extra = []
+            for statuses, why in reasons:
+                lines.append(f"# {', '.join(statuses)}: {why}")
+                extra += [s for s in statuses if s not in extra]
+            lines.append("checks.positive_data_acceptance.expected-statuses = " + toml_list(POSITIVE + extra))
+            if negative:
+                lines.append("checks.negative_data_rejection.expected-statuses = " + toml_list(NEGATIVE + ["412"]))
+            blocks.append("\n".join(lines))
+    missing = set(RULES) - seen
+    if missing:
+        sys.exit(f"config.py names operations the contract does not have: {sorted(missing)}")
+    header = "# Generated by tests/schemathesis/config.py from openapi/openapi.json; see its docstring.\n\n"
+    with open(sys.argv[2], "w") as out:
+        out.write(header + "\n\n".join(blocks) + "\n")
+
+
+if __name__ == "__main__":
+    main()
