@@ -59,6 +59,9 @@ pub struct TenantView {
     pub require_staff_totp: bool,
     /// A sign-in from an unfamiliar device needs a code mailed to the person (default true).
     pub device_step_up: bool,
+    /// Seconds a person's own erasure request (`POST /v1/me/erasure`) waits,
+    /// cancellable, before it is carried out (default 0: at once).
+    pub self_erasure_grace_seconds: i64,
     /// Version for `If-Match`.
     pub version: i64,
     /// Created (RFC 3339).
@@ -80,6 +83,7 @@ impl From<Tenant> for TenantView {
             status: t.status.into(),
             require_staff_totp: t.require_staff_totp,
             device_step_up: t.device_step_up,
+            self_erasure_grace_seconds: t.self_erasure_grace_seconds,
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -141,6 +145,10 @@ pub struct UpdateTenant {
     pub require_staff_totp: Option<bool>,
     /// `false` trusts unfamiliar devices without an e-mailed code.
     pub device_step_up: Option<bool>,
+    /// Seconds a person's own erasure request waits, cancellable, before it
+    /// is carried out: 0 (at once) to 2592000 (30 days).
+    #[schema(minimum = 0, maximum = 2592000)]
+    pub self_erasure_grace_seconds: Option<i64>,
 }
 
 /// A page of tenants.
@@ -172,6 +180,7 @@ impl From<UpdateTenant> for TenantChanges {
             status: b.status.map(Into::into),
             require_staff_totp: b.require_staff_totp,
             device_step_up: b.device_step_up,
+            self_erasure_grace_seconds: b.self_erasure_grace_seconds,
         }
     }
 }

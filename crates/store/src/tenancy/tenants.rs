@@ -68,6 +68,9 @@ pub struct Tenant {
     pub require_staff_totp: bool,
     /// A sign-in from an unfamiliar device needs a code mailed to the person.
     pub device_step_up: bool,
+    /// How long a person's own erasure request waits before it is carried
+    /// out (they may cancel within it); 0 erases at once.
+    pub self_erasure_grace_seconds: i64,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -82,6 +85,7 @@ struct TenantRow {
     updated_at: PrimitiveDateTime,
     require_staff_totp: bool,
     device_step_up: bool,
+    self_erasure_grace_seconds: i64,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -98,6 +102,7 @@ impl TryFrom<TenantRow> for Tenant {
             updated_at: row.updated_at,
             require_staff_totp: row.require_staff_totp,
             device_step_up: row.device_step_up,
+            self_erasure_grace_seconds: row.self_erasure_grace_seconds,
         })
     }
 }
@@ -124,7 +129,13 @@ pub struct TenantChanges {
     pub require_staff_totp: Option<bool>,
     /// Step up unfamiliar devices by e-mail.
     pub device_step_up: Option<bool>,
+    /// The grace period of self-service erasure, in seconds (0 to [`MAX_SELF_ERASURE_GRACE`]).
+    pub self_erasure_grace_seconds: Option<i64>,
 }
+
+/// The longest grace period of a self-service erasure: 30 days (Art. 12(3)
+/// asks an answer within a month).
+pub const MAX_SELF_ERASURE_GRACE: i64 = 30 * 24 * 3600;
 
 fn slug_taken() -> DomainError {
     DomainError::Conflict { code: "slug_taken", message: "a tenant with this slug exists".into() }
@@ -150,6 +161,7 @@ pub fn create(conn: &mut Db, new: &NewTenant) -> Result<(Tenant, IssuedClient)> 
         updated_at: now,
         require_staff_totp: true,
         device_step_up: true,
+        self_erasure_grace_seconds: 0,
     };
     let admin =
         NewClient { name: "admin".to_owned(), scopes: Scope::tenant_client_scopes().collect(), purposes: Vec::new() };
@@ -203,6 +215,9 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
     if let Some(slug) = &changes.slug {
         rules::check_slug(slug, &mut errors);
     }
+    if changes.self_erasure_grace_seconds.is_some_and(|s| !(0..=MAX_SELF_ERASURE_GRACE).contains(&s)) {
+        errors.push(FieldError::new("self_erasure_grace_seconds", "must be 0 to 2592000 (30 days)"));
+    }
     if !errors.is_empty() {
         return Err(DomainError::Validation(errors));
     }
@@ -217,6 +232,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
         let status = changes.status.unwrap_or(current.status);
         let require_staff_totp = changes.require_staff_totp.unwrap_or(current.require_staff_totp);
         let device_step_up = changes.device_step_up.unwrap_or(current.device_step_up);
+        let grace = changes.self_erasure_grace_seconds.unwrap_or(current.self_erasure_grace_seconds);
         diesel::update(tenants::table.find(id.as_str()).filter(tenants::version.eq(current.version)))
             .set((
                 tenants::name.eq(&name),
@@ -224,6 +240,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
                 tenants::status.eq(status.as_str()),
                 tenants::require_staff_totp.eq(require_staff_totp),
                 tenants::device_step_up.eq(device_step_up),
+                tenants::self_erasure_grace_seconds.eq(grace),
                 tenants::version.eq(current.version + 1),
                 tenants::updated_at.eq(now),
             ))
@@ -235,6 +252,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
             status,
             require_staff_totp,
             device_step_up,
+            self_erasure_grace_seconds: grace,
             version: current.version + 1,
             updated_at: now,
             ..current
