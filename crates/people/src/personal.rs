@@ -94,7 +94,16 @@ fn export_account(conn: &mut Db, tenant: &TenantId, person: &PersonId, out: &mut
         .filter(s::tenant_id.eq(tenant.as_str()))
         .filter(s::person_id.eq(person.as_str()))
         .order(s::id.asc())
-        .select((s::id, s::ip_prefix, s::user_agent, s::device_id, s::created_at, s::last_used_at, s::expires_at, s::revoked_at))
+        .select((
+            s::id,
+            s::ip_prefix,
+            s::user_agent,
+            s::device_id,
+            s::created_at,
+            s::last_used_at,
+            s::expires_at,
+            s::revoked_at,
+        ))
         .load(conn)
         .domain()?;
     out.add(
@@ -155,9 +164,9 @@ fn export_account(conn: &mut Db, tenant: &TenantId, person: &PersonId, out: &mut
         "outbox",
         pending
             .into_iter()
-            .map(|m| {
-                json!({"id": m.id, "channel": m.channel, "attempts": m.attempts, "created_at": time(m.created_at)})
-            })
+            .map(
+                |m| json!({"id": m.id, "channel": m.channel, "attempts": m.attempts, "created_at": time(m.created_at)}),
+            )
             .collect(),
     );
     Ok(())

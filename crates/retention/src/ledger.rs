@@ -41,11 +41,8 @@ pub fn subject_hash(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Resu
 /// Enter an erased person (by hash) in the ledger; a person erased again
 /// after a restore keeps their first entry.
 pub fn record(conn: &mut Db, tenant: &TenantId, hash: &str, at: PrimitiveDateTime) -> Result<()> {
-    let known: Option<String> = l::table
-        .find((tenant.as_str(), hash))
-        .select(l::subject_hash)
-        .unique_row(conn)
-        .domain()?;
+    let known: Option<String> =
+        l::table.find((tenant.as_str(), hash)).select(l::subject_hash).unique_row(conn).domain()?;
     if known.is_none() {
         diesel::insert_into(l::table)
             .values((l::tenant_id.eq(tenant.as_str()), l::subject_hash.eq(hash), l::erased_at.eq(at)))

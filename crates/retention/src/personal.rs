@@ -54,7 +54,13 @@ impl PersonalData for RetentionData {
         Ok(report)
     }
 
-    fn purge(&self, _conn: &mut Db, _tenant: &TenantId, _category: Category, _cutoff: PrimitiveDateTime) -> Result<u64> {
+    fn purge(
+        &self,
+        _conn: &mut Db,
+        _tenant: &TenantId,
+        _category: Category,
+        _cutoff: PrimitiveDateTime,
+    ) -> Result<u64> {
         // Holds and requests live as long as their person (an ended hold is
         // kept as the record that the person was held, until they go).
         Ok(0)

@@ -136,5 +136,8 @@ pub fn of_person(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<
         .select((outbox::id, outbox::channel, outbox::attempts, outbox::created_at))
         .load(conn)
         .domain()?;
-    Ok(rows.into_iter().map(|(id, channel, attempts, created_at)| Pending { id, channel, attempts, created_at }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, channel, attempts, created_at)| Pending { id, channel, attempts, created_at })
+        .collect())
 }
