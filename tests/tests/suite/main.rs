@@ -10,6 +10,7 @@ mod consent_self;
 mod contract;
 mod devices;
 mod http;
+mod lifecycle;
 mod matrix;
 mod people;
 mod proxy;
