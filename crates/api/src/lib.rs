@@ -204,7 +204,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(people::export::export_person)
         .service(people::export::my_export)
         .service(me::erasure::request_my_erasure)
-        .service(me::erasure::my_erasure)
         .service(me::erasure::cancel_my_erasure)
         .service(erasures::list_erasures)
         .service(erasures::get_erasure);

@@ -135,12 +135,6 @@ pub async fn request_own(app: &App, ctx: &Context) -> AppResult<SelfErasure> {
     .await
 }
 
-/// The signed-in person's pending erasure request (404 when there is none).
-pub async fn own_request(app: &App, ctx: &Context) -> AppResult<Pending> {
-    let (tenant, person) = ctx.person()?;
-    app.read(move |conn| orchestration::pending(conn, &tenant, &person)?.ok_or(DomainError::NotFound)).await
-}
-
 /// The signed-in person cancels their pending erasure (`DELETE /v1/me/erasure`;
 /// 404 when nothing is pending).
 pub async fn cancel_own(app: &App, ctx: &Context) -> AppResult<()> {

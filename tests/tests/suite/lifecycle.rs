@@ -420,7 +420,8 @@ both_backends! {
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         let pending: Value = response.json().await.unwrap();
         assert!(pending["due_at"].as_str().unwrap() > pending["requested_at"].as_str().unwrap());
-        assert_eq!(app.get("/v1/me/erasure", &token).await.status(), StatusCode::OK);
+        let again: Value = app.post("/v1/me/erasure", &token, &json!({})).await.json().await.unwrap();
+        assert_eq!(again["due_at"], pending["due_at"], "asking again does not postpone it");
         assert_eq!(app.delete("/v1/me/erasure", &token).await.status(), StatusCode::NO_CONTENT);
         assert_problem(app.delete("/v1/me/erasure", &token).await, StatusCode::NOT_FOUND, "not_found").await;
         // Past the grace period and a worker round: nothing was erased.

@@ -3,7 +3,7 @@
 //! cancellable within it. A confirmation mail goes to their primary address
 //! in their language. A person under a legal hold is refused (409).
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpResponse, delete, post, web};
 use kluis_app::erasure::SelfErasure;
 use kluis_retention::erasure::Pending;
 use serde::Serialize;
@@ -54,18 +54,6 @@ pub async fn request_my_erasure(state: web::Data<AppState>, caller: Caller) -> R
         SelfErasure::Erased(receipt) => Ok(HttpResponse::Ok().json(ErasureReceipt::from(*receipt))),
         SelfErasure::Scheduled(pending) => Ok(HttpResponse::Accepted().json(PendingErasure::from(pending))),
     }
-}
-
-/// One's pending erasure (404 when none).
-#[utoipa::path(
-    tag = "me",
-    responses((status = 200, body = PendingErasure), AuthErrors, NotFound),
-    security(("bearer" = ["self"]))
-)]
-#[get("/v1/me/erasure")]
-pub async fn my_erasure(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let pending = kluis_app::erasure::own_request(&state.app, &caller).await?;
-    Ok(HttpResponse::Ok().json(PendingErasure::from(pending)))
 }
 
 /// Cancel one's pending erasure within the grace period (404 when none).
