@@ -52,6 +52,7 @@ pub use state::{ApiConfig, AppState};
         (name = "devices", description = "Devices people sign in from, and visit statistics"),
         (name = "consent", description = "The consent ledger: grants, withdrawals and objections, checks, the changes feed and one-click unsubscribe"),
         (name = "policies", description = "Terms, privacy and cookie policies, versioned, and people's acceptances"),
+        (name = "lifecycle", description = "Legal holds, a person's export (Art. 15/20) and erasure receipts (Art. 17)"),
         (name = "register", description = "Purposes, recipients and the record of processing activities (Art. 30 GDPR)"),
         (name = "operations", description = "Health and metrics"),
     )
@@ -79,7 +80,8 @@ impl utoipa::Modify for BearerScheme {
 /// Register every route; the OpenAPI document is collected from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
     use routes::{
-        accounts, audit, clients, consent, devices, me, meta, oauth, people, policies, processing, signin, tenants,
+        accounts, audit, clients, consent, devices, erasures, me, meta, oauth, people, policies, processing, signin,
+        tenants,
     };
     // actix tries the routes in this order, matching each pattern in turn:
     // the liveness probe and the hot paths (a processor's consent checks,
@@ -199,7 +201,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(policies::public_policy_versions)
         .service(policies::public_policy_version)
         .service(policies::record_acceptance)
-        .service(policies::list_acceptances);
+        .service(policies::list_acceptances)
+        .service(people::holds::create_hold)
+        .service(people::holds::list_holds)
+        .service(people::holds::lift_hold)
+        .service(people::export::export_person)
+        .service(people::export::my_export)
+        .service(me::erasure::request_my_erasure)
+        .service(me::erasure::cancel_my_erasure)
+        .service(erasures::list_erasures)
+        .service(erasures::get_erasure);
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves and

@@ -23,6 +23,8 @@ pub mod consent;
 pub mod contacts;
 pub mod devices;
 pub mod erasure;
+pub mod export;
+pub mod holds;
 pub mod me;
 pub mod operations;
 pub mod people;

@@ -25,6 +25,7 @@ impl AuditFields for TenantChanges {
             ("require_staff_totp", self.require_staff_totp.is_some()),
             ("device_step_up", self.device_step_up.is_some()),
             ("unverified_device", self.unverified_device.is_some()),
+            ("self_erasure_grace_seconds", self.self_erasure_grace_seconds.is_some()),
         ])
     }
 }

@@ -146,3 +146,40 @@ pub fn for_each(conn: &mut Db, tenant: &TenantId, mut each: impl FnMut(EventReco
         }
     }
 }
+
+/// Every entry about the person with `reference` or made by them, in chain
+/// order (their export).
+pub(crate) fn about(conn: &mut Db, tenant: &TenantId, reference: &str) -> Result<Vec<EventRecord>> {
+    let rows: Vec<EventRow> = audit_events::table
+        .filter(audit_events::tenant_id.eq(tenant.as_str()))
+        .filter(
+            audit_events::subject_ref
+                .eq(reference)
+                .or(audit_events::actor_kind.eq("subject").and(audit_events::actor_id.eq(reference))),
+        )
+        .order(audit_events::seq.asc())
+        .select(EventRow::as_select())
+        .load(conn)
+        .domain()?;
+    Ok(rows.into_iter().map(EventRecord::from).collect())
+}
+
+/// An entry as a person's export shows it.
+pub(crate) fn entry_json(e: &EventRecord) -> serde_json::Value {
+    let at = kluis_core::time::utc(e.at).format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    serde_json::json!({
+        "seq": e.seq,
+        "id": e.id,
+        "at": at,
+        "actor_kind": e.actor_kind,
+        "actor_id": e.actor_id,
+        "action": e.action,
+        "target_kind": e.target_kind,
+        "target_id": e.target_id,
+        "subject_ref": e.subject_ref,
+        "fields": e.fields,
+        "purpose": e.purpose,
+        "request_id": e.request_id,
+        "ip_prefix": e.ip_prefix,
+    })
+}

@@ -131,6 +131,16 @@ pub enum Action {
     PolicyPublish,
     /// A person accepted a version of a policy document.
     AcceptanceCreate,
+    /// A legal hold was placed on a person.
+    HoldCreate,
+    /// A legal hold was lifted.
+    HoldLift,
+    /// A person's data was exported whole (Art. 15/20).
+    PersonExport,
+    /// A person asked to be erased after the tenant's grace period.
+    ErasureRequest,
+    /// A person cancelled their erasure request within the grace period.
+    ErasureCancel,
 }
 
 impl Action {
@@ -194,6 +204,11 @@ impl Action {
             Action::RecipientDelete => "recipient.delete",
             Action::PolicyPublish => "policy.publish",
             Action::AcceptanceCreate => "acceptance.create",
+            Action::HoldCreate => "hold.create",
+            Action::HoldLift => "hold.lift",
+            Action::PersonExport => "person.export",
+            Action::ErasureRequest => "erasure.request",
+            Action::ErasureCancel => "erasure.cancel",
         }
     }
 }

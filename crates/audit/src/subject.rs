@@ -71,8 +71,30 @@ impl kluis_store::personal::PersonalData for AuditSubjects {
         &["subject_keys"]
     }
 
-    fn export(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<serde_json::Value> {
-        Ok(serde_json::json!({ "subject_ref": subject_ref(conn, tenant, person)? }))
+    /// The entries about the person or by them (while their key exists),
+    /// and their key's reference (never the key).
+    fn export(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<kluis_store::personal::Export> {
+        let mut out = kluis_store::personal::Export::default();
+        let created: Option<time::PrimitiveDateTime> = subject_keys::table
+            .find((tenant.as_str(), person.as_str()))
+            .select(subject_keys::created_at)
+            .unique_row(conn)
+            .domain()?;
+        let reference = subject_ref(conn, tenant, person)?;
+        let key_row = match (&reference, created) {
+            (Some(reference), Some(created)) => vec![serde_json::json!({
+                "subject_ref": reference,
+                "created_at": kluis_core::time::utc(created).format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            })],
+            _ => Vec::new(),
+        };
+        out.add("subject_keys", key_row);
+        let entries = match &reference {
+            Some(reference) => crate::query::about(conn, tenant, reference)?,
+            None => Vec::new(),
+        };
+        out.add("audit_events", entries.iter().map(crate::query::entry_json).collect());
+        Ok(out)
     }
 
     fn erase(

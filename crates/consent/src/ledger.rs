@@ -464,6 +464,18 @@ pub fn changes(conn: &mut Db, tenant: &TenantId, after: i64, purpose: Option<&st
     Ok(Changes { items, last_seq, has_more })
 }
 
+/// A person's state rows, by purpose (export).
+pub(crate) fn states_of(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Vec<ConsentState>> {
+    let rows: Vec<StateRow> = s::table
+        .filter(s::tenant_id.eq(tenant.as_str()))
+        .filter(s::person_id.eq(person.as_str()))
+        .order(s::purpose.asc())
+        .select(StateRow::as_select())
+        .load(conn)
+        .domain()?;
+    rows.into_iter().map(ConsentState::try_from).collect()
+}
+
 /// Every event of a person, oldest first (export).
 pub(crate) fn all_of(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Vec<ConsentEvent>> {
     let rows = e::table

@@ -5,7 +5,7 @@
 use kluis_core::category::Category;
 use kluis_core::{PersonId, Result, TenantId};
 use kluis_store::Db;
-use kluis_store::personal::{ErasureReport, PersonalData};
+use kluis_store::personal::{ErasureReport, Export, Notice, PersonalData};
 use serde_json::{Value, json};
 use time::PrimitiveDateTime;
 
@@ -60,30 +60,50 @@ impl PersonalData for ConsentData {
         &["consent_events", "consent_states", "consent_acceptances", "consent_unsubscribes"]
     }
 
-    fn export(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Value> {
+    fn export(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Export> {
         let history = ledger::all_of(conn, tenant, person)?;
-        let current = if history.is_empty() { Vec::new() } else { ledger::standings(conn, tenant, person)? };
-        let current: Vec<Value> = current
+        let standings = if history.is_empty() { Vec::new() } else { ledger::standings(conn, tenant, person)? };
+        let states = ledger::states_of(conn, tenant, person)?;
+        let current: Vec<Value> = states
             .iter()
-            .filter(|s| history.iter().any(|e| e.purpose == s.purpose))
-            .map(|s| {
+            .map(|state| {
+                let standing = standings.iter().find(|s| s.purpose == state.purpose);
                 json!({
-                    "purpose": s.purpose,
-                    "status": s.decision.status.as_str(),
-                    "allowed": s.decision.allowed,
-                    "since": s.decision.since.map(time),
-                    "expires_at": s.expires_at.map(time),
+                    "purpose": state.purpose,
+                    "status": standing.map(|s| s.decision.status.as_str()),
+                    "allowed": standing.map(|s| s.decision.allowed),
+                    "since": standing.and_then(|s| s.decision.since).map(time),
+                    "last_action": state.action.as_str(),
+                    "decided_at": time(state.decided_at),
+                    "expires_at": state.expires_at.map(time),
+                    "objected_at": state.objected_at.map(time),
+                    "objection_lifted_at": state.lifted_at.map(time),
                 })
             })
             .collect();
         let acceptances = policies::acceptances(conn, tenant, person)?;
-        Ok(json!({
-            "consents": {
-                "current": current,
-                "history": history.iter().map(event_json).collect::<Vec<_>>(),
-            },
-            "acceptances": acceptances.iter().map(acceptance_json).collect::<Vec<_>>(),
-        }))
+        let unsubscribes = unsubscribe::used_by(conn, tenant, person)?;
+        let mut out = Export::default();
+        out.add("consent_states", current);
+        out.add("consent_events", history.iter().map(event_json).collect());
+        out.add("consent_acceptances", acceptances.iter().map(acceptance_json).collect());
+        out.add(
+            "consent_unsubscribes",
+            unsubscribes
+                .iter()
+                .map(|(purpose, used_at)| json!({"purpose": purpose, "used_at": time(*used_at)}))
+                .collect(),
+        );
+        Ok(out)
+    }
+
+    /// Every recipient of the tenant must hear of an erasure (Art. 19): the
+    /// register does not say which of them received this person's data.
+    fn notify(&self, conn: &mut Db, tenant: &TenantId, _person: &PersonId) -> Result<Vec<Notice>> {
+        Ok(crate::recipients::all(conn, tenant)?
+            .into_iter()
+            .map(|r| Notice { kind: "recipient".to_owned(), id: r.id, name: r.name })
+            .collect())
     }
 
     fn erase(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<ErasureReport> {

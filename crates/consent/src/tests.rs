@@ -295,9 +295,10 @@ fn erasure_removes_every_row_that_identifies_the_person() {
     crate::policies::accept(&mut f.conn, &tenant, &who, &accepted).unwrap();
 
     let export = ConsentData.export(&mut f.conn, &tenant, &who).unwrap();
-    assert_eq!(export["consents"]["history"].as_array().unwrap().len(), 2);
-    assert_eq!(export["consents"]["current"][0]["status"], "withdrawn");
-    assert_eq!(export["acceptances"][0]["version"], 1);
+    assert_eq!(export.tables["consent_events"].len(), 2);
+    assert_eq!(export.tables["consent_states"][0]["status"], "withdrawn");
+    assert_eq!(export.tables["consent_acceptances"][0]["version"], 1);
+    assert_eq!(export.tables["consent_unsubscribes"].len(), 1);
 
     let report = ConsentData.erase(&mut f.conn, &tenant, &who).unwrap();
     assert_eq!(report.rows["consent_events"], 2);
@@ -305,8 +306,8 @@ fn erasure_removes_every_row_that_identifies_the_person() {
     assert_eq!(report.rows["consent_acceptances"], 1);
     assert_eq!(report.rows["consent_unsubscribes"], 1);
     let export = ConsentData.export(&mut f.conn, &tenant, &who).unwrap();
-    assert!(export["consents"]["history"].as_array().unwrap().is_empty());
-    assert!(export["acceptances"].as_array().unwrap().is_empty());
+    assert!(export.tables["consent_events"].is_empty());
+    assert!(export.tables["consent_acceptances"].is_empty());
     assert_eq!(ledger::history(&mut f.conn, &tenant, &other, 50, None).unwrap().items.len(), 1, "others stay");
 }
 

@@ -231,6 +231,18 @@ pub fn pending(conn: &mut Db, token: &Token) -> Result<Pending> {
     Ok(Pending::Ready { purpose: Box::new(purpose), action })
 }
 
+/// The purposes a person used a link for, and when (export; the token's
+/// hash stays out).
+pub(crate) fn used_by(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Vec<(String, PrimitiveDateTime)>> {
+    u::table
+        .filter(u::tenant_id.eq(tenant.as_str()))
+        .filter(u::person_id.eq(person.as_str()))
+        .order(u::used_at.asc())
+        .select((u::purpose, u::used_at))
+        .load(conn)
+        .domain()
+}
+
 /// Delete the used tokens of a person; rows removed.
 pub(crate) fn erase_all(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<u64> {
     let n = diesel::delete(u::table.filter(u::tenant_id.eq(tenant.as_str())).filter(u::person_id.eq(person.as_str())))

@@ -3,7 +3,7 @@
 use kluis_core::category::Category;
 use kluis_core::{PersonId, Result, TenantId};
 use kluis_store::Db;
-use kluis_store::personal::{ErasureReport, PersonalData};
+use kluis_store::personal::{ErasureReport, Export, PersonalData};
 use serde_json::{Value, json};
 use time::PrimitiveDateTime;
 
@@ -26,14 +26,16 @@ impl PersonalData for DevicesData {
         &["devices"]
     }
 
-    fn export(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Value> {
+    fn export(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Export> {
         let list = devices::list(conn, tenant, person)?;
-        Ok(json!({"devices": list.iter().map(|d| json!({
+        let mut out = Export::default();
+        out.add("devices", list.iter().map(|d| json!({
             "id": d.id, "ip": d.ip, "user_agent": d.user_agent, "client_hints": d.client_hints,
             "screen": d.screen.map(|(w, h)| json!({"width": w, "height": h})), "language": d.language,
             "estimate": d.estimate,
             "first_seen_at": time(d.first_seen_at), "last_login_at": time(d.last_login_at), "last_activity_at": time(d.last_activity_at),
-        })).collect::<Vec<_>>()}))
+        })).collect());
+        Ok(out)
     }
 
     fn erase(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<ErasureReport> {

@@ -585,3 +585,25 @@ pub fn primary_addresses(conn: &mut Db, tenant: &TenantId) -> Result<Vec<(Person
         .domain()?;
     Ok(rows.into_iter().map(|(person, address, language)| (PersonId(person), address, language)).collect())
 }
+
+/// A person's primary e-mail address and language, if they have one: where
+/// a notice to them goes (read before an erasure, for its confirmation).
+pub fn primary_address(
+    conn: &mut Db,
+    tenant: &TenantId,
+    person: &PersonId,
+) -> Result<Option<(String, Option<String>)>> {
+    use kluis_store::schema::people;
+    person_emails::table
+        .inner_join(
+            people::table
+                .on(people::tenant_id.eq(person_emails::tenant_id).and(people::id.eq(person_emails::person_id))),
+        )
+        .filter(person_emails::tenant_id.eq(tenant.as_str()))
+        .filter(person_emails::person_id.eq(person.as_str()))
+        .filter(person_emails::is_primary.eq(true))
+        .select((person_emails::address, people::language))
+        .first(conn)
+        .optional()
+        .domain()
+}

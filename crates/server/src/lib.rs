@@ -3,6 +3,7 @@
 //! server with graceful shutdown, and telemetry. Tests build the same
 //! [`startup::Application`] the binary runs.
 
+pub mod erasures;
 pub mod mail;
 pub mod settings;
 pub mod startup;

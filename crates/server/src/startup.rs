@@ -172,14 +172,15 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, StartupError> {
 }
 
 /// Every domain that holds personal data; retention and rights requests
-/// reach that data only through these. Erasure runs them in this order:
-/// consent before people (its rows reference the person row), the audit
-/// subject key last.
+/// reach that data only through these. Erasure orders them by their
+/// `ErasureStage` (what hangs off the person's row, the row, the audit
+/// subject key), not by their place here.
 pub fn holders() -> Vec<Arc<dyn kluis_store::personal::PersonalData>> {
     vec![
         Arc::new(kluis_consent::ConsentData),
         Arc::new(kluis_people::PeopleData),
         Arc::new(kluis_devices::DevicesData),
+        Arc::new(kluis_retention::RetentionData),
         Arc::new(kluis_audit::AuditSubjects),
     ]
 }
@@ -203,6 +204,7 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     mail: crate::mail::MailWorker,
+    erasures: crate::erasures::ErasureWorker,
 }
 
 fn mail_worker(settings: &Settings, state: &AppState) -> Result<crate::mail::MailWorker, StartupError> {
@@ -241,9 +243,10 @@ impl Application {
         let server =
             server.listen(listener).map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?.run();
         let mail = mail_worker(settings, &state)?;
+        let erasures = crate::erasures::ErasureWorker::start(state.app.clone());
         kluis_people::accounts::password::warm_up();
         tracing::info!(port, "listening");
-        Ok(Application { port, server, state, mail })
+        Ok(Application { port, server, state, mail, erasures })
     }
 
     /// The bound port.
@@ -260,8 +263,9 @@ impl Application {
     /// timeout to finish, then queued audit entries are written.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        let (state, mail) = (self.state, self.mail);
+        let (state, mail, erasures) = (self.state, self.mail, self.erasures);
         let _ = web::block(move || {
+            erasures.stop();
             state.app.shutdown();
             mail.stop();
         })

@@ -126,3 +126,12 @@ pub fn release(conn: &mut Db, owner: &Owner, key: &str) -> Result<()> {
     .domain()?;
     Ok(())
 }
+
+/// Forget the stored answers of one caller of a tenant (erasure of a
+/// person, whose own requests are stored under their id); rows removed.
+pub fn forget_caller(conn: &mut Db, tenant: &kluis_core::TenantId, caller: &str) -> Result<u64> {
+    let n = diesel::delete(k::table.filter(k::tenant_id.eq(tenant.as_str())).filter(k::caller_id.eq(caller)))
+        .execute(conn)
+        .domain()?;
+    Ok(n as u64)
+}

@@ -112,3 +112,32 @@ pub fn erase_person(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Resu
     .domain()?;
     Ok(n as u64)
 }
+
+/// A message waiting for a person, as their export shows it (the payload
+/// stays sealed: it may hold a single-use token).
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// Message id.
+    pub id: String,
+    /// `mail`.
+    pub channel: String,
+    /// Failed deliveries so far.
+    pub attempts: i64,
+    /// Queued.
+    pub created_at: PrimitiveDateTime,
+}
+
+/// The messages waiting for a person, oldest first (Art. 15 export).
+pub fn of_person(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Vec<Pending>> {
+    let rows: Vec<(String, String, i64, PrimitiveDateTime)> = outbox::table
+        .filter(outbox::tenant_id.eq(tenant.as_str()))
+        .filter(outbox::person_id.eq(person.as_str()))
+        .order(outbox::id.asc())
+        .select((outbox::id, outbox::channel, outbox::attempts, outbox::created_at))
+        .load(conn)
+        .domain()?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, channel, attempts, created_at)| Pending { id, channel, attempts, created_at })
+        .collect())
+}

@@ -12,6 +12,7 @@ diesel::table! {
         require_staff_totp -> Bool,
         device_step_up -> Bool,
         unverified_device -> Text,
+        self_erasure_grace_seconds -> BigInt,
     }
 }
 
@@ -465,6 +466,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    person_holds (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        reason -> Text,
+        ends_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    self_erasures (tenant_id, person_id) {
+        tenant_id -> Text,
+        person_id -> Text,
+        requested_at -> Timestamp,
+        due_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    erasure_keys (tenant_id) {
+        tenant_id -> Text,
+        key -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    erasure_receipts (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        subject_ref -> Text,
+        reason -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        removed -> Text,
+        notify -> Text,
+        erased_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    erasure_ledger (tenant_id, subject_hash) {
+        tenant_id -> Text,
+        subject_hash -> Text,
+        erased_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_clients -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -500,4 +551,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_acceptances,
     consent_unsubscribes,
     consent_usage,
+    person_holds,
+    self_erasures,
+    erasure_keys,
+    erasure_receipts,
+    erasure_ledger,
 );

@@ -11,6 +11,7 @@ mod consent_self;
 mod contract;
 mod devices;
 mod http;
+mod lifecycle;
 mod limits;
 mod matrix;
 mod people;

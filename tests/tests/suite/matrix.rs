@@ -36,6 +36,7 @@ const NOT_404_FOR_UNKNOWN_IDS: &[(&str, u16, &str)] = &[];
 const CONTROL_ANSWERS: &[(&str, u16, &str)] = &[
     ("POST /v1/people/{person_id}/account", 409, "the person has an account already"),
     ("DELETE /v1/purposes/{key}", 409, "the ledger holds a consent for it"),
+    ("DELETE /v1/people/{person_id}", 409, "the control of POST .../holds placed a legal hold on the person"),
 ];
 
 /// Who an operation is for, from the scope it declares.
@@ -130,6 +131,8 @@ enum Kind {
     Purpose,
     Recipient,
     Tenant,
+    Hold,
+    Erasure,
 }
 
 impl Kind {
@@ -180,6 +183,8 @@ fn classify(path: &str, param: &str) -> Result<Param, String> {
         "recipient_id" => Param::Id(Kind::Recipient),
         "key" | "purpose" => Param::Id(Kind::Purpose),
         "tenant_id" => Param::Id(Kind::Tenant),
+        "hold_id" => Param::Id(Kind::Hold),
+        "erasure_id" => Param::Id(Kind::Erasure),
         "kind" => Param::Fixed("terms"),
         other => {
             return Err(format!(
@@ -216,6 +221,7 @@ fn valid_body(method: &Method, path: &str) -> Option<Value> {
         ("POST", "/v1/people/{person_id}/consents") => {
             json!({"purpose": "marketing_email", "action": "withdraw", "source": "admin"})
         }
+        ("POST", "/v1/people/{person_id}/holds") => json!({"reason": "matrix hold"}),
         ("POST", "/v1/people/{person_id}/emails") => json!({"address": "matrix@example.org", "label": "work"}),
         ("POST", "/v1/people/{person_id}/phones") => json!({"number": "+31201234560", "label": "work"}),
         ("POST", "/v1/people/{person_id}/references") => json!({"app": "matrix", "external_ref": "matrix-1"}),
@@ -462,6 +468,10 @@ struct Party {
     client: String,
     purpose: String,
     recipient: String,
+    /// A legal hold on `main`.
+    hold: String,
+    /// The receipt of an erased third person.
+    erasure: String,
     /// What no other tenant may be shown of it.
     secrets: Vec<String>,
 }
@@ -488,6 +498,14 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
     let acceptance = json!({"kind": "terms", "version": 1, "source": "web"});
     created("acceptance", app.post(&format!("{person}/acceptances"), &t, &acceptance).await).await;
     let client = app.new_client(&tenant, &["people:read"]).await.client_id;
+    let hold_reason = format!("{name} court case");
+    let hold = created("hold", app.post(&format!("{person}/holds"), &t, &json!({"reason": hold_reason})).await).await;
+    let hold = hold["id"].as_str().unwrap().to_owned();
+    let third = created("person", app.post("/v1/people", &t, &json!({"first_name": "Third"})).await).await;
+    let erased = app.delete(&format!("/v1/people/{}", third["id"].as_str().unwrap()), &t).await;
+    assert_eq!(erased.status(), StatusCode::OK, "erasure of a third person");
+    let erasure: Value = erased.json().await.unwrap();
+    let erasure = erasure["id"].as_str().unwrap().to_owned();
     let visit_path = format!("/matrix/{name}-only-page");
     let visit = app.post("/v1/visits", &t, &json!({"path": visit_path})).await;
     assert!(visit.status().is_success(), "visit: {}", visit.status());
@@ -502,6 +520,9 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
         recipient_name,
         policy_title,
         visit_path,
+        hold.clone(),
+        hold_reason,
+        erasure.clone(),
     ];
     for human in [&main, &other] {
         secrets.extend(human.values.iter().cloned());
@@ -511,7 +532,7 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
         );
         secrets.extend([human.session.clone(), human.spare_session.clone()]);
     }
-    Party { tenant, main, other, client, purpose, recipient, secrets }
+    Party { tenant, main, other, client, purpose, recipient, hold, erasure, secrets }
 }
 
 impl Party {
@@ -530,6 +551,8 @@ impl Party {
             Kind::Purpose => self.purpose.clone(),
             Kind::Recipient => self.recipient.clone(),
             Kind::Tenant => self.tenant.id.clone(),
+            Kind::Hold => self.hold.clone(),
+            Kind::Erasure => self.erasure.clone(),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clients;
 pub mod consent;
 pub mod devices;
+pub mod erasures;
 pub mod me;
 pub mod meta;
 pub mod oauth;

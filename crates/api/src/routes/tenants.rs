@@ -92,6 +92,9 @@ pub struct TenantView {
     /// An unfamiliar device of a person without a verified e-mail address or
     /// TOTP: `refuse` (default) or `trust`.
     pub unverified_device: UnverifiedDeviceView,
+    /// Seconds a person's own erasure request (`POST /v1/me/erasure`) waits,
+    /// cancellable, before it is carried out (default 0: at once).
+    pub self_erasure_grace_seconds: i64,
     /// Version for `If-Match`.
     pub version: i64,
     /// Created (RFC 3339).
@@ -114,6 +117,7 @@ impl From<Tenant> for TenantView {
             require_staff_totp: t.require_staff_totp,
             device_step_up: t.device_step_up,
             unverified_device: t.unverified_device.into(),
+            self_erasure_grace_seconds: t.self_erasure_grace_seconds,
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -182,6 +186,10 @@ pub struct UpdateTenant {
     /// TOTP cannot sign in from an unfamiliar device until the address is
     /// verified; `trust`: the device is trusted without a second factor.
     pub unverified_device: Option<UnverifiedDeviceView>,
+    /// Seconds a person's own erasure request waits, cancellable, before it
+    /// is carried out: 0 (at once) to 2592000 (30 days).
+    #[schema(minimum = 0, maximum = 2592000)]
+    pub self_erasure_grace_seconds: Option<i64>,
 }
 
 /// A page of tenants.
@@ -214,6 +222,7 @@ impl From<UpdateTenant> for TenantChanges {
             require_staff_totp: b.require_staff_totp,
             device_step_up: b.device_step_up,
             unverified_device: b.unverified_device.map(Into::into),
+            self_erasure_grace_seconds: b.self_erasure_grace_seconds,
         }
     }
 }

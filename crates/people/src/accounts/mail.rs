@@ -170,6 +170,38 @@ pub fn queue_purpose_notice(
     Ok(())
 }
 
+/// Confirm to a person that their data was erased at their request, in
+/// their language, at the address read before the erasure. The message is
+/// queued without the person's id (they no longer exist); it names the
+/// receipt, which the tenant can show them.
+pub fn queue_erasure_confirmation(
+    conn: &mut Db,
+    master: &MasterKey,
+    tenant: &TenantId,
+    to: &str,
+    language: Option<&str>,
+    receipt: &str,
+) -> Result<()> {
+    let (subject, text) = if dutch(language) {
+        (
+            "Je gegevens zijn gewist".to_owned(),
+            format!(
+                "Hallo,\n\nOp jouw verzoek hebben we al je gegevens gewist: je profiel, account,\ncontactgegevens, apparaten en toestemmingen. Je kunt niet meer inloggen.\nDit is het laatste bericht dat je van ons krijgt op dit adres.\n\nKenmerk van de wissing: {receipt}\n\nWe bewaren alleen een onherleidbaar kenmerk, zodat je gegevens ook na het\nterugzetten van een back-up gewist blijven.\n"
+            ),
+        )
+    } else {
+        (
+            "Your data has been erased".to_owned(),
+            format!(
+                "Hello,\n\nAs you asked, we have erased all your data: your profile, account, contact\ndetails, devices and consents. You can no longer sign in. This is the last\nmessage you will receive from us at this address.\n\nErasure reference: {receipt}\n\nWe keep only a reference that cannot be traced back to you, so that your data\nstays erased even when a backup is restored.\n"
+            ),
+        )
+    };
+    let payload = MailPayload { to, subject, text, headers: Vec::new() }.to_json()?;
+    outbox::enqueue(conn, master, tenant, None, "mail", &payload)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};

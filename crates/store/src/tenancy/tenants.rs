@@ -100,6 +100,9 @@ pub struct Tenant {
     pub device_step_up: bool,
     /// An unfamiliar device of a person without a verified address or TOTP.
     pub unverified_device: UnverifiedDevice,
+    /// How long a person's own erasure request waits before it is carried
+    /// out (they may cancel within it); 0 erases at once.
+    pub self_erasure_grace_seconds: i64,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -115,6 +118,7 @@ struct TenantRow {
     require_staff_totp: bool,
     device_step_up: bool,
     unverified_device: String,
+    self_erasure_grace_seconds: i64,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -132,6 +136,7 @@ impl TryFrom<TenantRow> for Tenant {
             require_staff_totp: row.require_staff_totp,
             device_step_up: row.device_step_up,
             unverified_device: UnverifiedDevice::parse(&row.unverified_device)?,
+            self_erasure_grace_seconds: row.self_erasure_grace_seconds,
         })
     }
 }
@@ -160,7 +165,13 @@ pub struct TenantChanges {
     pub device_step_up: Option<bool>,
     /// Refuse or trust an unfamiliar device that cannot step up.
     pub unverified_device: Option<UnverifiedDevice>,
+    /// The grace period of self-service erasure, in seconds (0 to [`MAX_SELF_ERASURE_GRACE`]).
+    pub self_erasure_grace_seconds: Option<i64>,
 }
+
+/// The longest grace period of a self-service erasure: 30 days (Art. 12(3)
+/// asks an answer within a month).
+pub const MAX_SELF_ERASURE_GRACE: i64 = 30 * 24 * 3600;
 
 fn slug_taken() -> DomainError {
     DomainError::Conflict { code: "slug_taken", message: "a tenant with this slug exists".into() }
@@ -187,6 +198,7 @@ pub fn create(conn: &mut Db, new: &NewTenant) -> Result<(Tenant, IssuedClient)> 
         require_staff_totp: true,
         device_step_up: true,
         unverified_device: UnverifiedDevice::default().as_str().to_owned(),
+        self_erasure_grace_seconds: 0,
     };
     let admin =
         NewClient { name: "admin".to_owned(), scopes: Scope::tenant_client_scopes().collect(), purposes: Vec::new() };
@@ -240,6 +252,9 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
     if let Some(slug) = &changes.slug {
         rules::check_slug(slug, &mut errors);
     }
+    if changes.self_erasure_grace_seconds.is_some_and(|s| !(0..=MAX_SELF_ERASURE_GRACE).contains(&s)) {
+        errors.push(FieldError::new("self_erasure_grace_seconds", "must be 0 to 2592000 (30 days)"));
+    }
     if !errors.is_empty() {
         return Err(DomainError::Validation(errors));
     }
@@ -255,6 +270,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
         let require_staff_totp = changes.require_staff_totp.unwrap_or(current.require_staff_totp);
         let device_step_up = changes.device_step_up.unwrap_or(current.device_step_up);
         let unverified_device = changes.unverified_device.unwrap_or(current.unverified_device);
+        let grace = changes.self_erasure_grace_seconds.unwrap_or(current.self_erasure_grace_seconds);
         diesel::update(tenants::table.find(id.as_str()).filter(tenants::version.eq(current.version)))
             .set((
                 tenants::name.eq(&name),
@@ -263,6 +279,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
                 tenants::require_staff_totp.eq(require_staff_totp),
                 tenants::device_step_up.eq(device_step_up),
                 tenants::unverified_device.eq(unverified_device.as_str()),
+                tenants::self_erasure_grace_seconds.eq(grace),
                 tenants::version.eq(current.version + 1),
                 tenants::updated_at.eq(now),
             ))
@@ -275,6 +292,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
             require_staff_totp,
             device_step_up,
             unverified_device,
+            self_erasure_grace_seconds: grace,
             version: current.version + 1,
             updated_at: now,
             ..current

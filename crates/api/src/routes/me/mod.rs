@@ -5,5 +5,6 @@ pub mod consents;
 pub mod contacts;
 pub mod credentials;
 pub mod devices;
+pub mod erasure;
 pub mod profile;
 pub mod sessions;

@@ -4,6 +4,8 @@
 //! types, shared with a person's own routes (`/v1/me`), are in [`views`].
 
 pub mod contacts;
+pub mod export;
+pub mod holds;
 pub mod persons;
 pub mod references;
 pub mod views;

@@ -5,7 +5,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use kluis_app::erasure::Receipt;
 use kluis_core::Scope;
 use kluis_people::{NewContact, NewPerson, PeopleQuery, Profile};
 use serde::{Deserialize, Serialize};
@@ -17,11 +16,10 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::responses::{AuthErrors, BodyErrors, Conflict, NotFound, Precondition};
 use crate::extract::{IfMatch, Json, ListQuery};
+use crate::routes::erasures::ErasureReceipt;
 use crate::routes::person_id;
 use crate::routes::{created, versioned};
 use crate::state::AppState;
-
-type Time = time::PrimitiveDateTime;
 
 /// A page of people.
 #[derive(Serialize, ToSchema)]
@@ -132,24 +130,15 @@ pub struct PeopleListQuery {
     pub cursor: Option<String>,
 }
 
-/// What an erasure removed.
+/// What erasing a person removed: the erasure's receipt, with the id the
+/// caller asked about (the stored receipt never holds it).
 #[derive(Serialize, ToSchema)]
-pub struct ErasureReceipt {
+pub struct PersonErased {
     /// The erased person.
     pub person_id: String,
-    /// When.
-    #[serde(with = "kluis_core::time::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub erased_at: Time,
-    /// Rows removed per table.
-    #[schema(value_type = Object)]
-    pub rows: std::collections::BTreeMap<&'static str, u64>,
-}
-
-impl From<Receipt> for ErasureReceipt {
-    fn from(r: Receipt) -> Self {
-        ErasureReceipt { person_id: r.person.0, erased_at: r.erased_at, rows: r.report.rows }
-    }
+    /// The receipt (also at `GET /v1/erasures/{id}`).
+    #[serde(flatten)]
+    pub receipt: ErasureReceipt,
 }
 
 /// Create a person, with contacts, in one transaction.
@@ -236,15 +225,17 @@ pub async fn update_person(
     Ok(versioned(StatusCode::OK, person.version, &PersonView::from(person)))
 }
 
-/// Erase a person: every domain's data about them, in one transaction; their
-/// audit entries stay but can no longer be linked to them.
+/// Erase a person: every domain's data about them, in one transaction, with
+/// a receipt; their audit entries stay but can no longer be linked to them.
+/// A person under a legal hold is not erased (409 `legal_hold`, naming the
+/// hold's reason).
 #[utoipa::path(
     tag = "people",
     params(
         ("person_id" = String, Path, description = "Person id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version this erasure is based on"),
     ),
-    responses((status = 200, body = ErasureReceipt, description = "Erased; the rows removed per table"), AuthErrors, NotFound, Precondition),
+    responses((status = 200, body = PersonErased, description = "Erased; the receipt"), AuthErrors, NotFound, Conflict, Precondition),
     security(("bearer" = ["people:write"]))
 )]
 #[delete("/v1/people/{person_id}")]
@@ -256,6 +247,6 @@ pub async fn delete_person(
 ) -> Result<HttpResponse, ApiError> {
     let scoped = caller.scoped(Scope::PeopleWrite)?;
     let id = person_id(path.into_inner())?;
-    let receipt = kluis_app::erasure::erase_person(&state.app, &scoped, id, if_match.0).await?;
-    Ok(HttpResponse::Ok().json(ErasureReceipt::from(receipt)))
+    let receipt = kluis_app::erasure::erase_person(&state.app, &scoped, id.clone(), if_match.0).await?;
+    Ok(HttpResponse::Ok().json(PersonErased { person_id: id.0, receipt: receipt.into() }))
 }
