@@ -22,17 +22,21 @@ pub struct ErasureWorker {
 }
 
 impl ErasureWorker {
-    /// Start looking for due self-erasures.
-    pub fn start(app: Arc<App>) -> ErasureWorker {
+    /// Start looking for due self-erasures. The worker holds the app weakly:
+    /// once the server that owns it is gone, the worker ends too.
+    pub fn start(app: &Arc<App>) -> ErasureWorker {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let app = Arc::downgrade(app);
         let thread = std::thread::Builder::new()
             .name("kluis-erasures".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
+                    let Some(app) = app.upgrade() else { break };
                     if let Err(e) = kluis_app::erasure::carry_out_due(&app, kluis_core::time::now(), BATCH) {
                         tracing::warn!(error = %e, "self-erasure worker: a round failed; retrying");
                     }
+                    drop(app);
                     // Sleep in short steps so a stop is not kept waiting.
                     let mut slept = Duration::ZERO;
                     while slept < POLL && !flag.load(Ordering::Relaxed) {

@@ -243,7 +243,7 @@ impl Application {
         let server =
             server.listen(listener).map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?.run();
         let mail = mail_worker(settings, &state)?;
-        let erasures = crate::erasures::ErasureWorker::start(state.app.clone());
+        let erasures = crate::erasures::ErasureWorker::start(&state.app);
         kluis_people::accounts::password::warm_up();
         tracing::info!(port, "listening");
         Ok(Application { port, server, state, mail, erasures })

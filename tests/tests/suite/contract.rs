@@ -52,7 +52,7 @@ both_backends! {
             let mut concrete = path.clone();
             for param in [
                 "{tenant_id}", "{client_id}", "{person_id}", "{contact_id}", "{reference_id}", "{challenge_id}",
-                "{session_id}", "{device_id}", "{key}", "{recipient_id}", "{token}", "{purpose}",
+                "{session_id}", "{device_id}", "{key}", "{recipient_id}", "{token}", "{purpose}", "{hold_id}", "{erasure_id}",
             ] {
                 concrete = concrete.replace(param, &kluis_core::new_id());
             }
@@ -72,7 +72,7 @@ both_backends! {
                 }
             }
         }
-        assert_eq!(documented.len(), 112, "{documented:#?}");
+        assert_eq!(documented.len(), 121, "{documented:#?}");
         assert_eq!(served, documented);
     }
 }

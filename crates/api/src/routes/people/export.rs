@@ -32,7 +32,20 @@ pub enum ExportFormat {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `json` (default) or `zip`; `Accept: application/zip` asks for the ZIP too.
-    pub format: Option<ExportFormat>,
+    #[param(value_type = Option<ExportFormat>)]
+    pub format: Option<String>,
+}
+
+impl ExportQuery {
+    /// The format asked by `?format=`, if any; anything else is a 422 naming it.
+    fn format(&self) -> Result<Option<ExportFormat>, ApiError> {
+        match self.format.as_deref() {
+            None => Ok(None),
+            Some("json") => Ok(Some(ExportFormat::Json)),
+            Some("zip") => Ok(Some(ExportFormat::Zip)),
+            Some(_) => Err(ApiError::invalid("format", "must be `json` or `zip`")),
+        }
+    }
 }
 
 /// An export, as JSON. `data` holds the person's rows per table; `information`
@@ -58,8 +71,8 @@ pub struct ExportSchema {
     pub information: serde_json::Value,
 }
 
-fn wants_zip(req: &HttpRequest, query: &ExportQuery) -> bool {
-    match query.format {
+fn wants_zip(req: &HttpRequest, query: &ExportQuery) -> Result<bool, ApiError> {
+    Ok(match query.format()? {
         Some(format) => format == ExportFormat::Zip,
         None => req
             .headers()
@@ -67,7 +80,7 @@ fn wants_zip(req: &HttpRequest, query: &ExportQuery) -> bool {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .any(|range| range.split(';').next().is_some_and(|e| e.trim().eq_ignore_ascii_case("application/zip"))),
-    }
+    })
 }
 
 /// The response for an export in the form asked: never stored by a cache.
@@ -108,9 +121,10 @@ pub async fn export_person(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let scoped = caller.scoped(Scope::PeopleRead)?;
+    let zip = wants_zip(&req, &query)?;
     let person = person_id(path.into_inner())?;
     let document = kluis_app::export::person(&state.app, &scoped, person).await?;
-    respond(&document, wants_zip(&req, &query))
+    respond(&document, zip)
 }
 
 /// One's own export: everything kept about oneself, and one's rights.
@@ -134,6 +148,7 @@ pub async fn my_export(
     query: web::Query<ExportQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    let zip = wants_zip(&req, &query)?;
     let document = kluis_app::export::own(&state.app, &caller).await?;
-    respond(&document, wants_zip(&req, &query))
+    respond(&document, zip)
 }
