@@ -132,7 +132,7 @@ fn write(pool: &DbPool, queue: &mut Vec<Pending>) {
     };
     for (tenant, entries) in by_tenant {
         let count = entries.len();
-        if let Err(e) = append(&mut conn, &tenant, entries.clone()) {
+        if let Err(e) = append(&mut conn, &tenant, entries.clone(), false) {
             // A deleted tenant has no chain left to append to.
             let gone = matches!(kluis_store::tenancy::tenants::is_active(&mut conn, &tenant), Ok(false))
                 && kluis_store::tenancy::tenants::get(&mut conn, &tenant).is_err();

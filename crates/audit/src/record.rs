@@ -366,7 +366,7 @@ pub fn record(
     fields: &[&str],
     purpose: Option<&str>,
 ) -> Result<()> {
-    append(conn, &ctx.tenant, vec![Pending::new(ctx, action, target, fields, purpose)])
+    append(conn, &ctx.tenant, vec![Pending::new(ctx, action, target, fields, purpose)], true)
 }
 
 /// One entry for [`record_many`]: who, what, on whom, which fields, for
@@ -384,13 +384,16 @@ pub fn record_many<'a>(conn: &mut Db, tenant: &TenantId, entries: impl IntoItera
     if pending.is_empty() {
         return Ok(());
     }
-    append(conn, tenant, pending)
+    append(conn, tenant, pending, true)
 }
 
 /// Append entries to one tenant's chain. Taking the head row's lock first
 /// (the `UPDATE`) serialises appenders of a tenant on PostgreSQL; on SQLite
-/// the write transaction already does.
-pub(crate) fn append(conn: &mut Db, tenant: &TenantId, entries: Vec<Pending>) -> Result<()> {
+/// the write transaction already does. `create_keys` is false for entries
+/// written after the fact (the reads appender): a person with no key by
+/// then was erased in between, and the entry stays unlinked rather than
+/// giving the erased person a new key.
+pub(crate) fn append(conn: &mut Db, tenant: &TenantId, entries: Vec<Pending>, create_keys: bool) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -410,14 +413,19 @@ pub(crate) fn append(conn: &mut Db, tenant: &TenantId, entries: Vec<Pending>) ->
         let mut rows = Vec::with_capacity(entries.len());
         for (seq, entry) in (last - count + 1..).zip(entries) {
             let subject_ref = match &entry.target.person {
-                Some(person) => Some(subject::ref_creating_key(conn, tenant, person)?),
+                Some(person) if create_keys => Some(subject::ref_creating_key(conn, tenant, person)?),
+                Some(person) => subject::subject_ref(conn, tenant, person)?,
                 None => None,
             };
             // A person acting is named like a person acted on: by reference,
             // so erasing them makes their own actions unlinkable too.
             let actor_id = match entry.ctx.actor_kind {
-                ActorKind::Subject if entry.ctx.actor_id != ANONYMOUS => {
+                ActorKind::Subject if entry.ctx.actor_id != ANONYMOUS && create_keys => {
                     subject::ref_creating_key(conn, tenant, &PersonId(entry.ctx.actor_id.clone()))?
+                }
+                ActorKind::Subject if entry.ctx.actor_id != ANONYMOUS => {
+                    let person = PersonId(entry.ctx.actor_id.clone());
+                    subject::subject_ref(conn, tenant, &person)?.unwrap_or_else(|| ANONYMOUS.to_owned())
                 }
                 _ => entry.ctx.actor_id,
             };

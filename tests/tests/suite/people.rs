@@ -338,7 +338,7 @@ both_backends! {
         let response = app.patch(&format!("{path}/websites/{}", website["id"].as_str().unwrap()), &tenant.token, &json!({"url": "ftp://c.example"})).await;
         let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_eq!(problem["errors"][0]["field"], "url");
-        let response = app.get(&format!("{path}/emails/{}", kluis_core::new_id()), &tenant.token).await;
+        let response = app.delete(&format!("{path}/emails/{}", kluis_core::new_id()), &tenant.token).await;
         assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
     }
 

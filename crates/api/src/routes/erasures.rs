@@ -133,7 +133,7 @@ pub struct ErasureReceiptPage {
 #[utoipa::path(
     tag = "lifecycle",
     params(ListQuery),
-    responses((status = 200, body = ErasureReceiptPage), AuthErrors),
+    responses((status = 200, body = ErasureReceiptPage, description = "A page of erasure receipts, newest first"), AuthErrors),
     security(("bearer" = ["retention:admin"]))
 )]
 #[get("/v1/erasures")]
@@ -153,7 +153,7 @@ pub async fn list_erasures(
 #[utoipa::path(
     tag = "lifecycle",
     params(("erasure_id" = String, Path, description = "Receipt id")),
-    responses((status = 200, body = ErasureReceipt), AuthErrors, NotFound),
+    responses((status = 200, body = ErasureReceipt, description = "The erasure receipt"), AuthErrors, NotFound),
     security(("bearer" = ["retention:admin"]))
 )]
 #[get("/v1/erasures/{erasure_id}")]

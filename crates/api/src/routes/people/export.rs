@@ -103,7 +103,7 @@ pub(crate) fn respond(document: &Document, zip: bool) -> Result<HttpResponse, Ap
     tag = "lifecycle",
     params(("person_id" = String, Path, description = "Person id"), ExportQuery),
     responses(
-        (status = 200, headers(("Cache-Control" = String, description = "no-store")), content(
+        (status = 200, description = "The export: JSON, or a ZIP of the JSON and one CSV per table", headers(("Cache-Control" = String, description = "no-store")), content(
             (ExportSchema = "application/json"),
             (Vec<u8> = "application/zip"),
         )),
@@ -132,7 +132,7 @@ pub async fn export_person(
     tag = "me",
     params(ExportQuery),
     responses(
-        (status = 200, headers(("Cache-Control" = String, description = "no-store")), content(
+        (status = 200, description = "Your export: JSON, or a ZIP of the JSON and one CSV per table", headers(("Cache-Control" = String, description = "no-store")), content(
             (ExportSchema = "application/json"),
             (Vec<u8> = "application/zip"),
         )),

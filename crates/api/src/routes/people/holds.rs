@@ -78,7 +78,7 @@ const _: () = assert!(MAX_REASON == 500, "CreateHold's doc and rule say 500");
     tag = "lifecycle",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = CreateHold,
-    responses((status = 201, body = HoldView), BodyErrors, NotFound),
+    responses((status = 201, body = HoldView, description = "The hold, placed"), BodyErrors, NotFound),
     security(("bearer" = ["retention:admin"]))
 )]
 #[post("/v1/people/{person_id}/holds")]
@@ -101,7 +101,7 @@ pub async fn create_hold(
 #[utoipa::path(
     tag = "lifecycle",
     params(("person_id" = String, Path, description = "Person id")),
-    responses((status = 200, body = HoldList), AuthErrors, NotFound),
+    responses((status = 200, body = HoldList, description = "The person's holds"), AuthErrors, NotFound),
     security(("bearer" = ["retention:admin"]))
 )]
 #[get("/v1/people/{person_id}/holds")]
