@@ -39,7 +39,7 @@ pub use state::{ApiConfig, AppState};
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
     modifiers(&BearerScheme),
-    components(schemas(error::Problem, error::ProblemField)),
+    components(schemas(error::Problem, error::ProblemField, routes::people::export::ExportFormat)),
     tags(
         (name = "tokens", description = "OAuth 2.0 client credentials and the signing keys"),
         (name = "tenants", description = "Tenants, for the platform operator"),
