@@ -1,10 +1,10 @@
 //! The people domain as a [`PersonalData`] holder: export everything about a
-//! person, erase it, and (nothing yet) purge by age.
+//! person, erase it, and purge what a retention policy says is due.
 
 use kluis_core::category::Category;
 use kluis_core::{PersonId, Result, TenantId};
 use kluis_store::Db;
-use kluis_store::personal::{ErasureReport, PersonalData};
+use kluis_store::personal::{ErasureReport, PersonalData, Purge, PurgeReport};
 use serde_json::{Value, json};
 use time::PrimitiveDateTime;
 
@@ -79,6 +79,9 @@ impl PersonalData for PeopleData {
             Category::Language,
             Category::Business,
             Category::Reference,
+            Category::Account,
+            Category::Device,
+            Category::IpAddress,
         ]
     }
 
@@ -143,15 +146,9 @@ impl PersonalData for PeopleData {
         Ok(report)
     }
 
-    fn purge(
-        &self,
-        _conn: &mut Db,
-        _tenant: &TenantId,
-        _category: Category,
-        _cutoff: PrimitiveDateTime,
-    ) -> Result<u64> {
-        // A profile has no age of its own: it lives as long as the person,
-        // and retention policies end it by erasing the person.
-        Ok(0)
+    /// Profile fields, contacts, references, accounts and sessions: see
+    /// [`crate::aging`] for what each category reaches.
+    fn purge(&self, conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<PurgeReport> {
+        crate::aging::purge(conn, tenant, purge)
     }
 }

@@ -11,6 +11,7 @@ diesel::table! {
         updated_at -> Timestamp,
         require_staff_totp -> Bool,
         device_step_up -> Bool,
+        max_retention -> Nullable<Text>,
     }
 }
 
@@ -464,6 +465,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    retention_heads (tenant_id) {
+        tenant_id -> Text,
+        seeded_at -> Timestamp,
+        lease_holder -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    retention_policies (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        category -> Nullable<Text>,
+        purpose -> Nullable<Text>,
+        period -> Nullable<Text>,
+        start -> Text,
+        action -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    retention_sweeps (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        trigger -> Text,
+        actor_id -> Text,
+        dry_run -> Bool,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        duration_ms -> BigInt,
+        total -> BigInt,
+        report -> Text,
+    }
+}
+
 diesel::joinable!(api_clients -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -499,4 +539,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_acceptances,
     consent_unsubscribes,
     consent_usage,
+    retention_heads,
+    retention_policies,
+    retention_sweeps,
 );

@@ -68,6 +68,9 @@ pub struct Tenant {
     pub require_staff_totp: bool,
     /// A sign-in from an unfamiliar device needs a code mailed to the person.
     pub device_step_up: bool,
+    /// The longest any of the tenant's data may be kept (an ISO 8601
+    /// duration agreed with the operator); `None`: no ceiling.
+    pub max_retention: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -82,6 +85,7 @@ struct TenantRow {
     updated_at: PrimitiveDateTime,
     require_staff_totp: bool,
     device_step_up: bool,
+    max_retention: Option<String>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -98,6 +102,7 @@ impl TryFrom<TenantRow> for Tenant {
             updated_at: row.updated_at,
             require_staff_totp: row.require_staff_totp,
             device_step_up: row.device_step_up,
+            max_retention: row.max_retention,
         })
     }
 }
@@ -124,6 +129,8 @@ pub struct TenantChanges {
     pub require_staff_totp: Option<bool>,
     /// Step up unfamiliar devices by e-mail.
     pub device_step_up: Option<bool>,
+    /// The retention ceiling; `Some(None)` removes it.
+    pub max_retention: Option<Option<String>>,
 }
 
 fn slug_taken() -> DomainError {
@@ -150,6 +157,7 @@ pub fn create(conn: &mut Db, new: &NewTenant) -> Result<(Tenant, IssuedClient)> 
         updated_at: now,
         require_staff_totp: true,
         device_step_up: true,
+        max_retention: None,
     };
     let admin =
         NewClient { name: "admin".to_owned(), scopes: Scope::tenant_client_scopes().collect(), purposes: Vec::new() };
@@ -203,6 +211,9 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
     if let Some(slug) = &changes.slug {
         rules::check_slug(slug, &mut errors);
     }
+    if let Some(Some(ceiling)) = &changes.max_retention {
+        rules::check_retention("max_retention", ceiling, &mut errors);
+    }
     if !errors.is_empty() {
         return Err(DomainError::Validation(errors));
     }
@@ -217,6 +228,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
         let status = changes.status.unwrap_or(current.status);
         let require_staff_totp = changes.require_staff_totp.unwrap_or(current.require_staff_totp);
         let device_step_up = changes.device_step_up.unwrap_or(current.device_step_up);
+        let max_retention = changes.max_retention.clone().unwrap_or_else(|| current.max_retention.clone());
         diesel::update(tenants::table.find(id.as_str()).filter(tenants::version.eq(current.version)))
             .set((
                 tenants::name.eq(&name),
@@ -224,6 +236,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
                 tenants::status.eq(status.as_str()),
                 tenants::require_staff_totp.eq(require_staff_totp),
                 tenants::device_step_up.eq(device_step_up),
+                tenants::max_retention.eq(&max_retention),
                 tenants::version.eq(current.version + 1),
                 tenants::updated_at.eq(now),
             ))
@@ -235,6 +248,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
             status,
             require_staff_totp,
             device_step_up,
+            max_retention,
             version: current.version + 1,
             updated_at: now,
             ..current
