@@ -9,7 +9,7 @@ use kluis_core::{DomainError, PersonId, Result, TenantId};
 use kluis_store::Db;
 use kluis_store::crypto;
 use kluis_store::error::{StoreResultExt, TxError};
-use kluis_store::personal::{Purge, PurgeAction};
+use kluis_store::personal::{Idle, Purge, PurgeAction};
 use kluis_store::schema::devices as d;
 use serde::{Deserialize, Serialize};
 use time::PrimitiveDateTime;
@@ -260,7 +260,7 @@ pub fn purge(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<u64>
         Category::IpAddress => true,
         _ => return Ok(0),
     };
-    if purge.due.is_unbounded() {
+    if purge.due.is_unbounded() || purge.due.idle == Some(Idle::OfPersons) {
         return Ok(0);
     }
     let anonymise = ip_only || purge.action == PurgeAction::Anonymise;
@@ -271,7 +271,7 @@ pub fn purge(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<u64>
         if let Some(at) = purge.due.created_before {
             query = query.filter(d::first_seen_at.lt(at));
         }
-        if let Some(at) = purge.due.idle_before {
+        if let Some(at) = purge.due.idle_before() {
             query = query.filter(d::last_activity_at.lt(at));
         }
         if let Some(persons) = &persons {

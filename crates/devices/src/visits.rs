@@ -205,7 +205,7 @@ mod tests {
 /// anonymise.
 pub fn purge(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<u64> {
     let (Some(before), None, None, PurgeAction::Delete) =
-        (purge.due.created_before, purge.due.idle_before, purge.due.persons, purge.action)
+        (purge.due.created_before, purge.due.idle, purge.due.persons, purge.action)
     else {
         return Ok(0);
     };

@@ -10,7 +10,7 @@ use kluis_core::{PersonId, Result, TenantId};
 use kluis_store::Db;
 use kluis_store::db::MultiBackend;
 use kluis_store::error::StoreResultExt;
-use kluis_store::personal::{Purge, PurgeAction, PurgeReport};
+use kluis_store::personal::{Idle, Purge, PurgeAction, PurgeReport};
 use kluis_store::schema::{accounts as a, people as p, person_references as r, refresh_tokens as rt, sessions as s};
 use time::PrimitiveDateTime;
 
@@ -87,7 +87,7 @@ fn still_set(category: Category) -> Option<Filter<p::table>> {
 /// reach it. The version moves (an `If-Match` on the old one fails); the
 /// change time does not (it is the person's activity, and this is not theirs).
 fn profile(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<u64> {
-    if purge.due.idle_before.is_some() {
+    if purge.due.idle_before().is_some() {
         return Ok(0);
     }
     let persons: Option<Vec<&str>> = purge.due.persons.map(|p| p.iter().map(PersonId::as_str).collect());
@@ -150,7 +150,7 @@ fn profile(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<u64> {
 
 /// Delete the references apps hold (created before, of the persons given).
 fn references(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<u64> {
-    if purge.due.idle_before.is_some() {
+    if purge.due.idle_before().is_some() {
         return Ok(0);
     }
     let persons: Option<Vec<&str>> = purge.due.persons.map(|p| p.iter().map(PersonId::as_str).collect());
@@ -183,7 +183,7 @@ fn references(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<u64
 /// queued mail), as erasure does: created before, of the persons given.
 /// An account's activity is its sessions': an idle purge does not reach it.
 fn accounts(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<Vec<(&'static str, u64)>> {
-    if purge.due.idle_before.is_some() {
+    if purge.due.idle_before().is_some() {
         return Ok(Vec::new());
     }
     let persons: Option<Vec<&str>> = purge.due.persons.map(|p| p.iter().map(PersonId::as_str).collect());
@@ -218,6 +218,9 @@ fn accounts(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<Vec<(
 /// anonymised clears the IP prefix and User-Agent; `user.device.ip_address`
 /// clears the IP prefix. "Idle" is a session's own last use.
 fn sessions(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<Vec<(&'static str, u64)>> {
+    if purge.due.idle == Some(Idle::OfPersons) {
+        return Ok(Vec::new());
+    }
     let ip_only = purge.category == Category::IpAddress;
     let anonymise = ip_only || purge.action == PurgeAction::Anonymise;
     let persons: Option<Vec<&str>> = purge.due.persons.map(|p| p.iter().map(PersonId::as_str).collect());
@@ -227,7 +230,7 @@ fn sessions(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<Vec<(
         if let Some(at) = purge.due.created_before {
             query = query.filter(s::created_at.lt(at));
         }
-        if let Some(at) = purge.due.idle_before {
+        if let Some(at) = purge.due.idle_before() {
             query = query.filter(s::last_used_at.lt(at));
         }
         if let Some(persons) = &persons {

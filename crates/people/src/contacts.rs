@@ -593,7 +593,7 @@ pub fn primary_addresses(conn: &mut Db, tenant: &TenantId) -> Result<Vec<(Person
 /// their own, so an idle purge does not reach them; anonymising one leaves
 /// nothing, so it goes too.
 pub(crate) fn purge(conn: &mut Db, tenant: &TenantId, kind: ContactKind, purge: &Purge<'_>) -> Result<u64> {
-    if purge.due.idle_before.is_some() || purge.due.is_unbounded() {
+    if purge.due.idle_before().is_some() || purge.due.is_unbounded() {
         return Ok(0);
     }
     let persons: Option<Vec<&str>> = purge.due.persons.map(|p| p.iter().map(PersonId::as_str).collect());

@@ -59,9 +59,8 @@ pub enum PurgeAction {
 pub struct Due<'a> {
     /// Recorded before this moment.
     pub created_before: Option<PrimitiveDateTime>,
-    /// Idle since before this moment, by the row's own last use: only rows
-    /// that record one (a device, a session) are reached while this is set.
-    pub idle_before: Option<PrimitiveDateTime>,
+    /// Idle: see [`Idle`].
+    pub idle: Option<Idle>,
     /// About one of these persons (the caller found their moment passed);
     /// rows about nobody (visit statistics) are not reached while this is set.
     pub persons: Option<&'a [PersonId]>,
@@ -70,8 +69,30 @@ pub struct Due<'a> {
 impl Due<'_> {
     /// True when no condition is given: such a purge must reach nothing.
     pub fn is_unbounded(&self) -> bool {
-        self.created_before.is_none() && self.idle_before.is_none() && self.persons.is_none()
+        self.created_before.is_none() && self.idle.is_none() && self.persons.is_none()
     }
+
+    /// The moment of [`Idle::Before`], if that is asked.
+    pub fn idle_before(&self) -> Option<PrimitiveDateTime> {
+        match self.idle {
+            Some(Idle::Before(at)) => Some(at),
+            _ => None,
+        }
+    }
+}
+
+/// How a purge counting from the last activity reaches rows. A row that
+/// records its own last use (a device, a session) goes by that; the others
+/// go by their person's, which the caller works out across domains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    /// Rows that record their own last use, idle since before this moment;
+    /// rows that record none are not reached.
+    Before(PrimitiveDateTime),
+    /// Rows that record no use of their own, of the persons given in
+    /// [`Due::persons`] (the caller found them idle); rows that record their
+    /// own are not reached (they went by [`Idle::Before`]).
+    OfPersons,
 }
 
 /// One call of [`PersonalData::purge`].
