@@ -20,3 +20,6 @@ pub mod sweeper;
 
 pub use policies::{NewPolicy, Period, Policy, PolicyPatch, Start, Target};
 pub use sweeper::{Report, Rule, Sweep};
+
+#[cfg(test)]
+mod tests;
