@@ -128,6 +128,14 @@ pub enum Action {
     PolicyPublish,
     /// A person accepted a version of a policy document.
     AcceptanceCreate,
+    /// A retention policy was made.
+    RetentionPolicyCreate,
+    /// A retention policy was changed.
+    RetentionPolicyUpdate,
+    /// A retention policy was deleted.
+    RetentionPolicyDelete,
+    /// A retention sweep ran (or, dry, counted).
+    RetentionSweep,
 }
 
 impl Action {
@@ -190,6 +198,10 @@ impl Action {
             Action::RecipientDelete => "recipient.delete",
             Action::PolicyPublish => "policy.publish",
             Action::AcceptanceCreate => "acceptance.create",
+            Action::RetentionPolicyCreate => "retention_policy.create",
+            Action::RetentionPolicyUpdate => "retention_policy.update",
+            Action::RetentionPolicyDelete => "retention_policy.delete",
+            Action::RetentionSweep => "retention.sweep",
         }
     }
 }
