@@ -50,6 +50,7 @@ pub use state::{ApiConfig, AppState};
         (name = "consent", description = "The consent ledger: grants, withdrawals and objections, checks, the changes feed and one-click unsubscribe"),
         (name = "policies", description = "Terms, privacy and cookie policies, versioned, and people's acceptances"),
         (name = "register", description = "Purposes, recipients and the record of processing activities (Art. 30 GDPR)"),
+        (name = "retention", description = "Retention policies and the sweeps that apply them"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -76,7 +77,8 @@ impl utoipa::Modify for BearerScheme {
 /// Register every route; the OpenAPI document is collected from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
     use routes::{
-        accounts, audit, clients, consent, devices, me, meta, oauth, people, policies, processing, signin, tenants,
+        accounts, audit, clients, consent, devices, me, meta, oauth, people, policies, processing, retention, signin,
+        tenants,
     };
     // actix tries the routes in this order, matching each pattern in turn:
     // the liveness probe and the hot paths (a processor's consent checks,
@@ -195,7 +197,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(policies::public_policy_versions)
         .service(policies::public_policy_version)
         .service(policies::record_acceptance)
-        .service(policies::list_acceptances);
+        .service(policies::list_acceptances)
+        .service(retention::create_policy)
+        .service(retention::list_policies)
+        .service(retention::get_policy)
+        .service(retention::update_policy)
+        .service(retention::delete_policy)
+        .service(retention::run_sweep)
+        .service(retention::list_sweeps)
+        .service(retention::get_sweep);
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves and

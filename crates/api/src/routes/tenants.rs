@@ -59,6 +59,9 @@ pub struct TenantView {
     pub require_staff_totp: bool,
     /// A sign-in from an unfamiliar device needs a code mailed to the person (default true).
     pub device_step_up: bool,
+    /// The longest any of the tenant's data may be kept (ISO 8601, agreed
+    /// with the operator), or null: no retention policy may exceed it.
+    pub max_retention: Option<String>,
     /// Version for `If-Match`.
     pub version: i64,
     /// Created (RFC 3339).
@@ -80,6 +83,7 @@ impl From<Tenant> for TenantView {
             status: t.status.into(),
             require_staff_totp: t.require_staff_totp,
             device_step_up: t.device_step_up,
+            max_retention: t.max_retention,
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -141,6 +145,17 @@ pub struct UpdateTenant {
     pub require_staff_totp: Option<bool>,
     /// `false` trusts unfamiliar devices without an e-mailed code.
     pub device_step_up: Option<bool>,
+    /// The retention ceiling agreed with the tenant, an ISO 8601 duration
+    /// such as `P5Y`; null removes it. Refused (422) while one of the
+    /// tenant's policies keeps data longer.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub max_retention: Option<Option<String>>,
+}
+
+/// `Some(None)` for an explicit null, `None` for an absent field.
+fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A page of tenants.
@@ -172,6 +187,7 @@ impl From<UpdateTenant> for TenantChanges {
             status: b.status.map(Into::into),
             require_staff_totp: b.require_staff_totp,
             device_step_up: b.device_step_up,
+            max_retention: b.max_retention,
         }
     }
 }
