@@ -61,6 +61,10 @@ pub struct Settings {
     pub mail_dir: Option<PathBuf>,
     /// The sender of outgoing mail.
     pub mail_from: String,
+    /// Seconds between the sweeper worker's rounds over every tenant; 0 turns it off.
+    pub retention_sweep_interval_secs: u64,
+    /// Most rows per table a sweep removes in one transaction.
+    pub retention_batch: u64,
 }
 
 fn hide_secret<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -107,6 +111,8 @@ impl Default for Settings {
             smtp_url: None,
             mail_dir: None,
             mail_from: "kluis <no-reply@localhost>".to_owned(),
+            retention_sweep_interval_secs: 3600,
+            retention_batch: 1000,
         }
     }
 }
@@ -142,6 +148,8 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("KLUIS_SMTP_URL", "SMTP server for outgoing mail, e.g. smtps://user:pass@mail.example.nl"),
     ("KLUIS_MAIL_DIR", "write outgoing mail as .eml files here instead [default without SMTP: <data_dir>/mail]"),
     ("KLUIS_MAIL_FROM", "sender of outgoing mail [default: kluis <no-reply@localhost>]"),
+    ("KLUIS_RETENTION_SWEEP_INTERVAL_SECS", "seconds between retention sweeps of every tenant; 0: off [default: 3600]"),
+    ("KLUIS_RETENTION_BATCH", "most rows per table a sweep removes in one transaction [default: 1000]"),
 ];
 
 impl Settings {
@@ -169,6 +177,9 @@ impl Settings {
         }
         if self.db_pool_size == 0 {
             return Err(SettingsError::Invalid("db_pool_size must be at least 1".into()));
+        }
+        if self.retention_batch == 0 {
+            return Err(SettingsError::Invalid("retention_batch must be at least 1".into()));
         }
         kluis_store::Backend::of(&self.database_url()).map_err(|e| SettingsError::Invalid(e.to_string()))?;
         self.mail_from
@@ -230,5 +241,12 @@ mod tests {
         assert!(Settings::load(None, bare).is_err());
         let ttl = Figment::from(Serialized::default("access_token_ttl_secs", 3600));
         assert!(Settings::load(None, ttl).is_err());
+    }
+}
+
+impl Settings {
+    /// How the sweeper worker and `kluis retention sweep` run a sweep.
+    pub fn sweep_options(&self, dry_run: bool) -> kluis_retention::sweeper::Options {
+        kluis_retention::sweeper::Options { batch: self.retention_batch, dry_run, ..Default::default() }
     }
 }

@@ -203,6 +203,7 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     mail: crate::mail::MailWorker,
+    sweeper: Option<crate::sweeper::SweepWorker>,
 }
 
 fn mail_worker(settings: &Settings, state: &AppState) -> Result<crate::mail::MailWorker, StartupError> {
@@ -241,9 +242,15 @@ impl Application {
         let server =
             server.listen(listener).map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?.run();
         let mail = mail_worker(settings, &state)?;
+        let sweeper = crate::sweeper::SweepWorker::start(
+            state.pool.clone(),
+            state.app.holders.clone(),
+            Duration::from_secs(settings.retention_sweep_interval_secs),
+            settings.sweep_options(false),
+        );
         kluis_people::accounts::password::warm_up();
         tracing::info!(port, "listening");
-        Ok(Application { port, server, state, mail })
+        Ok(Application { port, server, state, mail, sweeper })
     }
 
     /// The bound port.
@@ -260,8 +267,11 @@ impl Application {
     /// timeout to finish, then queued audit entries are written.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        let (state, mail) = (self.state, self.mail);
+        let (state, mail, sweeper) = (self.state, self.mail, self.sweeper);
         let _ = web::block(move || {
+            if let Some(sweeper) = sweeper {
+                sweeper.stop();
+            }
             state.app.shutdown();
             mail.stop();
         })
