@@ -13,6 +13,7 @@ mod http;
 mod matrix;
 mod people;
 mod proxy;
+mod retention;
 mod schema;
 mod security;
 mod tenants;
