@@ -72,7 +72,7 @@ both_backends! {
                 }
             }
         }
-        assert_eq!(documented.len(), 112, "{documented:#?}");
+        assert_eq!(documented.len(), 120, "{documented:#?}");
         assert_eq!(served, documented);
     }
 }
