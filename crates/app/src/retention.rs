@@ -38,7 +38,11 @@ impl AuditFields for NewPolicy {
 
 impl AuditFields for PolicyPatch {
     fn audit_fields(&self) -> Vec<&'static str> {
-        present(&[("period", self.period.is_some()), ("start", self.start.is_some()), ("action", self.action.is_some())])
+        present(&[
+            ("period", self.period.is_some()),
+            ("start", self.start.is_some()),
+            ("action", self.action.is_some()),
+        ])
     }
 }
 
@@ -90,8 +94,14 @@ pub async fn create_policy(app: &App, caller: &Scoped<'_>, new: NewPolicy) -> Ap
         let facts = purpose_facts(conn, &tenant)?;
         let ceiling = ceiling(conn, &tenant)?;
         let now = kluis_core::time::now();
-        let target =
-            policies::check(&policies::target_of(&new), new.period.as_deref(), new.start, &facts, ceiling.as_deref(), now)?;
+        let target = policies::check(
+            &policies::target_of(&new),
+            new.period.as_deref(),
+            new.start,
+            &facts,
+            ceiling.as_deref(),
+            now,
+        )?;
         let policy = policies::insert(conn, &tenant, &target, new.period.as_deref(), new.start, new.action)?;
         let audit_target = AuditTarget::resource("retention_policy", &policy.id);
         Ok((in_force(policy, &facts), audit_target))
@@ -171,7 +181,8 @@ pub fn check_ceiling(conn: &mut Db, tenant: &TenantId, ceiling: &str) -> Result<
     let facts = purpose_facts(conn, tenant)?;
     let now = kluis_core::time::now();
     for policy in policies::all(conn, tenant)? {
-        let longer = policy.period_in(&facts).and_then(|p| p.parse::<Period>().ok()).is_some_and(|p| p.exceeds(max, now));
+        let longer =
+            policy.period_in(&facts).and_then(|p| p.parse::<Period>().ok()).is_some_and(|p| p.exceeds(max, now));
         if longer {
             return Err(DomainError::Validation(vec![FieldError::new(
                 "max_retention",
@@ -406,7 +417,12 @@ pub async fn get_sweep(app: &App, caller: &Scoped<'_>, id: String) -> AppResult<
 
 /// The audit context of kluis itself sweeping `tenant` (the worker, the CLI).
 pub fn system_audit(tenant: &TenantId) -> kluis_audit::Context {
-    let system =
-        Actor { kind: ActorKind::System, id: "kluis".to_owned(), tenant: Some(tenant.clone()), scopes: Vec::new(), purposes: Vec::new() };
+    let system = Actor {
+        kind: ActorKind::System,
+        id: "kluis".to_owned(),
+        tenant: Some(tenant.clone()),
+        scopes: Vec::new(),
+        purposes: Vec::new(),
+    };
     kluis_audit::Context::new(&system, tenant.clone(), None, None)
 }

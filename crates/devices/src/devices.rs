@@ -322,7 +322,12 @@ pub fn purge(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<u64>
 
 /// The people of `persons` with a device active since `since`: the devices'
 /// part of a person's last activity.
-pub fn active_since(conn: &mut Db, tenant: &TenantId, persons: &[PersonId], since: PrimitiveDateTime) -> Result<Vec<PersonId>> {
+pub fn active_since(
+    conn: &mut Db,
+    tenant: &TenantId,
+    persons: &[PersonId],
+    since: PrimitiveDateTime,
+) -> Result<Vec<PersonId>> {
     let persons: Vec<&str> = persons.iter().map(PersonId::as_str).collect();
     let active: Vec<String> = d::table
         .filter(d::tenant_id.eq(tenant.as_str()))

@@ -74,9 +74,9 @@ fn still_set(category: Category) -> Option<Filter<p::table>> {
         ),
         Category::DateOfBirth => Box::new(p::date_of_birth.is_not_null()),
         Category::Language => Box::new(p::language.is_not_null()),
-        Category::Business => Box::new(
-            p::company_name.is_not_null().or(p::coc_number.is_not_null()).or(p::vat_number.is_not_null()),
-        ),
+        Category::Business => {
+            Box::new(p::company_name.is_not_null().or(p::coc_number.is_not_null()).or(p::vat_number.is_not_null()))
+        }
         _ => return None,
     })
 }

@@ -37,9 +37,9 @@ pub fn ensure_head(conn: &mut Db, tenant: &TenantId) -> Result<bool> {
 pub fn acquire(conn: &mut Db, tenant: &TenantId, holder: &str, ttl: Duration) -> Result<bool> {
     let now = kluis_core::time::now();
     let taken = diesel::update(
-        h::table.filter(h::tenant_id.eq(tenant.as_str())).filter(
-            h::lease_holder.is_null().or(h::lease_expires_at.lt(now)).or(h::lease_holder.eq(holder)),
-        ),
+        h::table
+            .filter(h::tenant_id.eq(tenant.as_str()))
+            .filter(h::lease_holder.is_null().or(h::lease_expires_at.lt(now)).or(h::lease_holder.eq(holder))),
     )
     .set((h::lease_holder.eq(holder), h::lease_expires_at.eq(now + ttl)))
     .execute(conn)

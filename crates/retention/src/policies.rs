@@ -344,7 +344,9 @@ impl TryFrom<Row> for Policy {
     fn try_from(row: Row) -> Result<Policy> {
         let target = match (row.category, row.purpose) {
             (Some(category), None) => Target::Category(
-                category.parse().map_err(|e: kluis_core::category::UnknownCategory| DomainError::Internal(e.to_string()))?,
+                category
+                    .parse()
+                    .map_err(|e: kluis_core::category::UnknownCategory| DomainError::Internal(e.to_string()))?,
             ),
             (None, Some(purpose)) => Target::Purpose(purpose),
             _ => return Err(DomainError::Internal(format!("retention policy {} has no single target", row.id))),
@@ -498,9 +500,7 @@ pub fn delete(conn: &mut Db, tenant: &TenantId, id: &str, if_version: Option<i64
     if if_version.is_some_and(|v| v != current.version) {
         return Err(DomainError::VersionMismatch);
     }
-    diesel::delete(rp::table.filter(rp::tenant_id.eq(tenant.as_str())).filter(rp::id.eq(id)))
-        .execute(conn)
-        .domain()?;
+    diesel::delete(rp::table.filter(rp::tenant_id.eq(tenant.as_str())).filter(rp::id.eq(id))).execute(conn).domain()?;
     Ok(())
 }
 

@@ -80,7 +80,12 @@ impl Rule {
 /// The moment a policy's period (capped by the ceiling) reaches back to
 /// from `now`; `None` when its period is unusable (a purpose's retention
 /// stored before it was checked) or unknown.
-fn cutoff(policy: &Policy, facts: &[PurposeFacts], ceiling: Option<Period>, now: PrimitiveDateTime) -> Option<PrimitiveDateTime> {
+fn cutoff(
+    policy: &Policy,
+    facts: &[PurposeFacts],
+    ceiling: Option<Period>,
+    now: PrimitiveDateTime,
+) -> Option<PrimitiveDateTime> {
     let text = policy.period_in(facts)?;
     let Ok(period) = text.parse::<Period>() else {
         tracing::warn!(policy.id = %policy.id, "retention policy with an unusable period skipped");
@@ -206,7 +211,8 @@ pub fn run(
 ) -> Result<Report> {
     let mut report = Report::default();
     let skip_list: Vec<PersonId> = skip.iter().cloned().collect();
-    let mut runner = Runner { tenant, holders, skip: &skip_list, options, batch: options.batch.max(1), report: &mut report };
+    let mut runner =
+        Runner { tenant, holders, skip: &skip_list, options, batch: options.batch.max(1), report: &mut report };
     for rule in rules {
         let mut listed: Option<Vec<PersonId>> = None;
         let mut inactive = None;
@@ -220,7 +226,8 @@ pub fn run(
         if let Some(cutoff) = rule.idle_before {
             inactive = Some(caller.persons(conn, &Moment::Inactive { cutoff })?);
         }
-        let without_held = |list: Vec<PersonId>| -> Vec<PersonId> { list.into_iter().filter(|p| !skip.contains(p)).collect() };
+        let without_held =
+            |list: Vec<PersonId>| -> Vec<PersonId> { list.into_iter().filter(|p| !skip.contains(p)).collect() };
         let listed = listed.map(without_held);
         let due = Due { created_before: rule.created_before, idle: rule.idle_before.map(Idle::Before), persons: None };
         runner.pass(conn, rule, due, listed.as_deref(), caller)?;

@@ -134,7 +134,13 @@ fn person(n: u8) -> PersonId {
 const NOW: PrimitiveDateTime = datetime!(2026-12-03 12:00);
 
 fn idle_rule(before: PrimitiveDateTime) -> Rule {
-    Rule { category: Category::Device, action: PurgeAction::Delete, created_before: None, idle_before: Some(before), moments: vec![] }
+    Rule {
+        category: Category::Device,
+        action: PurgeAction::Delete,
+        created_before: None,
+        idle_before: Some(before),
+        moments: vec![],
+    }
 }
 
 #[test]
@@ -142,8 +148,7 @@ fn a_sweep_purges_in_batches_what_is_due_skips_held_persons_and_a_dry_run_counts
     let mut f = fixture();
     let old = NOW - Duration::days(3 * 365 + 1);
     let recent = NOW - Duration::days(10);
-    let mut rows: Vec<Kept> =
-        (0..25).map(|i| Kept { person: person(i % 5), created: old, used: Some(old) }).collect();
+    let mut rows: Vec<Kept> = (0..25).map(|i| Kept { person: person(i % 5), created: old, used: Some(old) }).collect();
     rows.push(Kept { person: person(1), created: old, used: Some(recent) });
     let holder = Memory::with(rows);
     let holders: Vec<Arc<dyn PersonalData>> = vec![holder.clone()];
@@ -181,13 +186,18 @@ fn rows_without_a_clock_go_by_their_persons_inactivity_and_listed_persons_by_con
     let options = Options { pause: std::time::Duration::ZERO, ..Options::default() };
     let mut caller = Caller { inactive: vec![person(1), person(3)], ..Caller::default() };
     let held: BTreeSet<PersonId> = [person(3)].into();
-    let report = sweeper::run(&mut f.conn, &f.tenant, &holders, &[idle_rule(NOW)], &held, &options, &mut caller).unwrap();
+    let report =
+        sweeper::run(&mut f.conn, &f.tenant, &holders, &[idle_rule(NOW)], &held, &options, &mut caller).unwrap();
     assert_eq!(report.total, 1);
     let left: Vec<PersonId> = holder.rows.lock().unwrap().iter().map(|r| r.person.clone()).collect();
     assert_eq!(left, [person(2), person(3)]);
 
     let consent = Rule {
-        moments: vec![Moment::ConsentEnded { purposes: vec!["phone_contact".into()], start: Start::ConsentWithdrawn, cutoff: NOW }],
+        moments: vec![Moment::ConsentEnded {
+            purposes: vec!["phone_contact".into()],
+            start: Start::ConsentWithdrawn,
+            cutoff: NOW,
+        }],
         idle_before: None,
         ..idle_rule(NOW)
     };

@@ -37,7 +37,8 @@ impl SweepWorker {
                 let (stopped, wake) = &*signal;
                 loop {
                     let guard = stopped.lock().unwrap_or_else(|p| p.into_inner());
-                    let (guard, _) = wake.wait_timeout_while(guard, interval, |s| !*s).unwrap_or_else(|p| p.into_inner());
+                    let (guard, _) =
+                        wake.wait_timeout_while(guard, interval, |s| !*s).unwrap_or_else(|p| p.into_inner());
                     if *guard {
                         return;
                     }

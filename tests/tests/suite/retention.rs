@@ -22,17 +22,20 @@ async fn person_with_device(app: &TestApp, tenant: &Tenant, email: &str) -> (Str
     let account = app.post(&format!("/v1/people/{id}/account"), &tenant.token, &json!({"password": PASSWORD})).await;
     assert_eq!(account.status(), StatusCode::CREATED);
     let token = app.mailed_code(email, 1).await;
-    let verified = app.client.post(app.url("/v1/auth/verify-email")).json(&json!({"token": token})).send().await.unwrap();
+    let verified =
+        app.client.post(app.url("/v1/auth/verify-email")).json(&json!({"token": token})).send().await.unwrap();
     assert_eq!(verified.status(), StatusCode::NO_CONTENT);
     let login = json!({"tenant": tenant.slug, "identifier": email, "password": PASSWORD, "device": {"user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"}});
-    let signed: Value = app.client.post(app.url("/v1/auth/login")).json(&login).send().await.unwrap().json().await.unwrap();
+    let signed: Value =
+        app.client.post(app.url("/v1/auth/login")).json(&login).send().await.unwrap().json().await.unwrap();
     (id, signed["device_id"].as_str().expect("a trusted first device").to_owned())
 }
 
 fn set_device_activity(app: &TestApp, device: &str, at: PrimitiveDateTime) {
     use kluis_store::schema::devices as d;
     let mut conn = app.conn();
-    let n = diesel::update(d::table.filter(d::id.eq(device))).set(d::last_activity_at.eq(at)).execute(&mut *conn).unwrap();
+    let n =
+        diesel::update(d::table.filter(d::id.eq(device))).set(d::last_activity_at.eq(at)).execute(&mut *conn).unwrap();
     assert_eq!(n, 1);
 }
 

@@ -188,7 +188,13 @@ pub struct UpdatePolicy {
 
 impl From<CreatePolicy> for NewPolicy {
     fn from(b: CreatePolicy) -> Self {
-        NewPolicy { category: b.category, purpose: b.purpose, period: b.period, start: b.start.into(), action: b.action.into() }
+        NewPolicy {
+            category: b.category,
+            purpose: b.purpose,
+            period: b.period,
+            start: b.start.into(),
+            action: b.action.into(),
+        }
     }
 }
 
