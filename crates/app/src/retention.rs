@@ -193,11 +193,15 @@ pub fn check_ceiling(conn: &mut Db, tenant: &TenantId, ceiling: &str) -> Result<
     Ok(())
 }
 
+/// A default policy: a category or a purpose, its own period (none: the
+/// purpose's retention) and its start.
+type DefaultPolicy = (Option<Category>, Option<&'static str>, Option<&'static str>, Start);
+
 /// The defaults every tenant starts with, from the privacy statements:
 /// device and sign-in data 3 years after the last activity (Servconnect);
 /// session recordings and visit statistics as long as their purposes'
 /// retention says (Digital WorkMate's "watched for a limited time").
-const DEFAULTS: [(Option<Category>, Option<&str>, Option<&str>, Start); 3] = [
+const DEFAULTS: [DefaultPolicy; 3] = [
     (Some(Category::Device), None, Some("P3Y"), Start::LastActivity),
     (None, Some("session_recording"), None, Start::Created),
     (None, Some("analytics"), None, Start::Created),

@@ -213,6 +213,13 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// How the sweeper worker and `kluis retention sweep` run a sweep.
+    pub fn sweep_options(&self, dry_run: bool) -> kluis_retention::sweeper::Options {
+        kluis_retention::sweeper::Options { batch: self.retention_batch, dry_run, ..Default::default() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,12 +248,5 @@ mod tests {
         assert!(Settings::load(None, bare).is_err());
         let ttl = Figment::from(Serialized::default("access_token_ttl_secs", 3600));
         assert!(Settings::load(None, ttl).is_err());
-    }
-}
-
-impl Settings {
-    /// How the sweeper worker and `kluis retention sweep` run a sweep.
-    pub fn sweep_options(&self, dry_run: bool) -> kluis_retention::sweeper::Options {
-        kluis_retention::sweeper::Options { batch: self.retention_batch, dry_run, ..Default::default() }
     }
 }

@@ -171,7 +171,7 @@ both_backends! {
         let dry = sweep(&app, &tenant.token, true).await;
         assert_eq!(dry["dry_run"], true);
         assert_eq!(dry["rows"], json!({"user.device": {"devices": 1}}), "{dry}");
-        assert_eq!(device_ids(&app, &tenant, &stale).await, [stale_device.clone()], "a dry run removes nothing");
+        assert_eq!(device_ids(&app, &tenant, &stale).await, std::slice::from_ref(&stale_device), "a dry run removes nothing");
 
         let swept = sweep(&app, &tenant.token, false).await;
         assert_eq!((&swept["rows"], &swept["total"], &swept["dry_run"]), (&dry["rows"], &json!(1), &json!(false)));
