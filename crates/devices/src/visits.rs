@@ -166,38 +166,6 @@ pub fn stats(conn: &mut Db, tenant: &TenantId, from: Date, to: Date, granularity
     Ok(sums.into_iter().map(|((period, path), visits)| Count { period, path, visits }).collect())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn personal_segments_become_placeholders() {
-        for (path, counted) in [
-            ("/klant/anna@devries.example/status", "/klant/:email/status"),
-            ("/klant/anna%40devries.example/status", "/klant/:email/status"),
-            ("/orders/0196f3a2-7c1e-7abc-9def-0123456789ab", "/orders/:id"),
-            ("/orders/0196f3a27c1e7abc9def0123456789ab/items", "/orders/:id/items"),
-            ("/bel/0612345678", "/bel/:number"),
-            ("/klant/nr-123456/facturen", "/klant/:number/facturen"),
-            ("/blog/2026/12/02/post-17", "/blog/2026/12/02/post-17"),
-            ("/pricing", "/pricing"),
-            ("/", "/"),
-        ] {
-            assert_eq!(clean_path(path).unwrap(), counted, "{path}");
-        }
-    }
-
-    #[test]
-    fn paths_lose_their_query_and_must_be_absolute() {
-        assert_eq!(clean_path("/pricing?email=a@b.nl#x").unwrap(), "/pricing");
-        assert!(clean_path("pricing").is_err());
-        assert_eq!(clean_path("/card/4111111111111111").unwrap(), "/card/:number");
-        assert!(clean_path("/card/4111/1111/1111/1111").is_err(), "a card split over segments is refused");
-        assert_eq!(period("2026-11-22", Granularity::Week), "2026-W47");
-        assert_eq!(period("2026-11-22", Granularity::Month), "2026-11");
-    }
-}
-
 /// Delete the statistics of the days a retention purge reaches: those
 /// before `created_before`, oldest day first, whole days, until `limit`
 /// rows; dry, count them all. They hold no person, so a purge of persons or
@@ -228,4 +196,36 @@ pub fn purge(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<u64>
         removed += n as u64;
     }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn personal_segments_become_placeholders() {
+        for (path, counted) in [
+            ("/klant/anna@devries.example/status", "/klant/:email/status"),
+            ("/klant/anna%40devries.example/status", "/klant/:email/status"),
+            ("/orders/0196f3a2-7c1e-7abc-9def-0123456789ab", "/orders/:id"),
+            ("/orders/0196f3a27c1e7abc9def0123456789ab/items", "/orders/:id/items"),
+            ("/bel/0612345678", "/bel/:number"),
+            ("/klant/nr-123456/facturen", "/klant/:number/facturen"),
+            ("/blog/2026/12/02/post-17", "/blog/2026/12/02/post-17"),
+            ("/pricing", "/pricing"),
+            ("/", "/"),
+        ] {
+            assert_eq!(clean_path(path).unwrap(), counted, "{path}");
+        }
+    }
+
+    #[test]
+    fn paths_lose_their_query_and_must_be_absolute() {
+        assert_eq!(clean_path("/pricing?email=a@b.nl#x").unwrap(), "/pricing");
+        assert!(clean_path("pricing").is_err());
+        assert_eq!(clean_path("/card/4111111111111111").unwrap(), "/card/:number");
+        assert!(clean_path("/card/4111/1111/1111/1111").is_err(), "a card split over segments is refused");
+        assert_eq!(period("2026-11-22", Granularity::Week), "2026-W47");
+        assert_eq!(period("2026-11-22", Granularity::Month), "2026-11");
+    }
 }
