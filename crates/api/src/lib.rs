@@ -54,6 +54,7 @@ pub use state::{ApiConfig, AppState};
         (name = "policies", description = "Terms, privacy and cookie policies, versioned, and people's acceptances"),
         (name = "lifecycle", description = "Legal holds, a person's export (Art. 15/20) and erasure receipts (Art. 17)"),
         (name = "register", description = "Purposes, recipients and the record of processing activities (Art. 30 GDPR)"),
+        (name = "retention", description = "Retention policies and the sweeps that apply them"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -80,8 +81,8 @@ impl utoipa::Modify for BearerScheme {
 /// Register every route; the OpenAPI document is collected from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
     use routes::{
-        accounts, audit, clients, consent, devices, erasures, me, meta, oauth, people, policies, processing, signin,
-        tenants,
+        accounts, audit, clients, consent, devices, erasures, me, meta, oauth, people, policies, processing, retention,
+        signin, tenants,
     };
     // actix tries the routes in this order, matching each pattern in turn:
     // the liveness probe and the hot paths (a processor's consent checks,
@@ -210,7 +211,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(me::erasure::request_my_erasure)
         .service(me::erasure::cancel_my_erasure)
         .service(erasures::list_erasures)
-        .service(erasures::get_erasure);
+        .service(erasures::get_erasure)
+        .service(retention::create_policy)
+        .service(retention::list_policies)
+        .service(retention::get_policy)
+        .service(retention::update_policy)
+        .service(retention::delete_policy)
+        .service(retention::run_sweep)
+        .service(retention::list_sweeps)
+        .service(retention::get_sweep);
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves and

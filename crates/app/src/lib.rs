@@ -33,6 +33,7 @@ pub mod purposes;
 pub mod recipients;
 pub mod references;
 pub mod register;
+pub mod retention;
 pub mod signin;
 pub mod tenants;
 pub mod tokens;

@@ -26,6 +26,7 @@ impl AuditFields for TenantChanges {
             ("device_step_up", self.device_step_up.is_some()),
             ("unverified_device", self.unverified_device.is_some()),
             ("self_erasure_grace_seconds", self.self_erasure_grace_seconds.is_some()),
+            ("max_retention", self.max_retention.is_some()),
         ])
     }
 }
@@ -73,7 +74,8 @@ pub async fn get(app: &App, id: TenantId) -> AppResult<Tenant> {
 }
 
 /// Change a tenant (rename, new slug, suspend or reactivate, its sign-in
-/// settings) at `if_version` when given, with its entry in the tenant's log.
+/// settings, its retention ceiling: refused while a policy keeps data
+/// longer) at `if_version` when given, with its entry in the tenant's log.
 pub async fn update(
     app: &App,
     ctx: &Context,
@@ -84,6 +86,9 @@ pub async fn update(
     let audit = ctx.audit_in(id.clone());
     let fields = changes.audit_fields();
     app.audited(audit, Action::TenantUpdate, fields, move |conn| {
+        if let Some(Some(ceiling)) = &changes.max_retention {
+            crate::retention::check_ceiling(conn, &id, ceiling)?;
+        }
         let tenant = tenants::update(conn, &id, if_version, &changes)?;
         Ok((tenant, Target::tenant(&id)))
     })

@@ -141,6 +141,14 @@ pub enum Action {
     ErasureRequest,
     /// A person cancelled their erasure request within the grace period.
     ErasureCancel,
+    /// A retention policy was made.
+    RetentionPolicyCreate,
+    /// A retention policy was changed.
+    RetentionPolicyUpdate,
+    /// A retention policy was deleted.
+    RetentionPolicyDelete,
+    /// A retention sweep ran (or, dry, counted).
+    RetentionSweep,
 }
 
 impl Action {
@@ -209,6 +217,10 @@ impl Action {
             Action::PersonExport => "person.export",
             Action::ErasureRequest => "erasure.request",
             Action::ErasureCancel => "erasure.cancel",
+            Action::RetentionPolicyCreate => "retention_policy.create",
+            Action::RetentionPolicyUpdate => "retention_policy.update",
+            Action::RetentionPolicyDelete => "retention_policy.delete",
+            Action::RetentionSweep => "retention.sweep",
         }
     }
 }

@@ -108,14 +108,5 @@ impl kluis_store::personal::PersonalData for AuditSubjects {
         Ok(report)
     }
 
-    fn purge(
-        &self,
-        _conn: &mut Db,
-        _tenant: &TenantId,
-        _category: kluis_core::category::Category,
-        _cutoff: time::PrimitiveDateTime,
-    ) -> Result<u64> {
-        // A key lives as long as its person; retention of entries is the retention issue's.
-        Ok(0)
-    }
+    // `purge` keeps the default: a key lives exactly as long as its person.
 }

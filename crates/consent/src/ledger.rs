@@ -69,7 +69,7 @@ impl TryFrom<EventRow> for ConsentEvent {
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = s)]
-struct StateRow {
+pub(crate) struct StateRow {
     person_id: String,
     purpose: String,
     action: String,

@@ -19,6 +19,7 @@
 //! person exists (people domain) before it calls in here.
 
 pub mod check;
+pub mod ended;
 pub mod ledger;
 pub mod model;
 pub mod personal;

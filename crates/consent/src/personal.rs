@@ -116,15 +116,7 @@ impl PersonalData for ConsentData {
         Ok(report)
     }
 
-    fn purge(
-        &self,
-        _conn: &mut Db,
-        _tenant: &TenantId,
-        _category: Category,
-        _cutoff: PrimitiveDateTime,
-    ) -> Result<u64> {
-        // Consent records are the proof that processing was lawful: they live
-        // as long as the person does and end with their erasure.
-        Ok(0)
-    }
+    // `purge` keeps the default: consent records are the proof that
+    // processing was lawful; they live as long as the person does and end
+    // with their erasure.
 }

@@ -4,19 +4,18 @@
 use std::net::IpAddr;
 
 use diesel::prelude::*;
+use kluis_core::category::Category;
 use kluis_core::{DomainError, PersonId, Result, TenantId};
 use kluis_store::Db;
 use kluis_store::crypto;
 use kluis_store::error::{StoreResultExt, TxError};
+use kluis_store::personal::{Idle, Purge, PurgeAction};
 use kluis_store::schema::devices as d;
 use serde::{Deserialize, Serialize};
-use time::{Duration, PrimitiveDateTime};
+use time::PrimitiveDateTime;
 use zeroize::Zeroizing;
 
 use crate::estimate::{ClientHints, Estimate, estimate};
-
-/// How long a device row lives after its last activity.
-pub const RETENTION: Duration = Duration::days(3 * 365);
 
 const KEY_PREFIX: &str = "kdev_";
 
@@ -249,12 +248,96 @@ pub fn remove(conn: &mut Db, tenant: &TenantId, person: &PersonId, id: &str) -> 
     if n == 1 { Ok(()) } else { Err(DomainError::NotFound.into()) }
 }
 
-/// Delete the devices of a tenant idle since before `cutoff`; how many.
-pub fn purge_idle(conn: &mut Db, tenant: &TenantId, cutoff: PrimitiveDateTime) -> Result<u64> {
-    let n = diesel::delete(d::table.filter(d::tenant_id.eq(tenant.as_str())).filter(d::last_activity_at.lt(cutoff)))
-        .execute(conn)
-        .domain()?;
+/// Delete or anonymise the devices a retention purge reaches (see
+/// [`Purge`]), at most `purge.limit` of them; dry, count them all.
+/// `user.device` deletes a device, or anonymised clears what identifies it
+/// (IP, User-Agent, client hints, screen, language) and keeps the coarse
+/// estimate; `user.device.ip_address` clears the IP only. "Created" is when
+/// the device was first seen; "idle" is its own last activity.
+pub fn purge(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<u64> {
+    let ip_only = match purge.category {
+        Category::Device => false,
+        Category::IpAddress => true,
+        _ => return Ok(0),
+    };
+    if purge.due.is_unbounded() || purge.due.idle == Some(Idle::OfPersons) {
+        return Ok(0);
+    }
+    let anonymise = ip_only || purge.action == PurgeAction::Anonymise;
+    let persons: Option<Vec<&str>> = purge.due.persons.map(|p| p.iter().map(PersonId::as_str).collect());
+    let skip: Vec<&str> = purge.skip.iter().map(PersonId::as_str).collect();
+    let due = || {
+        let mut query = d::table.filter(d::tenant_id.eq(tenant.as_str())).into_boxed();
+        if let Some(at) = purge.due.created_before {
+            query = query.filter(d::first_seen_at.lt(at));
+        }
+        if let Some(at) = purge.due.idle_before() {
+            query = query.filter(d::last_activity_at.lt(at));
+        }
+        if let Some(persons) = &persons {
+            query = query.filter(d::person_id.eq_any(persons));
+        }
+        if !skip.is_empty() {
+            query = query.filter(d::person_id.ne_all(&skip));
+        }
+        if ip_only {
+            query = query.filter(d::ip.is_not_null());
+        } else if anonymise {
+            query = query.filter(
+                d::ip
+                    .is_not_null()
+                    .or(d::user_agent.is_not_null())
+                    .or(d::client_hints.is_not_null())
+                    .or(d::screen_width.is_not_null())
+                    .or(d::language.is_not_null()),
+            );
+        }
+        query
+    };
+    if purge.dry_run {
+        let n: i64 = due().count().get_result(conn).domain()?;
+        return Ok(n.unsigned_abs());
+    }
+    let ids: Vec<String> = due().select(d::id).limit(purge.limit_i64()).load(conn).domain()?;
+    let batch = d::table.filter(d::tenant_id.eq(tenant.as_str())).filter(d::id.eq_any(&ids));
+    let n = if ip_only {
+        diesel::update(batch).set(d::ip.eq(None::<String>)).execute(conn)
+    } else if anonymise {
+        diesel::update(batch)
+            .set((
+                d::ip.eq(None::<String>),
+                d::user_agent.eq(None::<String>),
+                d::client_hints.eq(None::<String>),
+                d::screen_width.eq(None::<i64>),
+                d::screen_height.eq(None::<i64>),
+                d::language.eq(None::<String>),
+            ))
+            .execute(conn)
+    } else {
+        diesel::delete(batch).execute(conn)
+    }
+    .domain()?;
     Ok(n as u64)
+}
+
+/// The people of `persons` with a device active since `since`: the devices'
+/// part of a person's last activity.
+pub fn active_since(
+    conn: &mut Db,
+    tenant: &TenantId,
+    persons: &[PersonId],
+    since: PrimitiveDateTime,
+) -> Result<Vec<PersonId>> {
+    let persons: Vec<&str> = persons.iter().map(PersonId::as_str).collect();
+    let active: Vec<String> = d::table
+        .filter(d::tenant_id.eq(tenant.as_str()))
+        .filter(d::person_id.eq_any(&persons))
+        .filter(d::last_activity_at.ge(since))
+        .select(d::person_id)
+        .distinct()
+        .load(conn)
+        .domain()?;
+    Ok(active.into_iter().map(PersonId).collect())
 }
 
 /// Delete every device of a person (erasure).

@@ -3,11 +3,11 @@
 use kluis_core::category::Category;
 use kluis_core::{PersonId, Result, TenantId};
 use kluis_store::Db;
-use kluis_store::personal::{ErasureReport, Export, PersonalData};
+use kluis_store::personal::{ErasureReport, Export, PersonalData, Purge, PurgeReport};
 use serde_json::{Value, json};
 use time::PrimitiveDateTime;
 
-use crate::devices;
+use crate::{devices, visits};
 
 /// The devices a person signed in from.
 #[derive(Debug, Clone, Copy, Default)]
@@ -19,7 +19,7 @@ fn time(at: PrimitiveDateTime) -> Value {
 
 impl PersonalData for DevicesData {
     fn categories(&self) -> &'static [Category] {
-        &[Category::Device]
+        &[Category::Device, Category::IpAddress, Category::Behavior]
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -44,8 +44,16 @@ impl PersonalData for DevicesData {
         Ok(report)
     }
 
-    /// Devices idle since before `cutoff` go (3 years after their last activity by default).
-    fn purge(&self, conn: &mut Db, tenant: &TenantId, category: Category, cutoff: PrimitiveDateTime) -> Result<u64> {
-        if category == Category::Device { devices::purge_idle(conn, tenant, cutoff) } else { Ok(0) }
+    /// Devices (`user.device`, and their IP for `user.device.ip_address`)
+    /// and visit statistics (`user.behavior`, `user.device.ip_address`).
+    fn purge(&self, conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<PurgeReport> {
+        let mut report = PurgeReport::new();
+        if matches!(purge.category, Category::Device | Category::IpAddress) {
+            report.insert("devices", devices::purge(conn, tenant, purge)?);
+        }
+        if matches!(purge.category, Category::Behavior | Category::IpAddress) {
+            report.insert("visits", visits::purge(conn, tenant, purge)?);
+        }
+        Ok(report)
     }
 }

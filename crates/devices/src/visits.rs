@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use diesel::prelude::*;
 use kluis_core::{DomainError, Result, TenantId};
 use kluis_store::error::{StoreResultExt, TxError, is_unique_violation};
+use kluis_store::personal::{Purge, PurgeAction};
 use kluis_store::schema::visits as v;
 use kluis_store::{Db, write_tx};
 use time::Date;
@@ -163,6 +164,38 @@ pub fn stats(conn: &mut Db, tenant: &TenantId, from: Date, to: Date, granularity
         *sums.entry((period(&day, granularity), path)).or_default() += count;
     }
     Ok(sums.into_iter().map(|((period, path), visits)| Count { period, path, visits }).collect())
+}
+
+/// Delete the statistics of the days a retention purge reaches: those
+/// before `created_before`, oldest day first, whole days, until `limit`
+/// rows; dry, count them all. They hold no person, so a purge of persons or
+/// of idle rows does not reach them, and there is nothing more in them to
+/// anonymise.
+pub fn purge(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<u64> {
+    let (Some(before), None, None, PurgeAction::Delete) =
+        (purge.due.created_before, purge.due.idle, purge.due.persons, purge.action)
+    else {
+        return Ok(0);
+    };
+    let day = before
+        .date()
+        .format(format_description!("[year]-[month]-[day]"))
+        .map_err(|e| DomainError::Internal(e.to_string()))?;
+    let due = || v::table.filter(v::tenant_id.eq(tenant.as_str())).filter(v::day.lt(day.clone()));
+    if purge.dry_run {
+        let n: i64 = due().count().get_result(conn).domain()?;
+        return Ok(n.unsigned_abs());
+    }
+    let mut removed = 0u64;
+    while removed < purge.limit {
+        let oldest: Option<String> = due().select(v::day).order(v::day.asc()).first(conn).optional().domain()?;
+        let Some(oldest) = oldest else { break };
+        let n = diesel::delete(v::table.filter(v::tenant_id.eq(tenant.as_str())).filter(v::day.eq(oldest)))
+            .execute(conn)
+            .domain()?;
+        removed += n as u64;
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use diesel::prelude::*;
 use kluis_core::{DomainError, PersonId, Result, TenantId};
 use kluis_store::error::{StoreResultExt, TxError, is_unique_violation};
+use kluis_store::personal::Purge;
 use kluis_store::schema::{person_addresses, person_emails, person_phones, person_websites};
 use kluis_store::{Db, write_tx};
 use time::PrimitiveDateTime;
@@ -606,4 +607,41 @@ pub fn primary_address(
         .first(conn)
         .optional()
         .domain()
+}
+
+/// Delete the contacts of `kind` a retention purge reaches (see
+/// [`Purge`]): recorded before `created_before`, of the persons given;
+/// at most `limit`, or dry, count them all. Contacts record no activity of
+/// their own, so an idle purge does not reach them; anonymising one leaves
+/// nothing, so it goes too.
+pub(crate) fn purge(conn: &mut Db, tenant: &TenantId, kind: ContactKind, purge: &Purge<'_>) -> Result<u64> {
+    if purge.due.idle_before().is_some() || purge.due.is_unbounded() {
+        return Ok(0);
+    }
+    let persons: Option<Vec<&str>> = purge.due.persons.map(|p| p.iter().map(PersonId::as_str).collect());
+    let skip: Vec<&str> = purge.skip.iter().map(PersonId::as_str).collect();
+    with_table!(kind, t => {
+        let due = || {
+            let mut query = t::table.filter(t::tenant_id.eq(tenant.as_str())).into_boxed();
+            if let Some(at) = purge.due.created_before {
+                query = query.filter(t::created_at.lt(at));
+            }
+            if let Some(persons) = &persons {
+                query = query.filter(t::person_id.eq_any(persons));
+            }
+            if !skip.is_empty() {
+                query = query.filter(t::person_id.ne_all(&skip));
+            }
+            query
+        };
+        if purge.dry_run {
+            let n: i64 = due().count().get_result(conn).domain()?;
+            return Ok(n.unsigned_abs());
+        }
+        let ids: Vec<String> = due().select(t::id).limit(purge.limit_i64()).load(conn).domain()?;
+        let n = diesel::delete(t::table.filter(t::tenant_id.eq(tenant.as_str())).filter(t::id.eq_any(&ids)))
+            .execute(conn)
+            .domain()?;
+        Ok(n as u64)
+    })
 }

@@ -11,6 +11,7 @@
 //! sessions and sign-in challenges (module [`accounts`]).
 
 pub mod accounts;
+pub mod aging;
 pub mod contacts;
 pub mod model;
 pub mod personal;

@@ -1,13 +1,13 @@
 //! The people domain as a [`PersonalData`] holder: export everything about a
 //! person (every table, secrets left out), erase it, name who must be told,
-//! and (nothing yet) purge by age.
+//! and purge what a retention policy says is due.
 
 use diesel::prelude::*;
 use kluis_core::category::Category;
 use kluis_core::{PersonId, Result, TenantId};
 use kluis_store::Db;
 use kluis_store::error::StoreResultExt;
-use kluis_store::personal::{ErasureReport, ErasureStage, Export, Notice, PersonalData};
+use kluis_store::personal::{ErasureReport, ErasureStage, Export, Notice, PersonalData, Purge, PurgeReport};
 use serde_json::{Value, json};
 use time::PrimitiveDateTime;
 
@@ -184,6 +184,9 @@ impl PersonalData for PeopleData {
             Category::Language,
             Category::Business,
             Category::Reference,
+            Category::Account,
+            Category::Device,
+            Category::IpAddress,
         ]
     }
 
@@ -254,15 +257,9 @@ impl PersonalData for PeopleData {
         Ok(report)
     }
 
-    fn purge(
-        &self,
-        _conn: &mut Db,
-        _tenant: &TenantId,
-        _category: Category,
-        _cutoff: PrimitiveDateTime,
-    ) -> Result<u64> {
-        // A profile has no age of its own: it lives as long as the person,
-        // and retention policies end it by erasing the person.
-        Ok(0)
+    /// Profile fields, contacts, references, accounts and sessions: see
+    /// [`crate::aging`] for what each category reaches.
+    fn purge(&self, conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<PurgeReport> {
+        crate::aging::purge(conn, tenant, purge)
     }
 }

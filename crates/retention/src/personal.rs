@@ -53,16 +53,6 @@ impl PersonalData for RetentionData {
         report.add("self_erasures", erasure::erase_pending(conn, tenant, person)?);
         Ok(report)
     }
-
-    fn purge(
-        &self,
-        _conn: &mut Db,
-        _tenant: &TenantId,
-        _category: Category,
-        _cutoff: PrimitiveDateTime,
-    ) -> Result<u64> {
-        // Holds and requests live as long as their person (an ended hold is
-        // kept as the record that the person was held, until they go).
-        Ok(0)
-    }
+    // `purge` keeps the default: holds and requests live as long as their
+    // person (an ended hold is kept as the record that the person was held).
 }

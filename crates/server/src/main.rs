@@ -79,6 +79,24 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Retention: apply a tenant's policies.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Sweep a tenant now, with a progress bar on stderr; print the sweep as JSON.
+    Sweep {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// Count what would be removed and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -140,6 +158,9 @@ fn main() -> ExitCode {
         Command::Serve => serve(&settings),
         Command::Migrate => startup::open_database(&settings).map(|_| ()).map_err(|e| e.to_string()),
         Command::Openapi | Command::Audit { .. } => Ok(()),
+        Command::Retention { command: RetentionCommand::Sweep { tenant, dry_run } } => {
+            sweep(&settings, &tenant, dry_run)
+        }
         Command::Operator { command: OperatorCommand::CreateClient { name } } => create_operator(&settings, &name),
         Command::Keys { command: KeysCommand::Rotate } => rotate_keys(&settings),
     };
@@ -213,4 +234,32 @@ fn audit(settings: &Settings, command: &AuditCommand) -> Result<bool, String> {
             failed.map_or(Ok(true), Err)
         }
     }
+}
+
+/// Sweep a tenant now, as the API and the worker do, with a progress bar
+/// whose length is what a count finds due first.
+fn sweep(settings: &Settings, slug: &str, dry_run: bool) -> Result<(), String> {
+    let pool = startup::open_database(settings).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let tenant = kluis_store::tenancy::tenants::get_by_slug(&mut conn, slug)
+        .map_err(|_| format!("no tenant with slug `{slug}`"))?;
+    let holders = startup::holders();
+    let due = kluis_app::retention::count_due(&mut conn, &holders, &tenant.id).map_err(|e| e.to_string())?;
+    let bar = indicatif::ProgressBar::new(due.total);
+    let style =
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} rows {msg}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(if dry_run { "counted" } else { "swept" });
+    let audit = kluis_app::retention::system_audit(&tenant.id);
+    let options = settings.sweep_options(dry_run);
+    let trigger = kluis_retention::sweeper::Trigger::Cli;
+    let sweep =
+        kluis_app::retention::sweep_now(&mut conn, &holders, &audit, trigger, &options, &mut |rows| bar.inc(rows))
+            .map_err(|e| e.to_string())?;
+    bar.finish();
+    let view = kluis_api::routes::retention::SweepView::from(sweep);
+    println!("{}", serde_json::to_string(&view).map_err(|e| e.to_string())?);
+    Ok(())
 }

@@ -80,6 +80,10 @@ pub struct Settings {
     pub limit_public_reads_per_ip: Rate,
     /// Unsubscribe link requests (page and one-click POST) per client IP.
     pub limit_unsubscribe_per_ip: Rate,
+    /// Seconds between the sweeper worker's rounds over every tenant; 0 turns it off.
+    pub retention_sweep_interval_secs: u64,
+    /// Most rows per table a sweep removes in one transaction.
+    pub retention_batch: u64,
 }
 
 fn hide_secret<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -134,6 +138,8 @@ impl Default for Settings {
             limit_email_links_per_ip: LIMITS.email_links_per_ip,
             limit_public_reads_per_ip: LIMITS.public_reads_per_ip,
             limit_unsubscribe_per_ip: LIMITS.unsubscribe_per_ip,
+            retention_sweep_interval_secs: 3600,
+            retention_batch: 1000,
         }
     }
 }
@@ -180,6 +186,8 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("KLUIS_LIMIT_EMAIL_LINKS_PER_IP", "e-mail verifications and reset confirmations per IP [default: 60/1h]"),
     ("KLUIS_LIMIT_PUBLIC_READS_PER_IP", "public policy reads per client IP [default: 300/1m]"),
     ("KLUIS_LIMIT_UNSUBSCRIBE_PER_IP", "unsubscribe link requests per client IP [default: 120/1m]"),
+    ("KLUIS_RETENTION_SWEEP_INTERVAL_SECS", "seconds between retention sweeps of every tenant; 0: off [default: 3600]"),
+    ("KLUIS_RETENTION_BATCH", "most rows per table a sweep removes in one transaction [default: 1000]"),
 ];
 
 impl Settings {
@@ -210,6 +218,9 @@ impl Settings {
         }
         if self.db_connection_timeout_ms < 100 {
             return Err(SettingsError::Invalid("db_connection_timeout_ms must be at least 100".into()));
+        }
+        if self.retention_batch == 0 {
+            return Err(SettingsError::Invalid("retention_batch must be at least 1".into()));
         }
         kluis_store::Backend::of(&self.database_url()).map_err(|e| SettingsError::Invalid(e.to_string()))?;
         self.mail_from
@@ -261,6 +272,13 @@ impl Settings {
             public_reads_per_ip: self.limit_public_reads_per_ip,
             unsubscribe_per_ip: self.limit_unsubscribe_per_ip,
         }
+    }
+}
+
+impl Settings {
+    /// How the sweeper worker and `kluis retention sweep` run a sweep.
+    pub fn sweep_options(&self, dry_run: bool) -> kluis_retention::sweeper::Options {
+        kluis_retention::sweeper::Options { batch: self.retention_batch, dry_run, ..Default::default() }
     }
 }
 

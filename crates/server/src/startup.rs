@@ -205,6 +205,7 @@ pub struct Application {
     state: web::Data<AppState>,
     mail: crate::mail::MailWorker,
     erasures: crate::erasures::ErasureWorker,
+    sweeper: Option<crate::sweeper::SweepWorker>,
 }
 
 fn mail_worker(settings: &Settings, state: &AppState) -> Result<crate::mail::MailWorker, StartupError> {
@@ -244,9 +245,15 @@ impl Application {
             server.listen(listener).map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?.run();
         let mail = mail_worker(settings, &state)?;
         let erasures = crate::erasures::ErasureWorker::start(&state.app);
+        let sweeper = crate::sweeper::SweepWorker::start(
+            state.pool.clone(),
+            state.app.holders.clone(),
+            Duration::from_secs(settings.retention_sweep_interval_secs),
+            settings.sweep_options(false),
+        );
         kluis_people::accounts::password::warm_up();
         tracing::info!(port, "listening");
-        Ok(Application { port, server, state, mail, erasures })
+        Ok(Application { port, server, state, mail, erasures, sweeper })
     }
 
     /// The bound port.
@@ -263,9 +270,12 @@ impl Application {
     /// timeout to finish, then queued audit entries are written.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        let (state, mail, erasures) = (self.state, self.mail, self.erasures);
+        let (state, mail, erasures, sweeper) = (self.state, self.mail, self.erasures, self.sweeper);
         let _ = web::block(move || {
             erasures.stop();
+            if let Some(sweeper) = sweeper {
+                sweeper.stop();
+            }
             state.app.shutdown();
             mail.stop();
         })

@@ -82,6 +82,86 @@ pub enum ErasureStage {
     Unlink,
 }
 
+/// What a retention purge does to the rows it reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurgeAction {
+    /// The rows go.
+    Delete,
+    /// What identifies the person is cleared and the rest stays; a row that
+    /// would keep nothing once cleared (a contact, a reference) goes.
+    Anonymise,
+}
+
+/// Which rows of a category a purge reaches: every condition given must hold.
+/// A purge with no condition at all reaches nothing (never everything).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Due<'a> {
+    /// Recorded before this moment.
+    pub created_before: Option<PrimitiveDateTime>,
+    /// Idle: see [`Idle`].
+    pub idle: Option<Idle>,
+    /// About one of these persons (the caller found their moment passed);
+    /// rows about nobody (visit statistics) are not reached while this is set.
+    pub persons: Option<&'a [PersonId]>,
+}
+
+impl Due<'_> {
+    /// True when no condition is given: such a purge must reach nothing.
+    pub fn is_unbounded(&self) -> bool {
+        self.created_before.is_none() && self.idle.is_none() && self.persons.is_none()
+    }
+
+    /// The moment of [`Idle::Before`], if that is asked.
+    pub fn idle_before(&self) -> Option<PrimitiveDateTime> {
+        match self.idle {
+            Some(Idle::Before(at)) => Some(at),
+            _ => None,
+        }
+    }
+}
+
+/// How a purge counting from the last activity reaches rows. A row that
+/// records its own last use (a device, a session) goes by that; the others
+/// go by their person's, which the caller works out across domains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    /// Rows that record their own last use, idle since before this moment;
+    /// rows that record none are not reached.
+    Before(PrimitiveDateTime),
+    /// Rows that record no use of their own, of the persons given in
+    /// [`Due::persons`] (the caller found them idle); rows that record their
+    /// own are not reached (they went by [`Idle::Before`]).
+    OfPersons,
+}
+
+/// One call of [`PersonalData::purge`].
+#[derive(Debug, Clone, Copy)]
+pub struct Purge<'a> {
+    /// The category whose rows are due.
+    pub category: Category,
+    /// Which of them.
+    pub due: Due<'a>,
+    /// What happens to them.
+    pub action: PurgeAction,
+    /// Persons whose rows stay whatever is due (legal holds).
+    pub skip: &'a [PersonId],
+    /// At most this many rows per table in one call (one short
+    /// transaction); the caller calls again while a table reports `limit`.
+    pub limit: u64,
+    /// Only count what is due now, whatever `limit`, and change nothing.
+    pub dry_run: bool,
+}
+
+impl Purge<'_> {
+    /// The limit as SQL wants it.
+    pub fn limit_i64(&self) -> i64 {
+        i64::try_from(self.limit).unwrap_or(i64::MAX)
+    }
+}
+
+/// What a purge removed or anonymised (or, dry, would): rows per table.
+pub type PurgeReport = BTreeMap<&'static str, u64>;
+
 /// Implemented by every domain that stores personal data; retention and
 /// rights requests reach that data only through it.
 pub trait PersonalData: Send + Sync {
@@ -106,6 +186,13 @@ pub trait PersonalData: Send + Sync {
         let _ = (conn, tenant, person);
         Ok(Vec::new())
     }
-    /// Delete or anonymise rows of `category` older than `cutoff` (Art. 5(1)(e)).
-    fn purge(&self, conn: &mut Db, tenant: &TenantId, category: Category, cutoff: PrimitiveDateTime) -> Result<u64>;
+    /// Delete or anonymise the rows of `purge.category` that are due, at
+    /// most `purge.limit` per table, never of a person in `purge.skip`
+    /// (Art. 5(1)(e)); with `dry_run`, count them all and change nothing.
+    /// A holder whose data lives exactly as long as its person (consent
+    /// proofs, subject keys) keeps this default: nothing of it ages alone.
+    fn purge(&self, conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Result<PurgeReport> {
+        let _ = (conn, tenant, purge);
+        Ok(PurgeReport::new())
+    }
 }

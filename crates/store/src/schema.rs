@@ -13,6 +13,7 @@ diesel::table! {
         device_step_up -> Bool,
         unverified_device -> Text,
         self_erasure_grace_seconds -> BigInt,
+        max_retention -> Nullable<Text>,
     }
 }
 
@@ -478,6 +479,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    retention_heads (tenant_id) {
+        tenant_id -> Text,
+        seeded_at -> Timestamp,
+        lease_holder -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    retention_policies (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        category -> Nullable<Text>,
+        purpose -> Nullable<Text>,
+        period -> Nullable<Text>,
+        start -> Text,
+        action -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     self_erasures (tenant_id, person_id) {
         tenant_id -> Text,
         person_id -> Text,
@@ -513,6 +538,21 @@ diesel::table! {
         tenant_id -> Text,
         subject_hash -> Text,
         erased_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    retention_sweeps (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        trigger -> Text,
+        actor_id -> Text,
+        dry_run -> Bool,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        duration_ms -> BigInt,
+        total -> BigInt,
+        report -> Text,
     }
 }
 
@@ -556,4 +596,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     erasure_keys,
     erasure_receipts,
     erasure_ledger,
+    retention_heads,
+    retention_policies,
+    retention_sweeps,
 );

@@ -161,7 +161,7 @@ both_backends! {
         let ids: Vec<String> = devices["items"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect();
         assert_eq!(ids.len(), 3);
         let now = kluis_core::time::now();
-        let three_years = kluis_devices::devices::RETENTION;
+        let three_years = time::Duration::days(3 * 365);
         {
             use kluis_store::schema::devices;
             let mut conn = app.conn();
@@ -174,9 +174,17 @@ both_backends! {
         let purged = {
             let mut conn = app.conn();
             let holder = app.state.holders.iter().find(|h| h.tables().contains(&"devices")).unwrap();
-            holder.purge(&mut conn, &kluis_core::TenantId(tenant.id.clone()), kluis_core::category::Category::Device, now - three_years).unwrap()
+            let purge = kluis_store::personal::Purge {
+                category: kluis_core::category::Category::Device,
+                due: kluis_store::personal::Due { idle: Some(kluis_store::personal::Idle::Before(now - three_years)), ..Default::default() },
+                action: kluis_store::personal::PurgeAction::Delete,
+                skip: &[],
+                limit: 100,
+                dry_run: false,
+            };
+            holder.purge(&mut conn, &kluis_core::TenantId(tenant.id.clone()), &purge).unwrap()
         };
-        assert_eq!(purged, 1);
+        assert_eq!(purged["devices"], 1);
         let left: Value = app.get(&format!("/v1/people/{person}/devices"), &tenant.token).await.json().await.unwrap();
         let left: Vec<&str> = left["items"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
         assert!(!left.contains(&ids[0].as_str()) && left.contains(&ids[1].as_str()) && left.contains(&ids[2].as_str()));

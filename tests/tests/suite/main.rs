@@ -16,6 +16,7 @@ mod limits;
 mod matrix;
 mod people;
 mod proxy;
+mod retention;
 mod schema;
 mod security;
 mod tenants;

@@ -130,6 +130,8 @@ enum Kind {
     Client,
     Purpose,
     Recipient,
+    Policy,
+    Sweep,
     Tenant,
     Hold,
     Erasure,
@@ -181,6 +183,8 @@ fn classify(path: &str, param: &str) -> Result<Param, String> {
         "session_id" => Param::Id(Kind::Session),
         "client_id" => Param::Id(Kind::Client),
         "recipient_id" => Param::Id(Kind::Recipient),
+        "policy_id" => Param::Id(Kind::Policy),
+        "sweep_id" => Param::Id(Kind::Sweep),
         "key" | "purpose" => Param::Id(Kind::Purpose),
         "tenant_id" => Param::Id(Kind::Tenant),
         "hold_id" => Param::Id(Kind::Hold),
@@ -472,6 +476,8 @@ struct Party {
     hold: String,
     /// The receipt of an erased third person.
     erasure: String,
+    policy: String,
+    sweep: String,
     /// What no other tenant may be shown of it.
     secrets: Vec<String>,
 }
@@ -509,6 +515,10 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
     let visit_path = format!("/matrix/{name}-only-page");
     let visit = app.post("/v1/visits", &t, &json!({"path": visit_path})).await;
     assert!(visit.status().is_success(), "visit: {}", visit.status());
+    let policies: Value = app.get("/v1/retention/policies", &t).await.json().await.unwrap();
+    let policy = policies["items"][0]["id"].as_str().expect("a default retention policy").to_owned();
+    let sweep = created("sweep", app.post("/v1/retention/sweeps?dry_run=true", &t, &json!({})).await).await;
+    let sweep = sweep["id"].as_str().unwrap().to_owned();
 
     let mut secrets = vec![
         tenant.id.clone(),
@@ -518,6 +528,8 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
         purpose.clone(),
         recipient.clone(),
         recipient_name,
+        policy.clone(),
+        sweep.clone(),
         policy_title,
         visit_path,
         hold.clone(),
@@ -532,7 +544,7 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
         );
         secrets.extend([human.session.clone(), human.spare_session.clone()]);
     }
-    Party { tenant, main, other, client, purpose, recipient, hold, erasure, secrets }
+    Party { tenant, main, other, client, purpose, recipient, hold, erasure, policy, sweep, secrets }
 }
 
 impl Party {
@@ -550,6 +562,8 @@ impl Party {
             Kind::Client => self.client.clone(),
             Kind::Purpose => self.purpose.clone(),
             Kind::Recipient => self.recipient.clone(),
+            Kind::Policy => self.policy.clone(),
+            Kind::Sweep => self.sweep.clone(),
             Kind::Tenant => self.tenant.id.clone(),
             Kind::Hold => self.hold.clone(),
             Kind::Erasure => self.erasure.clone(),

@@ -95,6 +95,9 @@ pub struct TenantView {
     /// Seconds a person's own erasure request (`POST /v1/me/erasure`) waits,
     /// cancellable, before it is carried out (default 0: at once).
     pub self_erasure_grace_seconds: i64,
+    /// The longest any of the tenant's data may be kept (ISO 8601, agreed
+    /// with the operator), or null: no retention policy may exceed it.
+    pub max_retention: Option<String>,
     /// Version for `If-Match`.
     pub version: i64,
     /// Created (RFC 3339).
@@ -118,6 +121,7 @@ impl From<Tenant> for TenantView {
             device_step_up: t.device_step_up,
             unverified_device: t.unverified_device.into(),
             self_erasure_grace_seconds: t.self_erasure_grace_seconds,
+            max_retention: t.max_retention,
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -190,6 +194,17 @@ pub struct UpdateTenant {
     /// is carried out: 0 (at once) to 2592000 (30 days).
     #[schema(minimum = 0, maximum = 2592000)]
     pub self_erasure_grace_seconds: Option<i64>,
+    /// The retention ceiling agreed with the tenant, an ISO 8601 duration
+    /// such as `P5Y`; null removes it. Refused (422) while one of the
+    /// tenant's policies keeps data longer.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub max_retention: Option<Option<String>>,
+}
+
+/// `Some(None)` for an explicit null, `None` for an absent field.
+fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A page of tenants.
@@ -223,6 +238,7 @@ impl From<UpdateTenant> for TenantChanges {
             device_step_up: b.device_step_up,
             unverified_device: b.unverified_device.map(Into::into),
             self_erasure_grace_seconds: b.self_erasure_grace_seconds,
+            max_retention: b.max_retention,
         }
     }
 }

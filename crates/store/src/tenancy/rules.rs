@@ -26,6 +26,13 @@ pub fn check_slug(slug: &str, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// A retention period: an ISO 8601 duration of whole units (`P5Y`, `P18M`, `P30D`).
+pub fn check_retention(field: &str, period: &str, errors: &mut Vec<FieldError>) {
+    if !kluis_core::validate::is_iso8601_duration(period) {
+        errors.push(FieldError::new(field, "must be an ISO 8601 duration such as P5Y, P18M or P30D"));
+    }
+}
+
 /// A purpose key: 1-64 of `a-z`, `0-9` and `_`, starting with a letter.
 pub fn check_purposes(purposes: &[String], errors: &mut Vec<FieldError>) {
     if purposes.len() > 50 {

@@ -103,6 +103,9 @@ pub struct Tenant {
     /// How long a person's own erasure request waits before it is carried
     /// out (they may cancel within it); 0 erases at once.
     pub self_erasure_grace_seconds: i64,
+    /// The longest any of the tenant's data may be kept (an ISO 8601
+    /// duration agreed with the operator); `None`: no ceiling.
+    pub max_retention: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -119,6 +122,7 @@ struct TenantRow {
     device_step_up: bool,
     unverified_device: String,
     self_erasure_grace_seconds: i64,
+    max_retention: Option<String>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -137,6 +141,7 @@ impl TryFrom<TenantRow> for Tenant {
             device_step_up: row.device_step_up,
             unverified_device: UnverifiedDevice::parse(&row.unverified_device)?,
             self_erasure_grace_seconds: row.self_erasure_grace_seconds,
+            max_retention: row.max_retention,
         })
     }
 }
@@ -167,6 +172,8 @@ pub struct TenantChanges {
     pub unverified_device: Option<UnverifiedDevice>,
     /// The grace period of self-service erasure, in seconds (0 to [`MAX_SELF_ERASURE_GRACE`]).
     pub self_erasure_grace_seconds: Option<i64>,
+    /// The retention ceiling; `Some(None)` removes it.
+    pub max_retention: Option<Option<String>>,
 }
 
 /// The longest grace period of a self-service erasure: 30 days (Art. 12(3)
@@ -199,6 +206,7 @@ pub fn create(conn: &mut Db, new: &NewTenant) -> Result<(Tenant, IssuedClient)> 
         device_step_up: true,
         unverified_device: UnverifiedDevice::default().as_str().to_owned(),
         self_erasure_grace_seconds: 0,
+        max_retention: None,
     };
     let admin =
         NewClient { name: "admin".to_owned(), scopes: Scope::tenant_client_scopes().collect(), purposes: Vec::new() };
@@ -255,6 +263,9 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
     if changes.self_erasure_grace_seconds.is_some_and(|s| !(0..=MAX_SELF_ERASURE_GRACE).contains(&s)) {
         errors.push(FieldError::new("self_erasure_grace_seconds", "must be 0 to 2592000 (30 days)"));
     }
+    if let Some(Some(ceiling)) = &changes.max_retention {
+        rules::check_retention("max_retention", ceiling, &mut errors);
+    }
     if !errors.is_empty() {
         return Err(DomainError::Validation(errors));
     }
@@ -271,6 +282,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
         let device_step_up = changes.device_step_up.unwrap_or(current.device_step_up);
         let unverified_device = changes.unverified_device.unwrap_or(current.unverified_device);
         let grace = changes.self_erasure_grace_seconds.unwrap_or(current.self_erasure_grace_seconds);
+        let max_retention = changes.max_retention.clone().unwrap_or_else(|| current.max_retention.clone());
         diesel::update(tenants::table.find(id.as_str()).filter(tenants::version.eq(current.version)))
             .set((
                 tenants::name.eq(&name),
@@ -280,6 +292,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
                 tenants::device_step_up.eq(device_step_up),
                 tenants::unverified_device.eq(unverified_device.as_str()),
                 tenants::self_erasure_grace_seconds.eq(grace),
+                tenants::max_retention.eq(&max_retention),
                 tenants::version.eq(current.version + 1),
                 tenants::updated_at.eq(now),
             ))
@@ -293,6 +306,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
             device_step_up,
             unverified_device,
             self_erasure_grace_seconds: grace,
+            max_retention,
             version: current.version + 1,
             updated_at: now,
             ..current
