@@ -214,7 +214,8 @@ fn card_numbers(api: &mut OpenApi) {
 
 /// Free text refuses control characters (its pattern) and must not be
 /// blank: the `not` below says "not only whitespace" (Rust's
-/// `char::is_whitespace`, what the domain trims). Two keywords rather than
+/// `char::is_whitespace`, what the domain trims; `type` keeps `null`
+/// valid where a field is nullable). Two keywords rather than
 /// one pattern, which generators turn into long strings slowly.
 fn not_blank(api: &mut OpenApi) {
     const FREE_TEXT: [&str; 2] =
@@ -230,7 +231,7 @@ fn not_blank(api: &mut OpenApi) {
                 field
                     .extensions
                     .get_or_insert_with(Default::default)
-                    .insert("not".to_owned(), json!({"pattern": BLANK}));
+                    .insert("not".to_owned(), json!({"type": "string", "pattern": BLANK}));
             }
         }
     }
