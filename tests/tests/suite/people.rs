@@ -340,6 +340,10 @@ both_backends! {
         assert_eq!(problem["errors"][0]["field"], "url");
         let response = app.delete(&format!("{path}/emails/{}", kluis_core::new_id()), &tenant.token).await;
         assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+        // A single contact is changed or deleted, never read on its own: 405 naming what it allows.
+        let response = app.get(&format!("{path}/emails/{}", kluis_core::new_id()), &tenant.token).await;
+        assert_eq!(response.headers()["allow"], "DELETE, PATCH");
+        assert_problem(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
     }
 
     async fn apps_register_references_to_a_person(app) {

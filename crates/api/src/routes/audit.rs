@@ -104,10 +104,13 @@ impl From<Verification> for VerifyResult {
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {
     /// Only this caller's entries.
+    #[param(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub actor_id: Option<String>,
     /// Only this action.
+    #[param(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub action: Option<String>,
     /// Only entries about this person (none once they are erased).
+    #[param(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub person_id: Option<String>,
     /// At or after this instant (RFC 3339).
     #[param(format = DateTime)]
@@ -138,6 +141,13 @@ impl EventQuery {
                     .ok_or_else(|| ApiError::invalid("cursor", "not a cursor kluis made"))?,
             ),
         };
+        // A control character names no caller, action or person (and PostgreSQL
+        // text cannot hold NUL): refused rather than sent to the database.
+        for (field, value) in [("actor_id", &self.actor_id), ("action", &self.action), ("person_id", &self.person_id)] {
+            if value.as_deref().is_some_and(|v| v.chars().any(char::is_control)) {
+                return Err(ApiError::invalid(field, "must not contain control characters"));
+            }
+        }
         let filter = EventFilter {
             actor_id: self.actor_id.clone(),
             action: self.action.clone(),
