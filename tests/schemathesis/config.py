@@ -30,6 +30,12 @@ REFERENCE = "names a purpose, recipient or policy version of the tenant: which e
 PASSWORD = "a new password must not be one of the 10,000 most common ones (422): a list, not a pattern"
 TOTP = "the code must be the current TOTP code (or an unused recovery code) of the person (422): a secret, not a pattern"
 BIRTH = "date_of_birth must not be in the future nor over 150 years ago (422): relative to today, not a fixed bound"
+RETENTION = (
+    "a policy names a category or a purpose, not both nor neither (a rule between two fields); `purpose` "
+    + REFERENCE
+    + "; a start at a consent's end needs a purpose based on consent; a period is not zero and not above the "
+    "tenant's ceiling (stored data)"
+)
 TOKEN = "a mailed token that is unknown, used or expired is refused with 400 `token_invalid`: validity is stored data"
 
 # (method, path) -> [(extra positive statuses, reason)]
@@ -58,6 +64,14 @@ RULES: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("POST", "/v1/me/addresses"): [(["422"], "an address in NL has a Dutch postal code (422): a rule between two fields")],
     ("PATCH", "/v1/purposes/{key}"): [(["422"], "`recipients` " + REFERENCE)],
     ("POST", "/v1/people/{person_id}/acceptances"): [(["422"], "`version` " + REFERENCE)],
+    ("POST", "/v1/people/{person_id}/holds"): [
+        (["422"], "`until` must be in the future (422): relative to now, not a fixed bound")
+    ],
+    ("POST", "/v1/retention/policies"): [(["422"], RETENTION)],
+    ("PATCH", "/v1/retention/policies/{policy_id}"): [(["422"], RETENTION)],
+    ("PATCH", "/v1/tenants/{tenant_id}"): [
+        (["422"], "a `max_retention` below the period of a policy the tenant has is refused (stored data)")
+    ],
     ("PATCH", "/v1/recipients/{recipient_id}"): [
         (["422"], "a recipient outside the EEA keeps a transfer mechanism: the country may be the stored one (422)")
     ],

@@ -164,6 +164,9 @@ pub struct CreatePolicy {
     /// A purpose key of the tenant, e.g. `session_recording`.
     pub purpose: Option<String>,
     /// ISO 8601 duration of whole units: `P3Y`, `P18M`, `P30D`, `PT12H`; not zero.
+    #[schema(
+        pattern = "^P(?:(?:[0-9]{1,9}Y(?:[0-9]{1,9}M)?(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}M(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}W(?:[0-9]{1,9}D)?|[0-9]{1,9}D)(?:T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))?|T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))$"
+    )]
     pub period: Option<String>,
     /// When the period starts.
     pub start: StartView,
@@ -178,7 +181,7 @@ pub struct CreatePolicy {
 pub struct UpdatePolicy {
     /// ISO 8601 duration (see create), or null for a purpose policy.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^P(?:(?:[0-9]{1,9}Y(?:[0-9]{1,9}M)?(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}M(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}W(?:[0-9]{1,9}D)?|[0-9]{1,9}D)(?:T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))?|T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))$")]
     pub period: Option<Option<String>>,
     /// When the period starts.
     pub start: Option<StartView>,

@@ -198,7 +198,7 @@ pub struct UpdateTenant {
     /// such as `P5Y`; null removes it. Refused (422) while one of the
     /// tenant's policies keeps data longer.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^P(?:(?:[0-9]{1,9}Y(?:[0-9]{1,9}M)?(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}M(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}W(?:[0-9]{1,9}D)?|[0-9]{1,9}D)(?:T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))?|T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))$")]
     pub max_retention: Option<Option<String>>,
 }
 

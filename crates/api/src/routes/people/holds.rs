@@ -57,6 +57,7 @@ pub struct CreateHold {
     /// Why (a case, a claim, an authority's order): 1 to 500 characters,
     /// never a payment card number.
     #[validate(length(min = 1, max = 500, message = "must be 1 to 500 characters"))]
+    #[schema(min_length = 1, max_length = 500, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub reason: String,
     /// When it ends by itself (RFC 3339, in the future); absent holds until lifted.
     #[serde(default, with = "kluis_core::time::rfc3339::option")]
