@@ -186,8 +186,10 @@ fn look(conn: &mut Db, token: &str) -> Result<Looked, DomainError> {
 /// records nothing and writes no audit entry (mail scanners follow links;
 /// only the POST acts). A link kluis did not make, or an altered one, is
 /// not found; a used or expired one, or one whose person or purpose is
-/// gone, is gone.
-pub async fn preview(app: &App, token: String) -> AppResult<About> {
+/// gone, is gone. Rate-limited per client IP like the POST ([`throttle`]):
+/// a page that answers whether a token is valid must not be a free oracle.
+pub async fn preview(app: &App, origin: &Origin, token: String) -> AppResult<About> {
+    throttle(app, origin)?;
     match app.read(move |conn| look(conn, &token)).await? {
         Looked::Ready(about) => Ok(*about),
         Looked::Invalid => Err(DomainError::NotFound.into()),

@@ -41,7 +41,16 @@ pub enum Scope {
     /// Retention policies, exports, erasure and backups.
     #[serde(rename = "retention:admin")]
     RetentionAdmin,
-    /// Read the audit log and the breach register.
+    /// Data-subject requests and restriction (Art. 12, 15-22).
+    #[serde(rename = "requests:admin")]
+    RequestsAdmin,
+    /// The breach register (Art. 33, 34).
+    #[serde(rename = "breaches:admin")]
+    BreachesAdmin,
+    /// Webhook endpoints and their deliveries.
+    #[serde(rename = "webhooks:admin")]
+    WebhooksAdmin,
+    /// Read the audit log.
     #[serde(rename = "audit:read")]
     AuditRead,
     /// A signed-in person acting on their own data.
@@ -51,7 +60,7 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in a stable order.
-    pub const ALL: [Scope; 12] = [
+    pub const ALL: [Scope; 15] = [
         Scope::TenantsAdmin,
         Scope::ClientsAdmin,
         Scope::PeopleRead,
@@ -62,6 +71,9 @@ impl Scope {
         Scope::DevicesRead,
         Scope::DevicesWrite,
         Scope::RetentionAdmin,
+        Scope::RequestsAdmin,
+        Scope::BreachesAdmin,
+        Scope::WebhooksAdmin,
         Scope::AuditRead,
         Scope::OwnData,
     ];
@@ -85,6 +97,9 @@ impl Scope {
             Scope::DevicesRead => "devices:read",
             Scope::DevicesWrite => "devices:write",
             Scope::RetentionAdmin => "retention:admin",
+            Scope::RequestsAdmin => "requests:admin",
+            Scope::BreachesAdmin => "breaches:admin",
+            Scope::WebhooksAdmin => "webhooks:admin",
             Scope::AuditRead => "audit:read",
             Scope::OwnData => "self",
         }
@@ -176,6 +191,6 @@ mod tests {
         let scopes: Vec<_> = Scope::tenant_client_scopes().collect();
         assert!(!scopes.contains(&Scope::TenantsAdmin));
         assert!(!scopes.contains(&Scope::OwnData));
-        assert_eq!(scopes.len(), 10);
+        assert_eq!(scopes.len(), 13);
     }
 }

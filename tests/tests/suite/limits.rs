@@ -276,6 +276,18 @@ async fn unsubscribe_is_limited_per_ip(backend: Backend) {
     // Over the limit even a good link waits, and nothing is recorded.
     assert_limited(one_click(FIRST, token.clone()).await.unwrap(), 60).await;
     assert_eq!(history().await, 1, "nothing recorded");
+    // The page a browser opens is limited too: it answers whether a link is
+    // valid, so it must not be a free oracle for guessing them.
+    let page = |ip: &'static str, token: String| {
+        app.client.get(app.url(&format!("/v1/unsubscribe/{token}"))).header("x-forwarded-for", ip).send()
+    };
+    assert_limited(page(FIRST, token.clone()).await.unwrap(), 60).await;
+    const THIRD: &str = "198.51.100.3";
+    for _ in 0..2 {
+        assert_eq!(page(THIRD, token.clone()).await.unwrap().status(), StatusCode::OK);
+    }
+    assert_limited(one_click(THIRD, token.clone()).await.unwrap(), 60).await;
+    assert_eq!(history().await, 1, "page views record nothing, and the limited POST neither");
     // Another IP is not affected.
     let done = one_click(SECOND, token).await.unwrap();
     assert_eq!(done.status(), StatusCode::OK);

@@ -47,7 +47,16 @@ pub enum ScopeSchema {
     /// Retention, export, erasure, backups.
     #[schema(rename = "retention:admin")]
     RetentionAdmin,
-    /// Read the audit log and breaches.
+    /// Data-subject requests and restriction.
+    #[schema(rename = "requests:admin")]
+    RequestsAdmin,
+    /// The breach register.
+    #[schema(rename = "breaches:admin")]
+    BreachesAdmin,
+    /// Webhook endpoints and deliveries.
+    #[schema(rename = "webhooks:admin")]
+    WebhooksAdmin,
+    /// Read the audit log.
     #[schema(rename = "audit:read")]
     AuditRead,
 }

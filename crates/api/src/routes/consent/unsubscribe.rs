@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ActionView, Time};
 use crate::auth::Caller;
-use crate::error::responses::{AuthErrors, LinkErrors, NotFound, ServerErrors};
+use crate::error::responses::{AuthErrors, LinkErrors, NotFound, RateLimited, ServerErrors};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ConsentProof, RequestOrigin};
 use crate::pages::{Visitor, unsubscribe as page};
@@ -81,7 +81,8 @@ pub async fn unsubscribe_link(
 /// anything: mail scanners follow links. A link that does not work is a page
 /// too (`Accept: application/json` gets the problem instead): 404 when kluis
 /// did not make it or it was altered, 410 when it is used, expired, or what
-/// it points to is gone.
+/// it points to is gone. Views count against the per-IP unsubscribe limit,
+/// like the POST (429 with `Retry-After`).
 #[utoipa::path(
     tag = "consent",
     params(("token" = String, Path, description = "The token of an unsubscribe link")),
@@ -93,6 +94,7 @@ pub async fn unsubscribe_link(
         (status = 410, description = "Used before, expired, or what it points to is gone", content(
             (String = "text/html"), (Problem = "application/problem+json"),
         )),
+        RateLimited,
         ServerErrors,
     )
 )]
@@ -100,10 +102,11 @@ pub async fn unsubscribe_link(
 pub async fn unsubscribe_page(
     state: web::Data<AppState>,
     req: HttpRequest,
+    origin: RequestOrigin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let visitor = Visitor::of(&req, true);
-    match kluis_app::unsubscribe::preview(&state.app, path.into_inner()).await {
+    match kluis_app::unsubscribe::preview(&state.app, &origin.0, path.into_inner()).await {
         Ok(about) => Ok(page::ask(&about, visitor.language(about.language.as_deref())).respond(StatusCode::OK)),
         Err(error) => page::failure(error.into(), &visitor),
     }
@@ -128,6 +131,7 @@ pub async fn unsubscribe_page(
             (Unsubscribed = "application/json"), (String = "text/html"),
         )),
         LinkErrors,
+        RateLimited,
         ServerErrors,
     )
 )]
