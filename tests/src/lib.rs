@@ -182,6 +182,10 @@ impl TestApp {
         settings.bind = "127.0.0.1:0".to_owned();
         settings.workers = Some(2);
         settings.db_pool_size = 8;
+        // Opening the pool makes its connections within this time; on a
+        // machine busy with builds, PostgreSQL's 5 s default was too short
+        // for a test's start (tests of the fail-fast checkout set their own).
+        settings.db_connection_timeout_ms = 30_000;
         adjust(&mut settings);
         let app = Application::build(&settings).expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
