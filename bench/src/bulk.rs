@@ -158,7 +158,7 @@ pub fn seed(database_url: &str, tenant: &str, client_id: &str, run: &str, people
         {
             diesel::RunQueryDsl::execute(diesel::sql_query("ANALYZE"), &mut *conn)?;
         }
-        progress(ids.len(), people, started);
+        progress_of(ids.len(), people, started, "persons");
     }
     eprintln!();
     if let kluis_store::Db::Pg(_) = &mut *conn {
@@ -169,16 +169,76 @@ pub fn seed(database_url: &str, tenant: &str, client_id: &str, run: &str, people
 }
 
 /// `[#########...........]  45% 4500/10000 persons, 1520/s, 4 s left`
-fn progress(done: usize, total: usize, started: Instant) {
+fn progress_of(done: usize, total: usize, started: Instant, what: &str) {
     const WIDTH: usize = 30;
     let filled = done * WIDTH / total.max(1);
     let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
     let left = (total - done) as f64 / rate.max(0.001);
     eprint!(
-        "\r  [{}{}] {:>3}% {done}/{total} persons, {rate:.0}/s, {left:.0} s left   ",
+        "\r  [{}{}] {:>3}% {done}/{total} {what}, {rate:.0}/s, {left:.0} s left   ",
         "#".repeat(filled),
         ".".repeat(WIDTH - filled),
         done * 100 / total.max(1)
     );
     let _ = std::io::stderr().flush();
+}
+
+/// Add `rows` devices to the tenant that a sweep's default device policy
+/// (3 years after last activity) removes: copies of the persons' own
+/// devices with new ids and keys, last active 3 years and 30 days ago, as a
+/// tenant that has kept kluis for years would have. Straight SQL, one
+/// statement per round of copies: through the domain functions a million
+/// devices would take as long as seeding a million persons. Returns the
+/// rows added.
+pub fn stale_devices(database_url: &str, tenant: &str, rows: u64) -> Res<u64> {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+
+    const COLUMNS: &str = "ip, user_agent, client_hints, screen_width, screen_height, language, browser, \
+        browser_version, os, os_version, device_type, vendor, model";
+    let pool = build_pool(database_url, PoolOptions { max_size: 1, ..PoolOptions::default() })?;
+    let mut conn = pool.get()?;
+    let (id, key, placeholders) = match &*conn {
+        kluis_store::Db::Sqlite(_) => ("lower(hex(randomblob(16)))", "randomblob(32)", ["?", "?", "?", "?", "?", "?"]),
+        kluis_store::Db::Pg(_) => (
+            "gen_random_uuid()::text",
+            "decode(md5(random()::text) || md5(random()::text), 'hex')",
+            ["$1", "$2", "$3", "$4", "$5", "$6"],
+        ),
+    };
+    let [first_seen, last_login, last_activity, tenant_p, fresh_after, limit] = placeholders;
+    let sql = format!(
+        "INSERT INTO devices (tenant_id, id, person_id, key_hash, {COLUMNS}, first_seen_at, last_login_at, last_activity_at) \
+         SELECT tenant_id, {id}, person_id, {key}, {COLUMNS}, {first_seen}, {last_login}, {last_activity} \
+         FROM devices WHERE tenant_id = {tenant_p} AND last_activity_at > {fresh_after} LIMIT {limit}"
+    );
+    let now = time::OffsetDateTime::now_utc();
+    let now = time::PrimitiveDateTime::new(now.date(), now.time());
+    let stale = now - time::Duration::days(3 * 365 + 30);
+    let mut added = 0u64;
+    let started = Instant::now();
+    while added < rows {
+        let round = i64::try_from((rows - added).min(50_000)).unwrap_or(50_000);
+        let n = write_tx(&mut conn, |conn| -> Result<usize, TxError> {
+            Ok(diesel::sql_query(&sql)
+                .bind::<Timestamp, _>(stale - time::Duration::days(30))
+                .bind::<Timestamp, _>(stale)
+                .bind::<Timestamp, _>(stale)
+                .bind::<Text, _>(tenant)
+                .bind::<Timestamp, _>(stale)
+                .bind::<BigInt, _>(round)
+                .execute(conn)?)
+        })
+        .map_err(|e| format!("adding stale devices: {}", kluis_core::DomainError::from(e)))?;
+        if n == 0 {
+            return Err("adding stale devices: the tenant has no devices to copy".into());
+        }
+        added += n as u64;
+        progress_of(added as usize, rows as usize, started, "stale devices");
+    }
+    eprintln!();
+    if let kluis_store::Db::Pg(_) = &mut *conn {
+        diesel::RunQueryDsl::execute(diesel::sql_query("ANALYZE devices"), &mut *conn)?;
+    }
+    Ok(added)
 }

@@ -22,7 +22,7 @@ use crate::wrk::{Measured, lua_list, lua_str, lua_table};
 
 pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-const SCENARIOS: [&str; 9] = [
+const SCENARIOS: [&str; 10] = [
     "empty",
     "consent_check",
     "consent_check_batch",
@@ -32,6 +32,7 @@ const SCENARIOS: [&str; 9] = [
     "login",
     "mixed",
     "check_during_login_storm",
+    "check_during_sweep",
 ];
 
 #[derive(Debug)]
@@ -47,6 +48,9 @@ struct Config {
     /// these, to profile one thing; the report has `null` for the rest.
     backends: Vec<String>,
     scenarios: Vec<String>,
+    /// `BENCH_SWEEP_ROWS`: stale devices a retention sweep removes while
+    /// `check_during_sweep` measures (full: 1,000,000; quick: 2,000).
+    sweep_rows: u64,
 }
 
 fn list_env(name: &str, all: &[&str]) -> Res<Vec<String>> {
@@ -73,6 +77,11 @@ impl Config {
         if people == 0 {
             return Err("BENCH_PEOPLE must be at least 1".into());
         }
+        let sweep_rows = match std::env::var("BENCH_SWEEP_ROWS") {
+            Ok(v) if !v.is_empty() => v.parse().map_err(|e| format!("BENCH_SWEEP_ROWS: {e}"))?,
+            _ if quick => 2_000,
+            _ => 1_000_000,
+        };
         let exe = std::env::current_exe()?;
         let kluis = exe.parent().ok_or("no directory for kluis-bench")?.join("kluis");
         let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
@@ -88,6 +97,7 @@ impl Config {
             results,
             backends: list_env("BENCH_BACKENDS", &["sqlite", "postgres"])?,
             scenarios: list_env("BENCH_SCENARIOS", &SCENARIOS)?,
+            sweep_rows,
         })
     }
 }
@@ -97,19 +107,25 @@ impl Config {
 struct Figures {
     measured: Measured,
     peak_rss_mib: f64,
+    /// What ran beside the measured requests (the sweep), as reported.
+    beside: Option<Value>,
 }
 
 impl Figures {
     fn json(&self) -> Value {
         let round = |x: f64, places: i32| (x * 10f64.powi(places)).round() / 10f64.powi(places);
-        json!({
+        let mut figures = json!({
             "rps": round(self.measured.rps, 1),
             "p50_ms": round(self.measured.p50_ms, 3),
             "p99_ms": round(self.measured.p99_ms, 3),
             "p999_ms": round(self.measured.p999_ms, 3),
             "errors": self.measured.errors,
             "peak_rss_mib": round(self.peak_rss_mib, 1),
-        })
+        });
+        if let Some(beside) = &self.beside {
+            figures["beside"] = beside.clone();
+        }
+        figures
     }
 }
 
@@ -146,7 +162,7 @@ end
     );
     let body = match name {
         "empty" => r#"function request() return wrk.format("GET", "/health/live") end"#,
-        "consent_check" | "check_during_login_storm" => "function request() return check() end",
+        "consent_check" | "check_during_login_storm" | "check_during_sweep" => "function request() return check() end",
         "consent_check_batch" => {
             r#"
 local bodies = {}
@@ -207,11 +223,24 @@ fn run_scenario(
     } else {
         None
     };
+    if name == "check_during_sweep" {
+        println!("   adding {} stale devices for the sweep", config.sweep_rows);
+        crate::bulk::stale_devices(&server.database_url, &seeded.tenant_id, config.sweep_rows)?;
+    }
     let mut outcome = None;
     for (phase, duration) in [("w", config.warmup), ("m", config.window)] {
         if phase == "m" {
             server.reset_peak_rss();
         }
+        // The sweep starts half a second before the measured window (warm-up
+        // runs without one) and is waited for after it.
+        let sweep = if name == "check_during_sweep" && phase == "m" {
+            let sweep = sweep_in_background(&url, token);
+            std::thread::sleep(Duration::from_millis(500));
+            Some(sweep)
+        } else {
+            None
+        };
         // The storm gets a one-second head start so that it saturates first.
         let background = match &storm {
             Some(path) => {
@@ -221,8 +250,33 @@ fn run_scenario(
             }
             None => None,
         };
-        let measured = wrk::finish(wrk::spawn(&main, &url, duration, phase)?)?;
+        let mut measured = wrk::finish(wrk::spawn(&main, &url, duration, phase)?)?;
         let background = background.map(wrk::finish).transpose()?;
+        let beside = match sweep {
+            Some(sweep) => {
+                let swept = sweep.join().map_err(|_| "the sweep thread panicked")??;
+                if !swept.ok {
+                    measured.errors += 1;
+                }
+                // It started half a second before the window.
+                let share = ((swept.seconds - 0.5).max(0.0) / duration.as_secs_f64()).min(1.0);
+                println!(
+                    "   the sweep: {} rows in {:.1} s ({}); it ran during {:.0} % of the {} s window",
+                    swept.rows,
+                    swept.seconds,
+                    swept.status,
+                    share * 100.0,
+                    duration.as_secs()
+                );
+                Some(json!({"sweep": {
+                    "rows": swept.rows,
+                    "seconds": (swept.seconds * 10.0).round() / 10.0,
+                    "status": swept.status,
+                    "share_of_window": (share * 100.0).round() / 100.0,
+                }}))
+            }
+            None => None,
+        };
         if phase == "w" {
             let errors = measured.errors + background.as_ref().map_or(0, |b| b.errors);
             if errors > 0 {
@@ -230,9 +284,44 @@ fn run_scenario(
             }
             continue;
         }
-        outcome = Some((Figures { measured, peak_rss_mib: server.peak_rss_mib()? }, background));
+        outcome = Some((Figures { measured, peak_rss_mib: server.peak_rss_mib()?, beside }, background));
     }
     outcome.ok_or_else(|| "no measured window".into())
+}
+
+/// What `POST /v1/retention/sweeps` answered, and how long it took.
+struct Swept {
+    ok: bool,
+    status: u16,
+    rows: u64,
+    seconds: f64,
+}
+
+/// Run one sweep of the tenant over HTTP on a thread of its own (the
+/// request lasts as long as the sweep).
+fn sweep_in_background(base: &str, token: &str) -> std::thread::JoinHandle<Result<Swept, String>> {
+    let (url, token) = (format!("{base}/v1/retention/sweeps"), token.to_owned());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        rt.block_on(async {
+            let http =
+                reqwest::Client::builder().timeout(Duration::from_secs(3600)).build().map_err(|e| e.to_string())?;
+            let started = Instant::now();
+            let response = http.post(&url).bearer_auth(&token).send().await.map_err(|e| e.to_string())?;
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let seconds = started.elapsed().as_secs_f64();
+            if !status.is_success() {
+                eprintln!("bench: the sweep answered {status}: {body}");
+            }
+            Ok(Swept {
+                ok: status.is_success(),
+                status: status.as_u16(),
+                rows: body["total"].as_u64().unwrap_or(0),
+                seconds,
+            })
+        })
+    })
 }
 
 /// Seed and run every scenario on one backend.
@@ -464,6 +553,8 @@ fn run() -> Res<bool> {
         "postgres person_read p99 < 10 ms": target(&num(p99("postgres", "person_read")), "<", 10.0),
         "sqlite login/argon2_limit >= 0.9": target(&ratios["login/argon2_limit"], ">=", 0.9),
         "postgres login/argon2_limit >= 0.9": target(&ratio(rps("postgres", "login"), Some(argon2_limit)), ">=", 0.9),
+        "sqlite check_during_sweep p99 < 20 ms": target(&num(p99("sqlite", "check_during_sweep")), "<", 20.0),
+        "postgres check_during_sweep p99 < 20 ms": target(&num(p99("postgres", "check_during_sweep")), "<", 20.0),
         "sqlite check_during_login_storm p99 < 20 ms": target(&num(p99("sqlite", "check_during_login_storm")), "<", 20.0),
         "postgres check_during_login_storm p99 < 20 ms": target(&num(p99("postgres", "check_during_login_storm")), "<", 20.0),
         "postgres consent_grant/pgbench_tpcb >= 0.5": target(&ratios["consent_grant/pgbench_tpcb"], ">=", 0.5),

@@ -68,6 +68,7 @@ impl Credentials {
 #[derive(Debug)]
 pub struct Seeded {
     pub tenant_slug: String,
+    pub tenant_id: String,
     pub admin: Credentials,
     pub person_ids: Vec<String>,
     /// E-mail addresses of the persons with an account.
@@ -144,9 +145,10 @@ pub async fn seed(
         return Err(format!("GET /v1/purposes: {}", purposes.status()).into());
     }
 
-    let (url, client_id, slug) = (server.database_url.clone(), admin.client_id.clone(), run.clone());
+    let (url, client_id, slug, id) =
+        (server.database_url.clone(), admin.client_id.clone(), run.clone(), tenant_id.clone());
     let person_ids = tokio::task::spawn_blocking(move || {
-        crate::bulk::seed(&url, &tenant_id, &client_id, &slug, people).map_err(|e| e.to_string())
+        crate::bulk::seed(&url, &id, &client_id, &slug, people).map_err(|e| e.to_string())
     })
     .await??;
 
@@ -160,5 +162,5 @@ pub async fn seed(
     }
     drop(stream);
     let account_emails = (0..accounts.min(people)).map(|i| format!("p{i}.{run}@bench.example")).collect();
-    Ok(Seeded { tenant_slug: run, admin, person_ids, account_emails })
+    Ok(Seeded { tenant_slug: run, tenant_id, admin, person_ids, account_emails })
 }

@@ -90,6 +90,9 @@ impl Server {
             .env("KLUIS_DATA_DIR", &data_dir)
             .env("KLUIS_BIND", format!("127.0.0.1:{port}"))
             .env("KLUIS_LOG", "warn")
+            // No sweeps of its own: `check_during_sweep` starts the one it
+            // measures, and no other scenario shares the machine with one.
+            .env("KLUIS_RETENTION_SWEEP_INTERVAL_SECS", "0")
             .stdout(Stdio::null())
             .stderr(log);
         let database_url = match &database {
