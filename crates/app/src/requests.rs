@@ -352,6 +352,7 @@ impl Done<'_> {
                 let token = new_token()?;
                 let expires = kluis_core::time::now() + time::Duration::days(DOWNLOAD_TTL_DAYS);
                 requests::offer_download(conn, id, &request.id, &requests::token_hash(&token), expires)?;
+                request.download_ready = true;
                 let address = contacts::primary_address(conn, id, person)?;
                 let address = address.or_else(|| request.email.clone().map(|e| (e, None)));
                 let mailed = address.is_some();
@@ -602,7 +603,14 @@ pub async fn create_public(app: &App, origin: &Origin, new: PublicRequest) -> Ap
         let expires = kluis_core::time::now() + time::Duration::days(VERIFY_TTL_DAYS);
         requests::set_token(conn, &settings.id, &made.id, &requests::token_hash(&token), expires)?;
         let to = new.email.trim();
-        mail::queue_verification(conn, &master, &settings.id, &settings.name, to, new.kind, &token, &confirm)?;
+        let mail = mail::Verification {
+            organisation: &settings.name,
+            to,
+            kind: new.kind,
+            code: &token,
+            confirm_url: &confirm,
+        };
+        mail::queue_verification(conn, &master, &settings.id, mail)?;
         let audit = origin.person_audit(settings.id.clone(), None);
         kluis_audit::record(conn, &audit, Action::RequestCreate, target(&made), &fields, None)?;
         Ok(())

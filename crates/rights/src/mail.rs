@@ -78,18 +78,25 @@ fn queue(
     Ok(())
 }
 
-/// The code that confirms a request made from outside: only whoever reads
-/// the mailbox can confirm it. Sent whether or not the address is known.
-pub fn queue_verification(
-    conn: &mut Db,
-    master: &MasterKey,
-    tenant: &TenantId,
-    organisation: &str,
-    to: &str,
-    kind: Kind,
-    code: &str,
-    confirm_url: &str,
-) -> Result<()> {
+/// The code that confirms a request made from outside.
+#[derive(Debug, Clone, Copy)]
+pub struct Verification<'a> {
+    /// The tenant's name.
+    pub organisation: &'a str,
+    /// The address the request gave.
+    pub to: &'a str,
+    /// What was asked.
+    pub kind: Kind,
+    /// The single-use code.
+    pub code: &'a str,
+    /// Where the code is sent.
+    pub confirm_url: &'a str,
+}
+
+/// Mail the code that confirms a request made from outside: only whoever
+/// reads the mailbox can confirm it. Sent whether or not the address is known.
+pub fn queue_verification(conn: &mut Db, master: &MasterKey, tenant: &TenantId, v: Verification<'_>) -> Result<()> {
+    let Verification { organisation, to, kind, code, confirm_url } = v;
     let what = kind_words(kind, false);
     let subject = format!("Confirm your request to {organisation}");
     let text = format!(

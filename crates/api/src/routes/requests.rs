@@ -17,7 +17,9 @@ use zeroize::Zeroizing;
 use super::{check_id, created, versioned};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::error::responses::{AuthErrors, BodyErrors, Conflict, LinkErrors, NotFound, Precondition, RateLimited};
+use crate::error::responses::{
+    AuthErrors, BodyErrors, Conflict, LinkErrors, NotFound, Precondition, RateLimited, ServerErrors,
+};
 use crate::extract::{IfMatch, Json, ListQuery, RequestOrigin};
 use crate::routes::people::export::{ExportSchema, respond};
 use crate::state::AppState;
@@ -859,6 +861,7 @@ pub async fn verify_public_request(
         LinkErrors,
         NotFound,
         RateLimited,
+        ServerErrors,
     )
 )]
 #[get("/v1/public/{tenant_slug}/requests/download/{token}")]
