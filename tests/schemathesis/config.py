@@ -36,6 +36,13 @@ RETENTION = (
     + "; a start at a consent's end needs a purpose based on consent; a period is not zero and not above the "
     "tenant's ceiling (stored data)"
 )
+REQUEST = (
+    "only an objection names `purposes`, and a request names `person_id` or `email` (rules between fields); "
+    "each purpose is a purpose key; `received_at` must not be in the future (relative to now) (422)"
+)
+EMAIL = "an e-mail address must be one kluis can mail (422): stricter than the `email` format"
+ZONE = "`time_zone` must name a zone of the IANA database kluis carries (422): a list, not a pattern"
+GONE = "a download that was used, expired or never offered is 410: stored data"
 TOKEN = "a mailed token that is unknown, used or expired is refused with 400 `token_invalid`: validity is stored data"
 
 # (method, path) -> [(extra positive statuses, reason)]
@@ -70,7 +77,8 @@ RULES: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("POST", "/v1/retention/policies"): [(["422"], RETENTION)],
     ("PATCH", "/v1/retention/policies/{policy_id}"): [(["422"], RETENTION)],
     ("PATCH", "/v1/tenants/{tenant_id}"): [
-        (["422"], "a `max_retention` below the period of a policy the tenant has is refused (stored data)")
+        (["422"], "a `max_retention` below the period of a policy the tenant has is refused (stored data)"),
+        (["422"], ZONE + "; " + EMAIL),
     ],
     ("PATCH", "/v1/recipients/{recipient_id}"): [
         (["422"], "a recipient outside the EEA keeps a transfer mechanism: the country may be the stored one (422)")
@@ -100,6 +108,23 @@ RULES: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("POST", "/v1/unsubscribe/{token}"): [
         (["400", "410"], "an unsubscribe link kluis did not sign is 400, a used or expired one 410: a signature, not a pattern")
     ],
+    ("POST", "/v1/requests"): [(["422"], REQUEST)],
+    ("POST", "/v1/me/requests"): [(["422"], REQUEST)],
+    ("POST", "/v1/requests/{request_id}/extend"): [
+        (["422"], "an extension is possible once, only within the first month after receipt (422): the clock and stored data")
+    ],
+    ("POST", "/v1/requests/{request_id}/complete"): [
+        (
+            ["422"],
+            "a rectification names its `reference`, an objection's purposes must exist and allow one (422): "
+            "the request's stored kind and the tenant's purposes",
+        )
+    ],
+    ("POST", "/v1/public/{tenant_slug}/requests"): [(["422"], EMAIL)],
+    ("POST", "/v1/public/{tenant_slug}/requests/verify"): [(["400"], TOKEN)],
+    ("GET", "/v1/public/{tenant_slug}/requests/download/{token}"): [(["410"], GONE)],
+    ("GET", "/v1/me/requests/{request_id}/export"): [(["410"], GONE)],
+    ("PATCH", "/v1/tenant"): [(["422"], ZONE + "; " + EMAIL)],
     ("POST", "/v1/oauth/token"): [
         (
             ["400"],

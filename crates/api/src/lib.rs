@@ -81,8 +81,8 @@ impl utoipa::Modify for BearerScheme {
 /// Register every route; the OpenAPI document is collected from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
     use routes::{
-        accounts, audit, clients, consent, devices, erasures, me, meta, oauth, people, policies, processing, retention,
-        signin, tenants,
+        accounts, audit, clients, consent, devices, erasures, me, meta, oauth, people, policies, processing, requests,
+        retention, signin, tenants,
     };
     // actix tries the routes in this order, matching each pattern in turn:
     // the liveness probe and the hot paths (a processor's consent checks,
@@ -219,7 +219,27 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(retention::delete_policy)
         .service(retention::run_sweep)
         .service(retention::list_sweeps)
-        .service(retention::get_sweep);
+        .service(retention::get_sweep)
+        .service(tenants::get_own_tenant)
+        .service(tenants::update_own_tenant)
+        .service(requests::create_request)
+        .service(requests::list_requests)
+        .service(requests::get_request)
+        .service(requests::update_request)
+        .service(requests::verify_request)
+        .service(requests::extend_request)
+        .service(requests::complete_request)
+        .service(requests::refuse_request)
+        .service(requests::public_request)
+        .service(requests::verify_public_request)
+        .service(requests::download_public_export)
+        .service(me::requests::create_my_request)
+        .service(me::requests::list_my_requests)
+        .service(me::requests::get_my_request)
+        .service(me::requests::download_my_export)
+        .service(people::restriction::set_restriction)
+        .service(people::restriction::get_restriction)
+        .service(people::restriction::lift_restriction);
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves and

@@ -14,6 +14,7 @@ use kluis_consent::{ConsentAction, ConsentEvent, Decision, NewEvent, Proof, Sour
 use kluis_core::PersonId;
 use kluis_core::page::Page;
 use kluis_people::persons;
+use kluis_rights::restriction;
 
 use crate::fields::{AuditFields, present};
 use crate::{App, AppError, AppResult, Context, Scoped};
@@ -67,7 +68,7 @@ pub async fn standings(app: &App, caller: &Scoped<'_>, person: PersonId) -> AppR
     let standings = app
         .read(move |conn| {
             persons::version(conn, &tenant, &person)?;
-            ledger::standings(conn, &tenant, &person)
+            restricted_standings(conn, &tenant, &person)
         })
         .await?;
     app.audit_reads.read(&caller.audit(), Action::ConsentRead, target, &["consents"], None).await;
@@ -103,12 +104,20 @@ fn count(app: &App, caller: &Scoped<'_>, usage: Usage, n: usize) -> AppResult<()
     Ok(())
 }
 
-/// May this person's data be processed for this purpose now? One read, one
-/// count; an unknown purpose is a 422 on `purpose`.
+/// May this person's data be processed for this purpose now? One read of
+/// the consent and one primary-key lookup of a restriction (Art. 18: a
+/// restricted person is never allowed), one count; an unknown purpose is a
+/// 422 on `purpose`.
 pub async fn check_one(app: &App, caller: &Scoped<'_>, pair: Pair) -> AppResult<Decision> {
     let tenant = caller.tenant.clone();
     let mut decisions = app
-        .read(move |conn| check::check(conn, &tenant, std::slice::from_ref(&pair), |_| "purpose".to_owned()))
+        .read(move |conn| {
+            let mut decisions = check::check(conn, &tenant, std::slice::from_ref(&pair), |_| "purpose".to_owned())?;
+            if restriction::is_restricted(conn, &tenant, pair.person.as_str())? {
+                decisions.iter_mut().for_each(Decision::restrict);
+            }
+            Ok(decisions)
+        })
         .await?;
     count(app, caller, Usage::Check, 1)?;
     decisions.pop().ok_or_else(|| AppError::internal("no decision"))
@@ -125,7 +134,21 @@ pub async fn check_batch(
     let tenant = caller.tenant.clone();
     let (pairs, decisions) = app
         .read(move |conn| {
-            let decisions = check::check(conn, &tenant, &pairs, |i| format!("checks[{i}].purpose"))?;
+            let mut decisions = check::check(conn, &tenant, &pairs, |i| format!("checks[{i}].purpose"))?;
+            let persons: Vec<&str> = pairs
+                .iter()
+                .map(|p| p.person.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let restricted = restriction::restricted_among(conn, &tenant, &persons)?;
+            if !restricted.is_empty() {
+                for (pair, decision) in pairs.iter().zip(decisions.iter_mut()) {
+                    if restricted.contains(pair.person.as_str()) {
+                        decision.restrict();
+                    }
+                }
+            }
             Ok((pairs, decisions))
         })
         .await?;
@@ -153,10 +176,24 @@ pub async fn changes(app: &App, caller: &Scoped<'_>, at: FeedPosition) -> AppRes
     Ok(page)
 }
 
-/// The signed-in person's own standing with every purpose of the tenant.
+/// The signed-in person's own standing with every purpose of the tenant
+/// (nothing allowed while their processing is restricted).
 pub async fn mine(app: &App, ctx: &Context) -> AppResult<Vec<Standing>> {
     let (tenant, person) = ctx.person()?;
-    app.read(move |conn| ledger::standings(conn, &tenant, &person)).await
+    app.read(move |conn| restricted_standings(conn, &tenant, &person)).await
+}
+
+/// A person's standings, each restricted while the person is.
+fn restricted_standings(
+    conn: &mut kluis_store::Db,
+    tenant: &kluis_core::TenantId,
+    person: &PersonId,
+) -> Result<Vec<Standing>, kluis_core::DomainError> {
+    let mut standings = ledger::standings(conn, tenant, person)?;
+    if restriction::is_restricted(conn, tenant, person.as_str())? {
+        standings.iter_mut().for_each(|s| s.decision.restrict());
+    }
+    Ok(standings)
 }
 
 /// A signed-in person's own choice for one purpose.

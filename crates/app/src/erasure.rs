@@ -42,7 +42,12 @@ pub fn erase_in(
 /// How a receipt names who erased: a client by its id, a staff member by
 /// their audit reference (as the log does), a person erasing themselves not
 /// at all, kluis itself as `system`.
-fn erased_by(conn: &mut Db, actor: &Actor, tenant: &TenantId, person: &PersonId) -> Result<ErasedBy, DomainError> {
+pub(crate) fn erased_by(
+    conn: &mut Db,
+    actor: &Actor,
+    tenant: &TenantId,
+    person: &PersonId,
+) -> Result<ErasedBy, DomainError> {
     let kind = match actor.kind {
         ActorKind::Operator => "operator",
         ActorKind::Client => "client",

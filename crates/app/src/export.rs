@@ -223,7 +223,12 @@ fn build(
     })))
 }
 
-async fn export(app: &App, audit: kluis_audit::Context, tenant: TenantId, person: PersonId) -> AppResult<Document> {
+pub(crate) async fn export(
+    app: &App,
+    audit: kluis_audit::Context,
+    tenant: TenantId,
+    person: PersonId,
+) -> AppResult<Document> {
     let holders = app.holders.clone();
     let target = Target::person("person", &person);
     let document = app

@@ -33,6 +33,8 @@ pub mod purposes;
 pub mod recipients;
 pub mod references;
 pub mod register;
+pub mod requests;
+pub mod restriction;
 pub mod retention;
 pub mod signin;
 pub mod tenants;

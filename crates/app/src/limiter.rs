@@ -252,6 +252,10 @@ pub enum Flow {
     PublicReadPerIp,
     /// Unsubscribe links (the page and the one-click POST), per client IP.
     UnsubscribePerIp,
+    /// Data-subject requests made from outside, per tenant and e-mail address.
+    RequestsPerAddress,
+    /// Data-subject requests made from outside, per client IP.
+    RequestsPerIp,
 }
 
 /// The rate of each flow: the settings `kluis --help` lists as `KLUIS_LIMIT_*`.
@@ -270,6 +274,10 @@ pub struct Limits {
     /// [`Flow::UnsubscribePerIp`]: 120 per minute (mail providers send
     /// RFC 8058 one-click unsubscribes for many people from few addresses).
     pub unsubscribe_per_ip: Rate,
+    /// [`Flow::RequestsPerAddress`]: 3 per day.
+    pub public_requests_per_address: Rate,
+    /// [`Flow::RequestsPerIp`]: 10 per hour.
+    pub public_requests_per_ip: Rate,
 }
 
 impl Limits {
@@ -284,6 +292,8 @@ impl Limits {
             email_links_per_ip: Rate::new(60, HOUR),
             public_reads_per_ip: Rate::new(300, MINUTE),
             unsubscribe_per_ip: Rate::new(120, MINUTE),
+            public_requests_per_address: Rate::new(3, Duration::from_secs(24 * 3600)),
+            public_requests_per_ip: Rate::new(10, HOUR),
         }
     };
 }
@@ -304,6 +314,8 @@ pub struct RateLimits {
     link_per_ip: RateLimiter,
     public_read_per_ip: RateLimiter,
     unsubscribe_per_ip: RateLimiter,
+    requests_per_address: RateLimiter,
+    requests_per_ip: RateLimiter,
 }
 
 impl RateLimits {
@@ -316,6 +328,8 @@ impl RateLimits {
             link_per_ip: RateLimiter::new(limits.email_links_per_ip),
             public_read_per_ip: RateLimiter::new(limits.public_reads_per_ip),
             unsubscribe_per_ip: RateLimiter::new(limits.unsubscribe_per_ip),
+            requests_per_address: RateLimiter::new(limits.public_requests_per_address),
+            requests_per_ip: RateLimiter::new(limits.public_requests_per_ip),
         }
     }
 
@@ -327,6 +341,8 @@ impl RateLimits {
             Flow::LinkPerIp => &self.link_per_ip,
             Flow::PublicReadPerIp => &self.public_read_per_ip,
             Flow::UnsubscribePerIp => &self.unsubscribe_per_ip,
+            Flow::RequestsPerAddress => &self.requests_per_address,
+            Flow::RequestsPerIp => &self.requests_per_ip,
         }
     }
 

@@ -8,7 +8,7 @@ use kluis_core::page::Page;
 use kluis_store::tenancy::{IssuedClient, NewTenant, Tenant, TenantChanges, tenants};
 
 use crate::fields::{AuditFields, present};
-use crate::{App, AppResult, Context, setup};
+use crate::{App, AppResult, Context, Scoped, setup};
 
 impl AuditFields for NewTenant {
     fn audit_fields(&self) -> Vec<&'static str> {
@@ -27,6 +27,9 @@ impl AuditFields for TenantChanges {
             ("unverified_device", self.unverified_device.is_some()),
             ("self_erasure_grace_seconds", self.self_erasure_grace_seconds.is_some()),
             ("max_retention", self.max_retention.is_some()),
+            ("privacy_contact_email", self.privacy_contact_email.is_some()),
+            ("requests_via_tenant_only", self.requests_via_tenant_only.is_some()),
+            ("time_zone", self.time_zone.is_some()),
         ])
     }
 }
@@ -85,6 +88,7 @@ pub async fn update(
 ) -> AppResult<Tenant> {
     let audit = ctx.audit_in(id.clone());
     let fields = changes.audit_fields();
+    check_zone(&changes)?;
     app.audited(audit, Action::TenantUpdate, fields, move |conn| {
         if let Some(Some(ceiling)) = &changes.max_retention {
             crate::retention::check_ceiling(conn, &id, ceiling)?;
@@ -100,4 +104,40 @@ pub async fn update(
 /// tokens stop working at once.
 pub async fn delete(app: &App, id: TenantId, if_version: Option<i64>) -> AppResult<()> {
     app.with_conn(move |conn| tenants::delete(conn, &id, if_version)).await
+}
+
+/// A time zone must be one kluis knows (422 on `time_zone`).
+fn check_zone(changes: &TenantChanges) -> AppResult<()> {
+    if let Some(zone) = &changes.time_zone {
+        kluis_rights::deadline::zone(zone)?;
+    }
+    Ok(())
+}
+
+/// The caller's own tenant (`GET /v1/tenant`, `clients:admin`).
+pub async fn get_own(app: &App, caller: &Scoped<'_>) -> AppResult<Tenant> {
+    let id = caller.tenant.clone();
+    app.read(move |conn| tenants::get(conn, &id)).await
+}
+
+/// Change the caller's own tenant's settings (`PATCH /v1/tenant`): its
+/// name, privacy contact, request channels, time zone, sign-in settings
+/// and self-erasure grace period. What the operator agrees with the tenant
+/// (its slug, status and retention ceiling) stays the operator's: those
+/// fields are dropped here whatever the caller sent.
+pub async fn update_own(
+    app: &App,
+    caller: &Scoped<'_>,
+    if_version: Option<i64>,
+    changes: TenantChanges,
+) -> AppResult<Tenant> {
+    let changes = TenantChanges { slug: None, status: None, max_retention: None, ..changes };
+    let id = caller.tenant.clone();
+    let fields = changes.audit_fields();
+    check_zone(&changes)?;
+    app.audited(caller.audit(), Action::TenantUpdate, fields, move |conn| {
+        let tenant = tenants::update(conn, &id, if_version, &changes)?;
+        Ok((tenant, Target::tenant(&id)))
+    })
+    .await
 }

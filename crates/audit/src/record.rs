@@ -149,6 +149,26 @@ pub enum Action {
     RetentionPolicyDelete,
     /// A retention sweep ran (or, dry, counted).
     RetentionSweep,
+    /// A data-subject request was received.
+    RequestCreate,
+    /// A request's details, person or state changed.
+    RequestUpdate,
+    /// A requester was verified (by staff, or by the mailed link).
+    RequestVerify,
+    /// A request's deadline was extended.
+    RequestExtend,
+    /// A request was completed.
+    RequestComplete,
+    /// A request was refused.
+    RequestRefuse,
+    /// The export of a completed request was downloaded.
+    RequestDownload,
+    /// The privacy contact was reminded of a request's deadline.
+    RequestRemind,
+    /// A person's processing was restricted (Art. 18), or its reason changed.
+    RestrictionSet,
+    /// A person's restriction was lifted.
+    RestrictionLift,
 }
 
 impl Action {
@@ -221,6 +241,16 @@ impl Action {
             Action::RetentionPolicyUpdate => "retention_policy.update",
             Action::RetentionPolicyDelete => "retention_policy.delete",
             Action::RetentionSweep => "retention.sweep",
+            Action::RequestCreate => "request.create",
+            Action::RequestUpdate => "request.update",
+            Action::RequestVerify => "request.verify",
+            Action::RequestExtend => "request.extend",
+            Action::RequestComplete => "request.complete",
+            Action::RequestRefuse => "request.refuse",
+            Action::RequestDownload => "request.download",
+            Action::RequestRemind => "request.remind",
+            Action::RestrictionSet => "restriction.set",
+            Action::RestrictionLift => "restriction.lift",
         }
     }
 }

@@ -405,6 +405,18 @@ pub struct Decision {
     pub since: Option<PrimitiveDateTime>,
     /// How the person and purpose stand.
     pub status: Status,
+    /// The person's processing is restricted (Art. 18): nothing is allowed
+    /// until it is lifted, whatever the consent says. Set by the use cases,
+    /// which consult the restriction; [`decide`] leaves it false.
+    pub restricted: bool,
+}
+
+impl Decision {
+    /// The same decision under a restriction: not allowed.
+    pub fn restrict(&mut self) {
+        self.allowed = false;
+        self.restricted = true;
+    }
 }
 
 /// Decide whether processing for a purpose on `basis` is allowed, given the
@@ -436,7 +448,7 @@ pub fn decide(basis: LegalBasis, state: Option<&ConsentState>, now: PrimitiveDat
         },
         LegalBasis::Contract | LegalBasis::LegalObligation | LegalBasis::VitalInterests => (true, None),
     };
-    Decision { allowed, basis, since, status }
+    Decision { allowed, basis, since, status, restricted: false }
 }
 
 /// A published version of a policy document.

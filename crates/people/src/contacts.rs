@@ -558,7 +558,7 @@ pub(crate) fn table_name(kind: ContactKind) -> &'static str {
 }
 
 /// The person owning an e-mail address (any case) in the tenant.
-pub(crate) fn person_with_email(conn: &mut Db, tenant: &TenantId, address: &str) -> Result<Option<String>> {
+pub fn person_with_email(conn: &mut Db, tenant: &TenantId, address: &str) -> Result<Option<String>> {
     use person_emails as e;
     e::table
         .filter(e::tenant_id.eq(tenant.as_str()))

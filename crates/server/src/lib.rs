@@ -5,6 +5,7 @@
 
 pub mod erasures;
 pub mod mail;
+pub mod reminders;
 pub mod settings;
 pub mod startup;
 pub mod sweeper;

@@ -80,10 +80,16 @@ pub struct Settings {
     pub limit_public_reads_per_ip: Rate,
     /// Unsubscribe link requests (page and one-click POST) per client IP.
     pub limit_unsubscribe_per_ip: Rate,
+    /// Data-subject requests from outside per tenant and e-mail address.
+    pub limit_public_requests_per_address: Rate,
+    /// Data-subject requests from outside per client IP.
+    pub limit_public_requests_per_ip: Rate,
     /// Seconds between the sweeper worker's rounds over every tenant; 0 turns it off.
     pub retention_sweep_interval_secs: u64,
     /// Most rows per table a sweep removes in one transaction.
     pub retention_batch: u64,
+    /// Seconds between the reminder worker's rounds over requests due soon or overdue; 0 turns it off.
+    pub request_reminder_interval_secs: u64,
 }
 
 fn hide_secret<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -138,8 +144,11 @@ impl Default for Settings {
             limit_email_links_per_ip: LIMITS.email_links_per_ip,
             limit_public_reads_per_ip: LIMITS.public_reads_per_ip,
             limit_unsubscribe_per_ip: LIMITS.unsubscribe_per_ip,
+            limit_public_requests_per_address: LIMITS.public_requests_per_address,
+            limit_public_requests_per_ip: LIMITS.public_requests_per_ip,
             retention_sweep_interval_secs: 3600,
             retention_batch: 1000,
+            request_reminder_interval_secs: 300,
         }
     }
 }
@@ -186,8 +195,14 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("KLUIS_LIMIT_EMAIL_LINKS_PER_IP", "e-mail verifications and reset confirmations per IP [default: 60/1h]"),
     ("KLUIS_LIMIT_PUBLIC_READS_PER_IP", "public policy reads per client IP [default: 300/1m]"),
     ("KLUIS_LIMIT_UNSUBSCRIBE_PER_IP", "unsubscribe link requests per client IP [default: 120/1m]"),
+    ("KLUIS_LIMIT_PUBLIC_REQUESTS_PER_ADDRESS", "data-subject requests from outside per address [default: 3/1d]"),
+    ("KLUIS_LIMIT_PUBLIC_REQUESTS_PER_IP", "data-subject requests from outside per client IP [default: 10/1h]"),
     ("KLUIS_RETENTION_SWEEP_INTERVAL_SECS", "seconds between retention sweeps of every tenant; 0: off [default: 3600]"),
     ("KLUIS_RETENTION_BATCH", "most rows per table a sweep removes in one transaction [default: 1000]"),
+    (
+        "KLUIS_REQUEST_REMINDER_INTERVAL_SECS",
+        "seconds between reminders of requests due soon or overdue; 0: off [default: 300]",
+    ),
 ];
 
 impl Settings {
@@ -271,6 +286,8 @@ impl Settings {
             email_links_per_ip: self.limit_email_links_per_ip,
             public_reads_per_ip: self.limit_public_reads_per_ip,
             unsubscribe_per_ip: self.limit_unsubscribe_per_ip,
+            public_requests_per_address: self.limit_public_requests_per_address,
+            public_requests_per_ip: self.limit_public_requests_per_ip,
         }
     }
 }

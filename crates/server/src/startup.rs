@@ -181,6 +181,7 @@ pub fn holders() -> Vec<Arc<dyn kluis_store::personal::PersonalData>> {
         Arc::new(kluis_people::PeopleData),
         Arc::new(kluis_devices::DevicesData),
         Arc::new(kluis_retention::RetentionData),
+        Arc::new(kluis_rights::RightsData),
         Arc::new(kluis_audit::AuditSubjects),
     ]
 }
@@ -206,6 +207,7 @@ pub struct Application {
     mail: crate::mail::MailWorker,
     erasures: crate::erasures::ErasureWorker,
     sweeper: Option<crate::sweeper::SweepWorker>,
+    reminders: Option<crate::reminders::ReminderWorker>,
 }
 
 fn mail_worker(settings: &Settings, state: &AppState) -> Result<crate::mail::MailWorker, StartupError> {
@@ -251,9 +253,13 @@ impl Application {
             Duration::from_secs(settings.retention_sweep_interval_secs),
             settings.sweep_options(false),
         );
+        let reminders = crate::reminders::ReminderWorker::start(
+            &state.app,
+            Duration::from_secs(settings.request_reminder_interval_secs),
+        );
         kluis_people::accounts::password::warm_up();
         tracing::info!(port, "listening");
-        Ok(Application { port, server, state, mail, erasures, sweeper })
+        Ok(Application { port, server, state, mail, erasures, sweeper, reminders })
     }
 
     /// The bound port.
@@ -271,8 +277,12 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         let (state, mail, erasures, sweeper) = (self.state, self.mail, self.erasures, self.sweeper);
+        let reminders = self.reminders;
         let _ = web::block(move || {
             erasures.stop();
+            if let Some(reminders) = reminders {
+                reminders.stop();
+            }
             if let Some(sweeper) = sweeper {
                 sweeper.stop();
             }

@@ -14,6 +14,9 @@ diesel::table! {
         unverified_device -> Text,
         self_erasure_grace_seconds -> BigInt,
         max_retention -> Nullable<Text>,
+        privacy_contact_email -> Nullable<Text>,
+        requests_via_tenant_only -> Bool,
+        time_zone -> Text,
     }
 }
 
@@ -556,6 +559,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rights_requests (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Nullable<Text>,
+        email -> Nullable<Text>,
+        kind -> Text,
+        channel -> Text,
+        state -> Text,
+        details -> Nullable<Text>,
+        purposes -> Nullable<Text>,
+        received_at -> Timestamp,
+        due_on -> Text,
+        due_at -> Timestamp,
+        extension_reason -> Nullable<Text>,
+        extended_at -> Nullable<Timestamp>,
+        verified_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        refusal_reason -> Nullable<Text>,
+        refusal_text -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        token_hash -> Nullable<Text>,
+        token_expires_at -> Nullable<Timestamp>,
+        download_hash -> Nullable<Text>,
+        download_expires_at -> Nullable<Timestamp>,
+        downloaded_at -> Nullable<Timestamp>,
+        reminded_due_soon_at -> Nullable<Timestamp>,
+        reminded_overdue_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rights_request_events (tenant_id, request_id, seq) {
+        tenant_id -> Text,
+        request_id -> Text,
+        seq -> BigInt,
+        action -> Text,
+        state -> Text,
+        actor_kind -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    person_restrictions (tenant_id, person_id) {
+        tenant_id -> Text,
+        person_id -> Text,
+        reason -> Text,
+        request_id -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_clients -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -593,6 +654,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_usage,
     person_holds,
     self_erasures,
+    rights_requests,
+    rights_request_events,
+    person_restrictions,
     erasure_keys,
     erasure_receipts,
     erasure_ledger,

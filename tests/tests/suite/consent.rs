@@ -65,7 +65,7 @@ both_backends! {
         let tenant = app.new_tenant().await;
         let person = new_person(&app, &tenant).await;
         let before = check(&app, &tenant.token, &person, "marketing_email").await;
-        assert_eq!(before, json!({"allowed": false, "basis": "consent", "since": null}));
+        assert_eq!(before, json!({"allowed": false, "basis": "consent", "since": null, "restricted": false}));
 
         let grant = recorded(&app, &tenant.token, &person, "marketing_email", "grant").await;
         assert_eq!(grant["action"], "grant");
@@ -94,7 +94,7 @@ both_backends! {
         assert_eq!(mail["status"], "objected");
         let account = standings["items"].as_array().unwrap().iter().find(|s| s["purpose"] == "account").unwrap().clone();
         assert_eq!((account["allowed"].clone(), account["legal_basis"].clone()), (json!(true), json!("contract")));
-        assert_eq!(check(&app, &tenant.token, &person, "account").await, json!({"allowed": true, "basis": "contract", "since": null}));
+        assert_eq!(check(&app, &tenant.token, &person, "account").await, json!({"allowed": true, "basis": "contract", "since": null, "restricted": false}));
 
         let history: Value = app.get(&format!("/v1/people/{person}/consents/history?limit=2"), &tenant.token).await.json().await.unwrap();
         assert_eq!(history["items"].as_array().unwrap().len(), 2);

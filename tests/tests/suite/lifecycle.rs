@@ -34,7 +34,7 @@ struct Column {
 
 /// Rows about `person` in every table that holds a `person_id` (and their
 /// own row in `people`), by table.
-fn rows_about(app: &TestApp, tenant: &Tenant, person: &str) -> BTreeMap<String, i64> {
+pub(crate) fn rows_about(app: &TestApp, tenant: &Tenant, person: &str) -> BTreeMap<String, i64> {
     let mut conn = app.conn();
     let conn: &mut Db = &mut conn;
     let mut counts = BTreeMap::new();
@@ -103,7 +103,7 @@ async fn login(app: &TestApp, tenant: &Tenant, email: &str, user_agent: &str) ->
 }
 
 /// A person with an account, signed in: their id and access token.
-async fn signed_in(app: &TestApp, tenant: &Tenant, email: &str, language: &str) -> (String, String) {
+pub(crate) async fn signed_in(app: &TestApp, tenant: &Tenant, email: &str, language: &str) -> (String, String) {
     let body = json!({"first_name": "Mira", "language": language, "emails": [{"address": email, "label": "private"}]});
     let person = created("person", app.post("/v1/people", &tenant.token, &body).await).await;
     let id = person["id"].as_str().unwrap().to_owned();
@@ -122,7 +122,7 @@ async fn signed_in(app: &TestApp, tenant: &Tenant, email: &str, language: &str) 
 /// reference, an account with sessions and devices, a pending sign-in
 /// challenge, a mailed token, consents with their history, an acceptance,
 /// a used unsubscribe link and an ended legal hold. Their id.
-async fn everything(app: &TestApp, tenant: &Tenant) -> String {
+pub(crate) async fn everything(app: &TestApp, tenant: &Tenant) -> String {
     let t = &tenant.token;
     let email = "hanna@lifecycle.example";
     let body = json!({

@@ -17,6 +17,7 @@ mod matrix;
 mod people;
 mod proxy;
 mod retention;
+mod rights;
 mod schema;
 mod security;
 mod tenants;

@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod people;
 pub mod policies;
 pub mod processing;
+pub mod requests;
 pub mod retention;
 pub mod signin;
 pub mod tenants;

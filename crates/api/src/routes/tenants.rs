@@ -98,6 +98,14 @@ pub struct TenantView {
     /// The longest any of the tenant's data may be kept (ISO 8601, agreed
     /// with the operator), or null: no retention policy may exceed it.
     pub max_retention: Option<String>,
+    /// Where the tenant's privacy questions go: data-subject requests, the
+    /// reminders of their deadlines, breaches; null: not set.
+    pub privacy_contact_email: Option<String>,
+    /// Requests are taken only from the tenant itself: a person's own and
+    /// public requests are refused (403), naming the privacy contact.
+    pub requests_via_tenant_only: bool,
+    /// The IANA time zone whose days count a request's deadline (default `Europe/Amsterdam`).
+    pub time_zone: String,
     /// Version for `If-Match`.
     pub version: i64,
     /// Created (RFC 3339).
@@ -122,6 +130,9 @@ impl From<Tenant> for TenantView {
             unverified_device: t.unverified_device.into(),
             self_erasure_grace_seconds: t.self_erasure_grace_seconds,
             max_retention: t.max_retention,
+            privacy_contact_email: t.privacy_contact_email,
+            requests_via_tenant_only: t.requests_via_tenant_only,
+            time_zone: t.time_zone,
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -200,6 +211,17 @@ pub struct UpdateTenant {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, pattern = "^P(?:(?:[0-9]{1,9}Y(?:[0-9]{1,9}M)?(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}M(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}W(?:[0-9]{1,9}D)?|[0-9]{1,9}D)(?:T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))?|T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))$")]
     pub max_retention: Option<Option<String>>,
+    /// The privacy contact's e-mail address; null removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(length(max = 254, message = "must be at most 254 characters"))]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
+    pub privacy_contact_email: Option<Option<String>>,
+    /// `true`: requests only through the tenant (self and public channels refused).
+    pub requests_via_tenant_only: Option<bool>,
+    /// IANA time zone of request deadlines, e.g. `Europe/Amsterdam`.
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9/_+-]+$")]
+    pub time_zone: Option<String>,
 }
 
 /// `Some(None)` for an explicit null, `None` for an absent field.
@@ -239,6 +261,57 @@ impl From<UpdateTenant> for TenantChanges {
             unverified_device: b.unverified_device.map(Into::into),
             self_erasure_grace_seconds: b.self_erasure_grace_seconds,
             max_retention: b.max_retention,
+            privacy_contact_email: b.privacy_contact_email,
+            requests_via_tenant_only: b.requests_via_tenant_only,
+            time_zone: b.time_zone,
+        }
+    }
+}
+
+/// Change one's own tenant's settings; absent fields stay as they are. The
+/// slug, status and retention ceiling are the operator's to change.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOwnTenant {
+    /// Display name, 1 to 200 characters.
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
+    pub name: Option<String>,
+    /// The privacy contact's e-mail address (requests, reminders, breaches); null removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(length(max = 254, message = "must be at most 254 characters"))]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
+    pub privacy_contact_email: Option<Option<String>>,
+    /// `true`: requests only through the tenant; a person's own and public
+    /// requests are refused (403), naming the privacy contact.
+    pub requests_via_tenant_only: Option<bool>,
+    /// IANA time zone of request deadlines, e.g. `Europe/Amsterdam`.
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9/_+-]+$")]
+    pub time_zone: Option<String>,
+    /// `false` grants staff scopes without TOTP (not recommended).
+    pub require_staff_totp: Option<bool>,
+    /// `false` trusts unfamiliar devices without an e-mailed code.
+    pub device_step_up: Option<bool>,
+    /// `refuse` (default) or `trust` an unfamiliar device that cannot step up.
+    pub unverified_device: Option<UnverifiedDeviceView>,
+    /// Seconds a person's own erasure request waits, cancellable: 0 to 2592000 (30 days).
+    #[schema(minimum = 0, maximum = 2592000)]
+    pub self_erasure_grace_seconds: Option<i64>,
+}
+
+impl From<UpdateOwnTenant> for TenantChanges {
+    fn from(b: UpdateOwnTenant) -> Self {
+        TenantChanges {
+            name: b.name,
+            privacy_contact_email: b.privacy_contact_email,
+            requests_via_tenant_only: b.requests_via_tenant_only,
+            time_zone: b.time_zone,
+            require_staff_totp: b.require_staff_totp,
+            device_step_up: b.device_step_up,
+            unverified_device: b.unverified_device.map(Into::into),
+            self_erasure_grace_seconds: b.self_erasure_grace_seconds,
+            ..TenantChanges::default()
         }
     }
 }
@@ -353,4 +426,41 @@ pub async fn delete_tenant(
     check_id(id.as_str())?;
     kluis_app::tenants::delete(&state.app, id, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// One's own tenant: its name, privacy contact, request settings, time
+/// zone, sign-in settings and self-erasure grace period (and, to read, what
+/// the operator set: slug, status, retention ceiling).
+#[utoipa::path(
+    tag = "tenants",
+    responses((status = 200, body = TenantView, headers(("ETag" = String)), description = "Your tenant, its version in `ETag`"), AuthErrors),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[get("/v1/tenant")]
+pub async fn get_own_tenant(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let scoped = caller.scoped(Scope::ClientsAdmin)?;
+    let tenant = kluis_app::tenants::get_own(&state.app, &scoped).await?;
+    Ok(versioned(StatusCode::OK, tenant.version, &TenantView::from(tenant)))
+}
+
+/// Change one's own tenant's settings. The slug, status and retention
+/// ceiling stay the operator's (`PATCH /v1/tenants/{tenant_id}`).
+#[utoipa::path(
+    tag = "tenants",
+    params(("If-Match" = Option<String>, Header, description = "ETag of the version this change is based on")),
+    request_body = UpdateOwnTenant,
+    responses((status = 200, body = TenantView, headers(("ETag" = String)), description = "Your tenant, its version in `ETag`"), BodyErrors, Precondition),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[patch("/v1/tenant")]
+pub async fn update_own_tenant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    if_match: IfMatch,
+    body: Json<UpdateOwnTenant>,
+) -> Result<HttpResponse, ApiError> {
+    let scoped = caller.scoped(Scope::ClientsAdmin)?;
+    body.0.validate()?;
+    let tenant = kluis_app::tenants::update_own(&state.app, &scoped, if_match.0, body.0.into()).await?;
+    Ok(versioned(StatusCode::OK, tenant.version, &TenantView::from(tenant)))
 }

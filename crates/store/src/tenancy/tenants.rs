@@ -106,7 +106,18 @@ pub struct Tenant {
     /// The longest any of the tenant's data may be kept (an ISO 8601
     /// duration agreed with the operator); `None`: no ceiling.
     pub max_retention: Option<String>,
+    /// Where the tenant's privacy questions go (data-subject requests,
+    /// reminders of their deadlines, breaches); `None`: not set.
+    pub privacy_contact_email: Option<String>,
+    /// Requests are taken only from the tenant itself: a person's own and
+    /// public requests are refused, naming the privacy contact.
+    pub requests_via_tenant_only: bool,
+    /// The IANA time zone whose days count a request's deadline.
+    pub time_zone: String,
 }
+
+/// The time zone a tenant starts with.
+pub const DEFAULT_TIME_ZONE: &str = "Europe/Amsterdam";
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = tenants)]
@@ -123,6 +134,9 @@ struct TenantRow {
     unverified_device: String,
     self_erasure_grace_seconds: i64,
     max_retention: Option<String>,
+    privacy_contact_email: Option<String>,
+    requests_via_tenant_only: bool,
+    time_zone: String,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -142,6 +156,9 @@ impl TryFrom<TenantRow> for Tenant {
             unverified_device: UnverifiedDevice::parse(&row.unverified_device)?,
             self_erasure_grace_seconds: row.self_erasure_grace_seconds,
             max_retention: row.max_retention,
+            privacy_contact_email: row.privacy_contact_email,
+            requests_via_tenant_only: row.requests_via_tenant_only,
+            time_zone: row.time_zone,
         })
     }
 }
@@ -174,6 +191,12 @@ pub struct TenantChanges {
     pub self_erasure_grace_seconds: Option<i64>,
     /// The retention ceiling; `Some(None)` removes it.
     pub max_retention: Option<Option<String>>,
+    /// The privacy contact's address; `Some(None)` removes it.
+    pub privacy_contact_email: Option<Option<String>>,
+    /// Take requests only from the tenant itself.
+    pub requests_via_tenant_only: Option<bool>,
+    /// The IANA time zone of deadlines (the caller checks that the zone exists).
+    pub time_zone: Option<String>,
 }
 
 /// The longest grace period of a self-service erasure: 30 days (Art. 12(3)
@@ -207,6 +230,9 @@ pub fn create(conn: &mut Db, new: &NewTenant) -> Result<(Tenant, IssuedClient)> 
         unverified_device: UnverifiedDevice::default().as_str().to_owned(),
         self_erasure_grace_seconds: 0,
         max_retention: None,
+        privacy_contact_email: None,
+        requests_via_tenant_only: false,
+        time_zone: DEFAULT_TIME_ZONE.to_owned(),
     };
     let admin =
         NewClient { name: "admin".to_owned(), scopes: Scope::tenant_client_scopes().collect(), purposes: Vec::new() };
@@ -266,6 +292,11 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
     if let Some(Some(ceiling)) = &changes.max_retention {
         rules::check_retention("max_retention", ceiling, &mut errors);
     }
+    if let Some(Some(address)) = &changes.privacy_contact_email
+        && (address.len() > 254 || !kluis_core::validate::is_email(address))
+    {
+        errors.push(FieldError::new("privacy_contact_email", "must be an e-mail address"));
+    }
     if !errors.is_empty() {
         return Err(DomainError::Validation(errors));
     }
@@ -283,6 +314,13 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
         let unverified_device = changes.unverified_device.unwrap_or(current.unverified_device);
         let grace = changes.self_erasure_grace_seconds.unwrap_or(current.self_erasure_grace_seconds);
         let max_retention = changes.max_retention.clone().unwrap_or_else(|| current.max_retention.clone());
+        let privacy_contact_email = changes
+            .privacy_contact_email
+            .clone()
+            .map(|a| a.map(|a| a.trim().to_owned()))
+            .unwrap_or_else(|| current.privacy_contact_email.clone());
+        let via_tenant_only = changes.requests_via_tenant_only.unwrap_or(current.requests_via_tenant_only);
+        let time_zone = changes.time_zone.clone().unwrap_or_else(|| current.time_zone.clone());
         diesel::update(tenants::table.find(id.as_str()).filter(tenants::version.eq(current.version)))
             .set((
                 tenants::name.eq(&name),
@@ -293,6 +331,9 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
                 tenants::unverified_device.eq(unverified_device.as_str()),
                 tenants::self_erasure_grace_seconds.eq(grace),
                 tenants::max_retention.eq(&max_retention),
+                tenants::privacy_contact_email.eq(&privacy_contact_email),
+                tenants::requests_via_tenant_only.eq(via_tenant_only),
+                tenants::time_zone.eq(&time_zone),
                 tenants::version.eq(current.version + 1),
                 tenants::updated_at.eq(now),
             ))
@@ -307,6 +348,9 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
             unverified_device,
             self_erasure_grace_seconds: grace,
             max_retention,
+            privacy_contact_email,
+            requests_via_tenant_only: via_tenant_only,
+            time_zone,
             version: current.version + 1,
             updated_at: now,
             ..current

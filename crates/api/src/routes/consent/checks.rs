@@ -30,11 +30,14 @@ pub struct CheckResult {
     #[serde(with = "kluis_core::time::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub since: Option<Time>,
+    /// The person's processing is restricted (Art. 18): not allowed,
+    /// whatever the consent, until the restriction is lifted.
+    pub restricted: bool,
 }
 
 impl From<Decision> for CheckResult {
     fn from(d: Decision) -> Self {
-        CheckResult { allowed: d.allowed, basis: d.basis.into(), since: d.since }
+        CheckResult { allowed: d.allowed, basis: d.basis.into(), since: d.since, restricted: d.restricted }
     }
 }
 
@@ -88,6 +91,8 @@ pub struct BatchItem {
     #[serde(with = "kluis_core::time::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub since: Option<Time>,
+    /// The person's processing is restricted (Art. 18).
+    pub restricted: bool,
 }
 
 /// The answers of a batch, in the order asked.
@@ -165,6 +170,7 @@ pub async fn check_batch(
             allowed: d.allowed,
             basis: d.basis.into(),
             since: d.since,
+            restricted: d.restricted,
         })
         .collect();
     Ok(HttpResponse::Ok().json(BatchResult { results }))

@@ -206,6 +206,7 @@ impl From<ledger::Standing> for StandingView {
             allowed: s.decision.allowed,
             since: s.decision.since,
             expires_at: s.expires_at,
+            restricted: s.decision.restricted,
         }
     }
 }
@@ -229,6 +230,8 @@ pub struct StandingView {
     #[serde(with = "kluis_core::time::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Time>,
+    /// The person's processing is restricted (Art. 18): nothing is allowed until it is lifted.
+    pub restricted: bool,
 }
 
 /// A person's current state per purpose.

@@ -7,4 +7,5 @@ pub mod credentials;
 pub mod devices;
 pub mod erasure;
 pub mod profile;
+pub mod requests;
 pub mod sessions;

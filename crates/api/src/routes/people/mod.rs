@@ -8,4 +8,5 @@ pub mod export;
 pub mod holds;
 pub mod persons;
 pub mod references;
+pub mod restriction;
 pub mod views;
