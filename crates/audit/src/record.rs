@@ -149,6 +149,16 @@ pub enum Action {
     RetentionPolicyDelete,
     /// A retention sweep ran (or, dry, counted).
     RetentionSweep,
+    /// A webhook endpoint was registered.
+    WebhookCreate,
+    /// A webhook endpoint was changed.
+    WebhookUpdate,
+    /// A webhook endpoint was deleted.
+    WebhookDelete,
+    /// A webhook endpoint's secret was rotated.
+    WebhookRotateSecret,
+    /// A webhook delivery was replayed.
+    WebhookReplay,
 }
 
 impl Action {
@@ -221,6 +231,11 @@ impl Action {
             Action::RetentionPolicyUpdate => "retention_policy.update",
             Action::RetentionPolicyDelete => "retention_policy.delete",
             Action::RetentionSweep => "retention.sweep",
+            Action::WebhookCreate => "webhook.create",
+            Action::WebhookUpdate => "webhook.update",
+            Action::WebhookDelete => "webhook.delete",
+            Action::WebhookRotateSecret => "webhook.rotate_secret",
+            Action::WebhookReplay => "webhook.replay",
         }
     }
 }

@@ -181,6 +181,7 @@ pub fn holders() -> Vec<Arc<dyn kluis_store::personal::PersonalData>> {
         Arc::new(kluis_people::PeopleData),
         Arc::new(kluis_devices::DevicesData),
         Arc::new(kluis_retention::RetentionData),
+        Arc::new(kluis_hooks::HooksData),
         Arc::new(kluis_audit::AuditSubjects),
     ]
 }
@@ -194,6 +195,7 @@ pub fn api_config(settings: &Settings) -> ApiConfig {
         cors_origins: settings.cors_origins.clone(),
         trusted_proxies: settings.trusted_proxies.clone(),
         limits: settings.limits(),
+        webhooks: settings.webhooks(),
         ..ApiConfig::default()
     }
 }
@@ -206,6 +208,7 @@ pub struct Application {
     mail: crate::mail::MailWorker,
     erasures: crate::erasures::ErasureWorker,
     sweeper: Option<crate::sweeper::SweepWorker>,
+    webhooks: crate::webhooks::WebhookWorker,
 }
 
 fn mail_worker(settings: &Settings, state: &AppState) -> Result<crate::mail::MailWorker, StartupError> {
@@ -251,9 +254,10 @@ impl Application {
             Duration::from_secs(settings.retention_sweep_interval_secs),
             settings.sweep_options(false),
         );
+        let webhooks = crate::webhooks::WebhookWorker::start(&state.app);
         kluis_people::accounts::password::warm_up();
         tracing::info!(port, "listening");
-        Ok(Application { port, server, state, mail, erasures, sweeper })
+        Ok(Application { port, server, state, mail, erasures, sweeper, webhooks })
     }
 
     /// The bound port.
@@ -270,8 +274,10 @@ impl Application {
     /// timeout to finish, then queued audit entries are written.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        let (state, mail, erasures, sweeper) = (self.state, self.mail, self.erasures, self.sweeper);
+        let (state, mail, erasures, sweeper, webhooks) =
+            (self.state, self.mail, self.erasures, self.sweeper, self.webhooks);
         let _ = web::block(move || {
+            webhooks.stop();
             erasures.stop();
             if let Some(sweeper) = sweeper {
                 sweeper.stop();

@@ -16,6 +16,7 @@ pub mod processing;
 pub mod retention;
 pub mod signin;
 pub mod tenants;
+pub mod webhooks;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
