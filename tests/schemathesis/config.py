@@ -36,6 +36,13 @@ RETENTION = (
     + "; a start at a consent's end needs a purpose based on consent; a period is not zero and not above the "
     "tenant's ceiling (stored data)"
 )
+WEBHOOK = (
+    "`url` must be https unless the operator allows http, a URL the WHATWG parser accepts, whose host is not and "
+    "does not resolve to a loopback, private, link-local or metadata address (operator settings and DNS, not "
+    "schema); each event type and purpose listed once (utoipa cannot say uniqueItems); `purposes` "
+    + REFERENCE
+    + "; `client_id` names a client of the tenant (stored data)"
+)
 TOKEN = "a mailed token that is unknown, used or expired is refused with 400 `token_invalid`: validity is stored data"
 
 # (method, path) -> [(extra positive statuses, reason)]
@@ -100,6 +107,8 @@ RULES: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("POST", "/v1/unsubscribe/{token}"): [
         (["400", "410"], "an unsubscribe link kluis did not sign is 400, a used or expired one 410: a signature, not a pattern")
     ],
+    ("POST", "/v1/webhooks"): [(["422"], WEBHOOK)],
+    ("PATCH", "/v1/webhooks/{webhook_id}"): [(["422"], WEBHOOK)],
     ("POST", "/v1/oauth/token"): [
         (
             ["400"],

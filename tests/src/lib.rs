@@ -182,6 +182,11 @@ impl TestApp {
         settings.bind = "127.0.0.1:0".to_owned();
         settings.workers = Some(2);
         settings.db_pool_size = 8;
+        // Webhook tests deliver to a receiver of their own on 127.0.0.1 over
+        // http, and want a retry within a second.
+        settings.webhooks_allow_private = true;
+        settings.webhooks_allow_http = true;
+        settings.webhook_retry_base_secs = 1;
         adjust(&mut settings);
         let app = Application::build(&settings).expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());

@@ -23,3 +23,4 @@ mod tenants;
 mod tokens;
 mod unsubscribe;
 mod unverified_device;
+mod webhooks;
