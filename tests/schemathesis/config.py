@@ -43,6 +43,13 @@ REQUEST = (
 EMAIL = "an e-mail address must be one kluis can mail (422): stricter than the `email` format"
 ZONE = "`time_zone` must name a zone of the IANA database kluis carries (422): a list, not a pattern"
 GONE = "a download that was used, expired or never offered is 410: stored data"
+WEBHOOK = (
+    "`url` must be https unless the operator allows http, a URL the WHATWG parser accepts, whose host is not and "
+    "does not resolve to a loopback, private, link-local or metadata address (operator settings and DNS, not "
+    "schema); each event type and purpose listed once (utoipa cannot say uniqueItems); `purposes` "
+    + REFERENCE
+    + "; `client_id` names a client of the tenant (stored data)"
+)
 TOKEN = "a mailed token that is unknown, used or expired is refused with 400 `token_invalid`: validity is stored data"
 
 # (method, path) -> [(extra positive statuses, reason)]
@@ -125,6 +132,8 @@ RULES: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("GET", "/v1/public/{tenant_slug}/requests/download/{token}"): [(["410"], GONE)],
     ("GET", "/v1/me/requests/{request_id}/export"): [(["410"], GONE)],
     ("PATCH", "/v1/tenant"): [(["422"], ZONE + "; " + EMAIL)],
+    ("POST", "/v1/webhooks"): [(["422"], WEBHOOK)],
+    ("PATCH", "/v1/webhooks/{webhook_id}"): [(["422"], WEBHOOK)],
     ("POST", "/v1/oauth/token"): [
         (
             ["400"],

@@ -55,6 +55,7 @@ pub use state::{ApiConfig, AppState};
         (name = "lifecycle", description = "Legal holds, a person's export (Art. 15/20) and erasure receipts (Art. 17)"),
         (name = "register", description = "Purposes, recipients and the record of processing activities (Art. 30 GDPR)"),
         (name = "retention", description = "Retention policies and the sweeps that apply them"),
+        (name = "webhooks", description = "Webhook endpoints (Standard Webhooks signatures), their deliveries and replays"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -82,7 +83,7 @@ impl utoipa::Modify for BearerScheme {
 pub fn routes(cfg: &mut ServiceConfig) {
     use routes::{
         accounts, audit, clients, consent, devices, erasures, me, meta, oauth, people, policies, processing, requests,
-        retention, signin, tenants,
+        retention, signin, tenants, webhooks,
     };
     // actix tries the routes in this order, matching each pattern in turn:
     // the liveness probe and the hot paths (a processor's consent checks,
@@ -239,7 +240,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(me::requests::download_my_export)
         .service(people::restriction::set_restriction)
         .service(people::restriction::get_restriction)
-        .service(people::restriction::lift_restriction);
+        .service(people::restriction::lift_restriction)
+        .service(webhooks::create_webhook)
+        .service(webhooks::list_webhooks)
+        .service(webhooks::get_webhook)
+        .service(webhooks::update_webhook)
+        .service(webhooks::delete_webhook)
+        .service(webhooks::rotate_webhook_secret)
+        .service(webhooks::list_deliveries)
+        .service(webhooks::replay_delivery);
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves and

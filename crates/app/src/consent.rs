@@ -53,6 +53,7 @@ pub async fn record(app: &App, caller: &Scoped<'_>, person: PersonId, new: NewEv
     app.in_transaction(move |conn| {
         persons::version(conn, &tenant, &person)?;
         let event = ledger::record(conn, &tenant, &person, &actor, &new)?;
+        crate::webhooks::consent_changed(conn, &tenant, &event)?;
         let target = Target::person("consent", &person);
         let fields = new.audit_fields();
         kluis_audit::record(conn, &ctx, audit_action(event.action), target, &fields, Some(&event.purpose))?;
@@ -229,6 +230,7 @@ pub async fn set_mine(app: &App, ctx: &Context, choice: OwnChoice) -> AppResult<
     app.in_transaction(move |conn| {
         kluis_consent::purposes::get(conn, &tenant, &new.purpose)?;
         let event = ledger::record(conn, &tenant, &person, &actor, &new)?;
+        crate::webhooks::consent_changed(conn, &tenant, &event)?;
         let target = Target::person("consent", &person);
         let fields = new.audit_fields();
         kluis_audit::record(conn, &audit, audit_action(event.action), target, &fields, Some(&event.purpose))?;

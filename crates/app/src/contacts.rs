@@ -83,6 +83,7 @@ pub async fn create(app: &App, owner: Owner, new: NewContact) -> AppResult<Conta
     let Owner { tenant, person, audit, .. } = owner;
     app.audited(audit, Action::ContactCreate, fields, move |conn| {
         let contact = contacts::create(conn, &tenant, &person, new)?;
+        crate::webhooks::person_updated(conn, &tenant, &person, &[kind.plural()])?;
         Ok((contact, Target::person(kind.singular(), &person)))
     })
     .await
@@ -112,6 +113,7 @@ pub async fn update(
     app.audited(audit, Action::ContactUpdate, fields, move |conn| {
         let ContactChange { kind, patch } = change;
         let contact = contacts::update(conn, &tenant, &person, kind, &id, if_version, &patch)?;
+        crate::webhooks::person_updated(conn, &tenant, &person, &[kind.plural()])?;
         Ok((contact, Target::person(kind.singular(), &person)))
     })
     .await
@@ -122,6 +124,7 @@ pub async fn delete(app: &App, owner: Owner, kind: ContactKind, id: String, if_v
     let Owner { tenant, person, audit, .. } = owner;
     app.audited(audit, Action::ContactDelete, vec![kind.plural()], move |conn| {
         contacts::delete(conn, &tenant, &person, kind, &id, if_version)?;
+        crate::webhooks::person_updated(conn, &tenant, &person, &[kind.plural()])?;
         Ok(((), Target::person(kind.singular(), &person)))
     })
     .await

@@ -20,6 +20,21 @@ use time::PrimitiveDateTime;
 
 pub use kluis_retention::receipts::Receipt;
 
+/// A receipt with the webhook endpoints told of the erasure (Art. 19):
+/// which app, when delivered, when acknowledged.
+#[derive(Debug, Clone)]
+pub struct Reported {
+    /// The receipt.
+    pub receipt: Receipt,
+    /// The `person.erased` deliveries, one per endpoint.
+    pub told: Vec<crate::webhooks::ToldEndpoint>,
+}
+
+fn reported(conn: &mut Db, tenant: &TenantId, receipt: Receipt) -> Result<Reported, DomainError> {
+    let told = crate::webhooks::told(conn, tenant, &receipt.id)?;
+    Ok(Reported { receipt, told })
+}
+
 use crate::{App, AppResult, Context, Scoped};
 
 /// Erase `person` inside the caller's transaction: every holder, the
@@ -34,9 +49,13 @@ pub fn erase_in(
     erasure: &Erasure,
 ) -> Result<Receipt, DomainError> {
     let tenant = audit.tenant.clone();
-    orchestration::erase(conn, holders, &tenant, person, erasure, |conn| {
+    // The apps holding references are told after the references are gone.
+    let held = kluis_people::references::list(conn, &tenant, person)?;
+    let receipt = orchestration::erase(conn, holders, &tenant, person, erasure, |conn| {
         kluis_audit::record(conn, audit, Action::PersonDelete, Target::person("person", person), &[], None)
-    })
+    })?;
+    crate::webhooks::person_erased(conn, &tenant, person, &receipt.id, &held)?;
+    Ok(receipt)
 }
 
 /// How a receipt names who erased: a client by its id, a staff member by
@@ -70,7 +89,7 @@ pub async fn erase_person(
     caller: &Scoped<'_>,
     person: PersonId,
     if_version: Option<i64>,
-) -> AppResult<Receipt> {
+) -> AppResult<Reported> {
     let tenant = caller.tenant.clone();
     let audit = caller.audit();
     let actor = caller.actor().clone();
@@ -81,7 +100,8 @@ pub async fn erase_person(
             return Err(DomainError::VersionMismatch.into());
         }
         let by = erased_by(conn, &actor, &tenant, &person)?;
-        Ok(erase_in(conn, &holders, &audit, &person, &Erasure { reason: Reason::Request, by })?)
+        let receipt = erase_in(conn, &holders, &audit, &person, &Erasure { reason: Reason::Request, by })?;
+        Ok(reported(conn, &tenant, receipt)?)
     })
     .await
 }
@@ -110,7 +130,7 @@ fn erase_self(
 #[derive(Debug)]
 pub enum SelfErasure {
     /// The tenant has no grace period: erased now.
-    Erased(Box<Receipt>),
+    Erased(Box<Reported>),
     /// Erased at `due_at` unless cancelled before.
     Scheduled(Pending),
 }
@@ -131,7 +151,7 @@ pub async fn request_own(app: &App, ctx: &Context) -> AppResult<SelfErasure> {
         let grace = tenants::get(conn, &tenant)?.self_erasure_grace_seconds;
         if grace == 0 {
             let receipt = erase_self(conn, &holders, &master, &audit, &person)?;
-            return Ok(SelfErasure::Erased(Box::new(receipt)));
+            return Ok(SelfErasure::Erased(Box::new(reported(conn, &tenant, receipt)?)));
         }
         let pending = orchestration::request(conn, &tenant, &person, time::Duration::seconds(grace))?;
         kluis_audit::record(conn, &audit, Action::ErasureRequest, Target::person("person", &person), &[], None)?;
@@ -187,13 +207,22 @@ pub fn carry_out_due(app: &App, now: PrimitiveDateTime, limit: i64) -> Result<us
 }
 
 /// The tenant's erasure receipts, oldest first, `limit` at a time after `after`.
-pub async fn receipts(app: &App, caller: &Scoped<'_>, limit: i64, after: Option<String>) -> AppResult<Page<Receipt>> {
+pub async fn receipts(app: &App, caller: &Scoped<'_>, limit: i64, after: Option<String>) -> AppResult<Page<Reported>> {
     let tenant = caller.tenant.clone();
-    app.read(move |conn| receipts::list(conn, &tenant, limit, after.as_deref())).await
+    app.read(move |conn| {
+        let page = receipts::list(conn, &tenant, limit, after.as_deref())?;
+        let items = page.items.into_iter().map(|r| reported(conn, &tenant, r)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, next_cursor: page.next_cursor })
+    })
+    .await
 }
 
 /// One erasure receipt.
-pub async fn receipt(app: &App, caller: &Scoped<'_>, id: String) -> AppResult<Receipt> {
+pub async fn receipt(app: &App, caller: &Scoped<'_>, id: String) -> AppResult<Reported> {
     let tenant = caller.tenant.clone();
-    app.read(move |conn| receipts::get(conn, &tenant, &id)).await
+    app.read(move |conn| {
+        let receipt = receipts::get(conn, &tenant, &id)?;
+        reported(conn, &tenant, receipt)
+    })
+    .await
 }

@@ -41,6 +41,7 @@ pub mod tenants;
 pub mod tokens;
 pub mod unsubscribe;
 pub mod visits;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -75,6 +76,8 @@ pub struct Settings {
     pub auth_failure_window: Duration,
     /// Request rates of the flows anyone can drive without a token.
     pub limits: Limits,
+    /// The operator's webhook settings (http, private addresses, retry schedule).
+    pub webhooks: kluis_hooks::Policy,
 }
 
 impl Default for Settings {
@@ -86,6 +89,7 @@ impl Default for Settings {
             max_auth_failures: 10,
             auth_failure_window: Duration::from_secs(15 * 60),
             limits: Limits::default(),
+            webhooks: kluis_hooks::Policy::default(),
         }
     }
 }

@@ -86,6 +86,7 @@ pub async fn create(app: &App, caller: &Scoped<'_>, new: NewPerson) -> AppResult
     let fields = new.audit_fields();
     app.audited(caller.audit(), Action::PersonCreate, fields, move |conn| {
         let person = persons::create(conn, &tenant, new)?;
+        crate::webhooks::person_created(conn, &tenant, &person.id)?;
         let target = Target::person("person", &person.id);
         Ok((person, target))
     })
@@ -174,8 +175,10 @@ async fn update_profile(
     patch: ProfilePatch,
 ) -> AppResult<Person> {
     let fields = patch.audit_fields();
+    let changed = fields.clone();
     app.audited(audit, Action::PersonUpdate, fields, move |conn| {
         let person = persons::update(conn, &tenant, &id, if_version, &patch)?;
+        crate::webhooks::person_updated(conn, &tenant, &id, &changed)?;
         Ok((person, Target::person("person", &id)))
     })
     .await

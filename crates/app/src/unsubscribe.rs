@@ -104,6 +104,7 @@ pub async fn one_click(app: &App, origin: &Origin, token: String, proof: Proof) 
                     let ctx = kluis_audit::Context::new(&actor, token.tenant.clone(), origin.request_id, origin.ip);
                     let target = Target::person("consent", &token.person);
                     kluis_audit::record(conn, &ctx, audit_action(event.action), target, &FIELDS, Some(&event.purpose))?;
+                    crate::webhooks::consent_changed(conn, &token.tenant, &event)?;
                     Ok(Outcome::Recorded(event))
                 }
                 Redeemed::Used => Ok(Outcome::Used),

@@ -169,6 +169,16 @@ pub enum Action {
     RestrictionSet,
     /// A person's restriction was lifted.
     RestrictionLift,
+    /// A webhook endpoint was registered.
+    WebhookCreate,
+    /// A webhook endpoint was changed.
+    WebhookUpdate,
+    /// A webhook endpoint was deleted.
+    WebhookDelete,
+    /// A webhook endpoint's secret was rotated.
+    WebhookRotateSecret,
+    /// A webhook delivery was replayed.
+    WebhookReplay,
 }
 
 impl Action {
@@ -251,6 +261,11 @@ impl Action {
             Action::RequestRemind => "request.remind",
             Action::RestrictionSet => "restriction.set",
             Action::RestrictionLift => "restriction.lift",
+            Action::WebhookCreate => "webhook.create",
+            Action::WebhookUpdate => "webhook.update",
+            Action::WebhookDelete => "webhook.delete",
+            Action::WebhookRotateSecret => "webhook.rotate_secret",
+            Action::WebhookReplay => "webhook.replay",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod settings;
 pub mod startup;
 pub mod sweeper;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use settings::Settings;
 pub use startup::Application;

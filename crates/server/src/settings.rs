@@ -90,6 +90,36 @@ pub struct Settings {
     pub retention_batch: u64,
     /// Seconds between the reminder worker's rounds over requests due soon or overdue; 0 turns it off.
     pub request_reminder_interval_secs: u64,
+    /// Webhook endpoints may use `http://` (else `https://` only).
+    #[serde(deserialize_with = "flag")]
+    pub webhooks_allow_http: bool,
+    /// Webhook endpoints may reach loopback, private, link-local and
+    /// metadata addresses (development and tests only: an SSRF hole otherwise).
+    #[serde(deserialize_with = "flag")]
+    pub webhooks_allow_private: bool,
+    /// Seconds before a failed webhook delivery's first retry; each next waits twice as long.
+    pub webhook_retry_base_secs: u64,
+}
+
+/// A boolean written as `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`
+/// (`KLUIS_WEBHOOKS_ALLOW_PRIVATE=1`).
+fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Number(i64),
+        Text(String),
+    }
+    match Flag::deserialize(d)? {
+        Flag::Bool(b) => Ok(b),
+        Flag::Number(n) => Ok(n != 0),
+        Flag::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" | "" => Ok(false),
+            other => Err(serde::de::Error::custom(format!("not a yes/no value: {other}"))),
+        },
+    }
 }
 
 fn hide_secret<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -149,6 +179,9 @@ impl Default for Settings {
             retention_sweep_interval_secs: 3600,
             retention_batch: 1000,
             request_reminder_interval_secs: 300,
+            webhooks_allow_http: false,
+            webhooks_allow_private: false,
+            webhook_retry_base_secs: 5,
         }
     }
 }
@@ -203,6 +236,12 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "KLUIS_REQUEST_REMINDER_INTERVAL_SECS",
         "seconds between reminders of requests due soon or overdue; 0: off [default: 300]",
     ),
+    ("KLUIS_WEBHOOKS_ALLOW_HTTP", "1: webhook endpoints may use http:// [default: https only]"),
+    (
+        "KLUIS_WEBHOOKS_ALLOW_PRIVATE",
+        "1: webhook endpoints may reach loopback/private addresses (development) [default: 0]",
+    ),
+    ("KLUIS_WEBHOOK_RETRY_BASE_SECS", "first retry interval of a failed webhook delivery, doubling after [default: 5]"),
 ];
 
 impl Settings {
@@ -233,6 +272,9 @@ impl Settings {
         }
         if self.db_connection_timeout_ms < 100 {
             return Err(SettingsError::Invalid("db_connection_timeout_ms must be at least 100".into()));
+        }
+        if self.webhook_retry_base_secs == 0 {
+            return Err(SettingsError::Invalid("webhook_retry_base_secs must be at least 1".into()));
         }
         if self.retention_batch == 0 {
             return Err(SettingsError::Invalid("retention_batch must be at least 1".into()));
@@ -293,6 +335,15 @@ impl Settings {
 }
 
 impl Settings {
+    /// The operator's webhook settings.
+    pub fn webhooks(&self) -> kluis_hooks::Policy {
+        kluis_hooks::Policy {
+            allow_http: self.webhooks_allow_http,
+            allow_private: self.webhooks_allow_private,
+            retry_base: Duration::from_secs(self.webhook_retry_base_secs),
+        }
+    }
+
     /// How the sweeper worker and `kluis retention sweep` run a sweep.
     pub fn sweep_options(&self, dry_run: bool) -> kluis_retention::sweeper::Options {
         kluis_retention::sweeper::Options { batch: self.retention_batch, dry_run, ..Default::default() }
@@ -346,6 +397,20 @@ mod tests {
         let s = Settings::load(Some(&file), Figment::new()).unwrap();
         assert_eq!(s.limits().public_reads_per_ip, Rate::new(10, Duration::from_secs(1)));
         let bad = Figment::from(Serialized::default("limit_unsubscribe_per_ip", "many"));
+        assert!(Settings::load(None, bad).is_err());
+    }
+
+    #[test]
+    fn webhook_flags_read_as_yes_or_no() {
+        let s = Settings::load(None, Figment::new()).unwrap();
+        assert_eq!(s.webhooks(), kluis_hooks::Policy::default());
+        let on = Figment::from(Serialized::default("webhooks_allow_private", "1"))
+            .merge(Serialized::default("webhooks_allow_http", true))
+            .merge(Serialized::default("webhook_retry_base_secs", 1));
+        let policy = Settings::load(None, on).unwrap().webhooks();
+        assert!(policy.allow_private && policy.allow_http);
+        assert_eq!(policy.retry_base, Duration::from_secs(1));
+        let bad = Figment::from(Serialized::default("webhooks_allow_private", "perhaps"));
         assert!(Settings::load(None, bad).is_err());
     }
 }

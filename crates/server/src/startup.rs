@@ -182,6 +182,7 @@ pub fn holders() -> Vec<Arc<dyn kluis_store::personal::PersonalData>> {
         Arc::new(kluis_devices::DevicesData),
         Arc::new(kluis_retention::RetentionData),
         Arc::new(kluis_rights::RightsData),
+        Arc::new(kluis_hooks::HooksData),
         Arc::new(kluis_audit::AuditSubjects),
     ]
 }
@@ -195,6 +196,7 @@ pub fn api_config(settings: &Settings) -> ApiConfig {
         cors_origins: settings.cors_origins.clone(),
         trusted_proxies: settings.trusted_proxies.clone(),
         limits: settings.limits(),
+        webhooks: settings.webhooks(),
         ..ApiConfig::default()
     }
 }
@@ -208,6 +210,7 @@ pub struct Application {
     erasures: crate::erasures::ErasureWorker,
     sweeper: Option<crate::sweeper::SweepWorker>,
     reminders: Option<crate::reminders::ReminderWorker>,
+    webhooks: crate::webhooks::WebhookWorker,
 }
 
 fn mail_worker(settings: &Settings, state: &AppState) -> Result<crate::mail::MailWorker, StartupError> {
@@ -257,9 +260,10 @@ impl Application {
             &state.app,
             Duration::from_secs(settings.request_reminder_interval_secs),
         );
+        let webhooks = crate::webhooks::WebhookWorker::start(&state.app);
         kluis_people::accounts::password::warm_up();
         tracing::info!(port, "listening");
-        Ok(Application { port, server, state, mail, erasures, sweeper, reminders })
+        Ok(Application { port, server, state, mail, erasures, sweeper, reminders, webhooks })
     }
 
     /// The bound port.
@@ -277,8 +281,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         let (state, mail, erasures, sweeper) = (self.state, self.mail, self.erasures, self.sweeper);
-        let reminders = self.reminders;
+        let (reminders, webhooks) = (self.reminders, self.webhooks);
         let _ = web::block(move || {
+            webhooks.stop();
             erasures.stop();
             if let Some(reminders) = reminders {
                 reminders.stop();

@@ -663,4 +663,66 @@ diesel::allow_tables_to_appear_in_same_query!(
     retention_heads,
     retention_policies,
     retention_sweeps,
+    webhooks,
+    webhook_deliveries,
+    webhook_attempts,
 );
+
+diesel::table! {
+    webhooks (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        client_id -> Text,
+        url -> Text,
+        description -> Nullable<Text>,
+        event_types -> Text,
+        purposes -> Text,
+        secret -> Binary,
+        previous_secret -> Nullable<Binary>,
+        previous_secret_until -> Nullable<Timestamp>,
+        status -> Text,
+        disabled_reason -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        webhook_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        person_id -> Nullable<Text>,
+        erasure_id -> Nullable<Text>,
+        payload -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Nullable<Timestamp>,
+        lease_holder -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        response_status -> Nullable<Integer>,
+        latency_ms -> Nullable<BigInt>,
+        response_body -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        acknowledged_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        delivery_id -> Text,
+        scheduled_at -> Timestamp,
+        attempted_at -> Timestamp,
+        response_status -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        response_body -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}

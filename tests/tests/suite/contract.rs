@@ -72,7 +72,8 @@ both_backends! {
                 }
             }
         }
-        assert_eq!(documented.len(), 150, "{documented:#?}");
+        
+        assert_eq!(documented.len(), 158, "{documented:#?}");
         assert_eq!(served, documented);
     }
 }

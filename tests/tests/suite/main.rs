@@ -24,3 +24,4 @@ mod tenants;
 mod tokens;
 mod unsubscribe;
 mod unverified_device;
+mod webhooks;

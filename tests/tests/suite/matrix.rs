@@ -135,6 +135,8 @@ enum Kind {
     Tenant,
     Hold,
     Erasure,
+    Webhook,
+    Delivery,
 }
 
 impl Kind {
@@ -189,6 +191,8 @@ fn classify(path: &str, param: &str) -> Result<Param, String> {
         "tenant_id" => Param::Id(Kind::Tenant),
         "hold_id" => Param::Id(Kind::Hold),
         "erasure_id" => Param::Id(Kind::Erasure),
+        "webhook_id" => Param::Id(Kind::Webhook),
+        "delivery_id" => Param::Id(Kind::Delivery),
         "kind" => Param::Fixed("terms"),
         other => {
             return Err(format!(
@@ -476,6 +480,10 @@ struct Party {
     hold: String,
     /// The receipt of an erased third person.
     erasure: String,
+    /// A webhook endpoint, told of that erasure.
+    webhook: String,
+    /// Its `person.erased` delivery.
+    delivery: String,
     policy: String,
     sweep: String,
     /// What no other tenant may be shown of it.
@@ -507,10 +515,15 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
     let hold_reason = format!("{name} court case");
     let hold = created("hold", app.post(&format!("{person}/holds"), &t, &json!({"reason": hold_reason})).await).await;
     let hold = hold["id"].as_str().unwrap().to_owned();
+    let hook_url = format!("https://hooks.{name}.example/kluis");
+    let body = json!({"url": hook_url, "event_types": ["person.erased"]});
+    let hook = created("webhook", app.post("/v1/webhooks", &t, &body).await).await;
+    let (webhook, hook_secret) = (hook["id"].as_str().unwrap().to_owned(), hook["secret"].as_str().unwrap().to_owned());
     let third = created("person", app.post("/v1/people", &t, &json!({"first_name": "Third"})).await).await;
     let erased = app.delete(&format!("/v1/people/{}", third["id"].as_str().unwrap()), &t).await;
     assert_eq!(erased.status(), StatusCode::OK, "erasure of a third person");
     let erasure: Value = erased.json().await.unwrap();
+    let delivery = erasure["webhooks"][0]["delivery_id"].as_str().expect("the webhook was told").to_owned();
     let erasure = erasure["id"].as_str().unwrap().to_owned();
     let visit_path = format!("/matrix/{name}-only-page");
     let visit = app.post("/v1/visits", &t, &json!({"path": visit_path})).await;
@@ -535,6 +548,10 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
         hold.clone(),
         hold_reason,
         erasure.clone(),
+        webhook.clone(),
+        delivery.clone(),
+        hook_secret,
+        hook_url,
     ];
     for human in [&main, &other] {
         secrets.extend(human.values.iter().cloned());
@@ -544,7 +561,7 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
         );
         secrets.extend([human.session.clone(), human.spare_session.clone()]);
     }
-    Party { tenant, main, other, client, purpose, recipient, hold, erasure, policy, sweep, secrets }
+    Party { tenant, main, other, client, purpose, recipient, hold, erasure, webhook, delivery, policy, sweep, secrets }
 }
 
 impl Party {
@@ -567,6 +584,8 @@ impl Party {
             Kind::Tenant => self.tenant.id.clone(),
             Kind::Hold => self.hold.clone(),
             Kind::Erasure => self.erasure.clone(),
+            Kind::Webhook => self.webhook.clone(),
+            Kind::Delivery => self.delivery.clone(),
         }
     }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, get, web};
-use kluis_app::erasure::Receipt;
+use kluis_app::erasure::Reported;
 use kluis_core::Scope;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -97,10 +97,47 @@ pub struct ErasureReceipt {
     pub rows: BTreeMap<String, u64>,
     /// Who must be told.
     pub notify: NotifyView,
+    /// The webhook endpoints told (`person.erased`, with the references
+    /// their app held): when delivered, when acknowledged with a 2xx.
+    pub webhooks: Vec<ToldView>,
 }
 
-impl From<Receipt> for ErasureReceipt {
-    fn from(r: Receipt) -> Self {
+/// A webhook endpoint told of an erasure.
+#[derive(Serialize, ToSchema)]
+pub struct ToldView {
+    /// The endpoint.
+    pub webhook_id: String,
+    /// The app (client) it speaks for; null once the endpoint is deleted.
+    pub client_id: Option<String>,
+    /// The `person.erased` delivery (see the endpoint's delivery log).
+    pub delivery_id: String,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    /// The first answer of the endpoint, of any status.
+    #[serde(with = "kluis_core::time::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_at: Option<time::PrimitiveDateTime>,
+    /// The endpoint's 2xx answer.
+    #[serde(with = "kluis_core::time::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub acknowledged_at: Option<time::PrimitiveDateTime>,
+}
+
+impl From<Reported> for ErasureReceipt {
+    fn from(reported: Reported) -> Self {
+        let webhooks = reported
+            .told
+            .into_iter()
+            .map(|t| ToldView {
+                webhook_id: t.delivery.webhook_id,
+                client_id: t.client_id,
+                delivery_id: t.delivery.id,
+                status: t.delivery.status.as_str().to_owned(),
+                delivered_at: t.delivery.delivered_at,
+                acknowledged_at: t.delivery.acknowledged_at,
+            })
+            .collect();
+        let r = reported.receipt;
         let mut notify = NotifyView { references: Vec::new(), recipients: Vec::new() };
         for notice in r.notify {
             match notice.kind.as_str() {
@@ -116,6 +153,7 @@ impl From<Receipt> for ErasureReceipt {
             erased_at: r.erased_at,
             rows: r.removed,
             notify,
+            webhooks,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod requests;
 pub mod retention;
 pub mod signin;
 pub mod tenants;
+pub mod webhooks;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;

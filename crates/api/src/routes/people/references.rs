@@ -76,13 +76,14 @@ impl From<NewReference> for references::NewReference {
     }
 }
 
-/// Register that the calling client's app holds a reference to the person.
+/// Register that the calling client's app holds a reference to the person
+/// (`people:read` is enough: an app that only reads must be able to say it holds one).
 #[utoipa::path(
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
     request_body = NewReference,
     responses((status = 201, body = ReferenceView, description = "Created: the reference"), BodyErrors, NotFound, Conflict),
-    security(("bearer" = ["people:write"]))
+    security(("bearer" = ["people:read"]))
 )]
 #[post("/v1/people/{person_id}/references")]
 pub async fn create_reference(
@@ -91,7 +92,7 @@ pub async fn create_reference(
     path: web::Path<String>,
     body: Json<NewReference>,
 ) -> Result<HttpResponse, ApiError> {
-    let scoped = caller.scoped(Scope::PeopleWrite)?;
+    let scoped = caller.scoped(Scope::PeopleRead)?;
     body.0.validate()?;
     let person = person_id(path.into_inner())?;
     let reference = references::create(&state.app, &scoped, person, body.0.into()).await?;
