@@ -318,12 +318,19 @@ pub struct ToldEndpoint {
 
 // The worker's side.
 
+/// How long a claim holds: longer than a receiver may take (15 s), short
+/// enough that an instance killed mid-delivery delays its claims little.
+const CLAIM: time::Duration = time::Duration::seconds(30);
+
+/// A claimed delivery with the secrets that sign it now.
+pub type Signable = (Claimed, Vec<Zeroizing<String>>);
+
 /// Claim deliveries due now for `holder` (see [`deliveries::claim_due`]).
-pub fn due(app: &App, holder: &str, limit: i64) -> Result<Vec<(Claimed, Vec<Zeroizing<String>>)>, DomainError> {
+pub fn due(app: &App, holder: &str, limit: i64) -> Result<Vec<Signable>, DomainError> {
     let mut conn = app.pool.get().map_err(kluis_store::error::from_pool)?;
     let now = kluis_core::time::now();
     let claimed = kluis_store::write_tx(&mut conn, |conn| {
-        deliveries::claim_due(conn, holder, now, limit, time::Duration::minutes(2)).map_err(kluis_store::error::TxError)
+        deliveries::claim_due(conn, holder, now, limit, CLAIM).map_err(kluis_store::error::TxError)
     })
     .map_err(DomainError::from)?;
     let mut out = Vec::with_capacity(claimed.len());

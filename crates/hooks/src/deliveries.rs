@@ -574,12 +574,11 @@ fn truncate(text: &str, max: usize) -> String {
     text[..end].to_owned()
 }
 
-/// The deliveries about a person (their export), oldest first: id, endpoint, type, status, queued.
-pub fn of_person(
-    conn: &mut Db,
-    tenant: &TenantId,
-    person: &PersonId,
-) -> Result<Vec<(String, String, String, String, PrimitiveDateTime)>> {
+/// A delivery about a person as their export shows it: id, endpoint, type, status, queued.
+pub type PersonDelivery = (String, String, String, String, PrimitiveDateTime);
+
+/// The deliveries about a person (their export), oldest first.
+pub fn of_person(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Vec<PersonDelivery>> {
     d::table
         .filter(d::tenant_id.eq(tenant.as_str()))
         .filter(d::person_id.eq(person.as_str()))
