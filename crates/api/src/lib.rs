@@ -81,8 +81,8 @@ impl utoipa::Modify for BearerScheme {
 /// Register every route; the OpenAPI document is collected from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
     use routes::{
-        accounts, audit, clients, consent, devices, erasures, me, meta, oauth, people, policies, processing, retention,
-        signin, tenants,
+        accounts, audit, clients, consent, devices, erasures, exports, me, meta, oauth, people, policies, processing,
+        retention, signin, tenants,
     };
     // actix tries the routes in this order, matching each pattern in turn:
     // the liveness probe and the hot paths (a processor's consent checks,
@@ -219,7 +219,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(retention::delete_policy)
         .service(retention::run_sweep)
         .service(retention::list_sweeps)
-        .service(retention::get_sweep);
+        .service(retention::get_sweep)
+        .service(exports::start_export)
+        .service(exports::get_export)
+        .service(exports::download_export);
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves and

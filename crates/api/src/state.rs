@@ -30,6 +30,8 @@ pub struct ApiConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Request rates of the flows anyone can drive without a token.
     pub limits: kluis_app::limiter::Limits,
+    /// Where tenant export archives are written.
+    pub archive_dir: std::path::PathBuf,
 }
 
 impl Default for ApiConfig {
@@ -44,6 +46,7 @@ impl Default for ApiConfig {
             auth_failure_window: Duration::from_secs(15 * 60),
             trusted_proxies: Vec::new(),
             limits: kluis_app::limiter::Limits::default(),
+            archive_dir: std::path::PathBuf::from("data/exports"),
         }
     }
 }
@@ -58,6 +61,7 @@ impl ApiConfig {
             max_auth_failures: self.max_auth_failures,
             auth_failure_window: self.auth_failure_window,
             limits: self.limits,
+            archive_dir: self.archive_dir.clone(),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod setup;
 
 // The use cases, one module per resource.
 pub mod accounts;
+pub mod archives;
 pub mod audit_log;
 pub mod clients;
 pub mod consent;
@@ -73,6 +74,8 @@ pub struct Settings {
     pub auth_failure_window: Duration,
     /// Request rates of the flows anyone can drive without a token.
     pub limits: Limits,
+    /// Where the archives of tenant exports are written (`<data_dir>/exports`).
+    pub archive_dir: std::path::PathBuf,
 }
 
 impl Default for Settings {
@@ -84,6 +87,7 @@ impl Default for Settings {
             max_auth_failures: 10,
             auth_failure_window: Duration::from_secs(15 * 60),
             limits: Limits::default(),
+            archive_dir: std::path::PathBuf::from("data/exports"),
         }
     }
 }

@@ -149,6 +149,12 @@ pub enum Action {
     RetentionPolicyDelete,
     /// A retention sweep ran (or, dry, counted).
     RetentionSweep,
+    /// A whole-tenant archive was started (API) or written (CLI).
+    TenantExport,
+    /// A whole-tenant archive was downloaded.
+    TenantExportDownload,
+    /// The tenant was imported from an archive (the first entry after the archive's chain).
+    TenantImport,
 }
 
 impl Action {
@@ -221,6 +227,9 @@ impl Action {
             Action::RetentionPolicyUpdate => "retention_policy.update",
             Action::RetentionPolicyDelete => "retention_policy.delete",
             Action::RetentionSweep => "retention.sweep",
+            Action::TenantExport => "tenant.export",
+            Action::TenantExportDownload => "tenant.export_download",
+            Action::TenantImport => "tenant.import",
         }
     }
 }

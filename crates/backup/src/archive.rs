@@ -184,9 +184,23 @@ fn export_table(
     out: &mut impl Write,
     progress: &mut dyn Progress,
 ) -> Result<TableSummary, ArchiveError> {
+    progress.table(table.name);
+    write_line(out, &Line::Table { name: table.name.to_owned(), columns: table.columns.clone() })?;
+    let summary = each_row_line(conn, tenant, table, progress, |line| Ok(out.write_all(line)?))?;
+    write_line(out, &Line::End(summary.clone()))?;
+    Ok(summary)
+}
+
+/// Hand each of `tenant`'s rows of `table` to `each` as its archive line
+/// (canonical JSON array and a newline); returns the table's count and digest.
+fn each_row_line(
+    conn: &mut Db,
+    tenant: &TenantId,
+    table: TableDef,
+    progress: &mut dyn Progress,
+    mut each: impl FnMut(&[u8]) -> Result<(), ArchiveError>,
+) -> Result<TableSummary, ArchiveError> {
     let name = table.name.to_owned();
-    progress.table(&name);
-    write_line(out, &Line::Table { name: name.clone(), columns: table.columns.clone() })?;
     let mut reader = RowReader::new(conn, table, tenant.as_str())?;
     let mut digest = RowDigest::default();
     let mut rows = 0u64;
@@ -199,15 +213,26 @@ fn export_table(
             let mut line = serde_json::to_vec(row).map_err(|e| ArchiveError::Content(e.to_string()))?;
             line.push(b'\n');
             digest.add(&line);
-            out.write_all(&line)?;
+            each(&line)?;
         }
         rows += page.len() as u64;
         progress.rows(page.len() as u64);
     }
     progress.table_done(&name, rows);
-    let summary = TableSummary { name, rows, sha256: digest.hex() };
-    write_line(out, &Line::End(summary.clone()))?;
-    Ok(summary)
+    Ok(TableSummary { name, rows, sha256: digest.hex() })
+}
+
+/// The count and digest of each of `tenant`'s tables as they are now, as
+/// an archive's manifest would list them: compare a tenant with an
+/// archive, or two instances after a move, without writing a file.
+pub fn summarize(conn: &mut Db, tenant: &TenantId) -> Result<Vec<TableSummary>, ArchiveError> {
+    dump::in_snapshot(conn, |conn| {
+        let mut summaries = Vec::new();
+        for table in dump::in_fk_order(conn, dump::tenant_tables())? {
+            summaries.push(each_row_line(conn, tenant, table, &mut Quiet, |_| Ok(()))?);
+        }
+        Ok(summaries)
+    })
 }
 
 /// What an import is told.

@@ -74,10 +74,10 @@ impl From<std::io::Error> for ArchiveError {
     /// The reader's own errors travel inside `io::Error`: unwrap them.
     fn from(error: std::io::Error) -> Self {
         if error.get_ref().is_some_and(|inner| inner.is::<ArchiveError>()) {
-            if let Some(inner) = error.into_inner() {
-                if let Ok(archive) = inner.downcast::<ArchiveError>() {
-                    return *archive;
-                }
+            if let Some(inner) = error.into_inner()
+                && let Ok(archive) = inner.downcast::<ArchiveError>()
+            {
+                return *archive;
             }
             return ArchiveError::Content("unreadable".to_owned());
         }

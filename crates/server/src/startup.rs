@@ -194,6 +194,7 @@ pub fn api_config(settings: &Settings) -> ApiConfig {
         cors_origins: settings.cors_origins.clone(),
         trusted_proxies: settings.trusted_proxies.clone(),
         limits: settings.limits(),
+        archive_dir: settings.data_dir.join("exports"),
         ..ApiConfig::default()
     }
 }

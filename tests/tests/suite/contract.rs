@@ -72,7 +72,7 @@ both_backends! {
                 }
             }
         }
-        assert_eq!(documented.len(), 130, "{documented:#?}");
+        assert_eq!(documented.len(), 133, "{documented:#?}");
         assert_eq!(served, documented);
     }
 }
