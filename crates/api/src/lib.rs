@@ -82,8 +82,8 @@ impl utoipa::Modify for BearerScheme {
 /// Register every route; the OpenAPI document is collected from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
     use routes::{
-        accounts, audit, clients, consent, devices, erasures, me, meta, oauth, people, policies, processing, requests,
-        retention, signin, tenants, webhooks,
+        accounts, audit, clients, consent, devices, erasures, exports, me, meta, oauth, people, policies, processing,
+        requests, retention, signin, tenants, webhooks,
     };
     // actix tries the routes in this order, matching each pattern in turn:
     // the liveness probe and the hot paths (a processor's consent checks,
@@ -248,7 +248,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::delete_webhook)
         .service(webhooks::rotate_webhook_secret)
         .service(webhooks::list_deliveries)
-        .service(webhooks::replay_delivery);
+        .service(webhooks::replay_delivery)
+        .service(exports::start_export)
+        .service(exports::get_export)
+        .service(exports::download_export);
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves and

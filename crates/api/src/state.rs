@@ -32,6 +32,8 @@ pub struct ApiConfig {
     pub limits: kluis_app::limiter::Limits,
     /// The operator's webhook settings.
     pub webhooks: kluis_hooks::Policy,
+    /// Where tenant export archives are written.
+    pub archive_dir: std::path::PathBuf,
 }
 
 impl Default for ApiConfig {
@@ -47,6 +49,7 @@ impl Default for ApiConfig {
             trusted_proxies: Vec::new(),
             limits: kluis_app::limiter::Limits::default(),
             webhooks: kluis_hooks::Policy::default(),
+            archive_dir: std::path::PathBuf::from("data/exports"),
         }
     }
 }
@@ -62,6 +65,7 @@ impl ApiConfig {
             auth_failure_window: self.auth_failure_window,
             limits: self.limits,
             webhooks: self.webhooks,
+            archive_dir: self.archive_dir.clone(),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod setup;
 
 // The use cases, one module per resource.
 pub mod accounts;
+pub mod archives;
 pub mod audit_log;
 pub mod clients;
 pub mod consent;
@@ -78,6 +79,8 @@ pub struct Settings {
     pub limits: Limits,
     /// The operator's webhook settings (http, private addresses, retry schedule).
     pub webhooks: kluis_hooks::Policy,
+    /// Where the archives of tenant exports are written (`<data_dir>/exports`).
+    pub archive_dir: std::path::PathBuf,
 }
 
 impl Default for Settings {
@@ -90,6 +93,7 @@ impl Default for Settings {
             auth_failure_window: Duration::from_secs(15 * 60),
             limits: Limits::default(),
             webhooks: kluis_hooks::Policy::default(),
+            archive_dir: std::path::PathBuf::from("data/exports"),
         }
     }
 }

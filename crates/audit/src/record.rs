@@ -179,6 +179,12 @@ pub enum Action {
     WebhookRotateSecret,
     /// A webhook delivery was replayed.
     WebhookReplay,
+    /// A whole-tenant archive was started (API) or written (CLI).
+    TenantExport,
+    /// A whole-tenant archive was downloaded.
+    TenantExportDownload,
+    /// The tenant was imported from an archive (the first entry after the archive's chain).
+    TenantImport,
 }
 
 impl Action {
@@ -266,6 +272,9 @@ impl Action {
             Action::WebhookDelete => "webhook.delete",
             Action::WebhookRotateSecret => "webhook.rotate_secret",
             Action::WebhookReplay => "webhook.replay",
+            Action::TenantExport => "tenant.export",
+            Action::TenantExportDownload => "tenant.export_download",
+            Action::TenantImport => "tenant.import",
         }
     }
 }

@@ -84,6 +84,43 @@ enum Command {
         #[command(subcommand)]
         command: RetentionCommand,
     },
+    /// Whole-tenant archives: export a tenant, import one (also across backends).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Write a tenant's whole data to one sealed, compressed archive (one
+    /// consistent snapshot; the server may keep running). Prints the manifest as JSON.
+    Export {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The archive to write (`-` for standard output).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Seal with the passphrase in this file (first line) instead of the
+        /// master key, so any kluis given it can import the archive.
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Import an archive as a new tenant, in one transaction: refused, with
+    /// nothing imported, when it was altered or cut short, is of a newer
+    /// schema, or its tenant or slug exists here. Prints the manifest as JSON.
+    Import {
+        /// The archive to read.
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        /// Import under this slug instead of the archive's.
+        #[arg(long = "as", value_name = "SLUG")]
+        as_slug: Option<String>,
+        /// The passphrase the archive was sealed with, in this file (first line).
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -163,6 +200,7 @@ fn main() -> ExitCode {
         }
         Command::Operator { command: OperatorCommand::CreateClient { name } } => create_operator(&settings, &name),
         Command::Keys { command: KeysCommand::Rotate } => rotate_keys(&settings),
+        Command::Tenant { command } => tenant_archive(&settings, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -262,4 +300,125 @@ fn sweep(settings: &Settings, slug: &str, dry_run: bool) -> Result<(), String> {
     let view = kluis_api::routes::retention::SweepView::from(sweep);
     println!("{}", serde_json::to_string(&view).map_err(|e| e.to_string())?);
     Ok(())
+}
+
+/// A passphrase from `--passphrase-file` (its first line) or
+/// `KLUIS_ARCHIVE_PASSPHRASE`; none means the master key.
+fn passphrase(file: Option<&std::path::Path>) -> Result<Option<zeroize::Zeroizing<String>>, String> {
+    let text = match file {
+        Some(path) => zeroize::Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|e| format!("passphrase file {}: {e}", path.display()))?,
+        ),
+        None => match std::env::var("KLUIS_ARCHIVE_PASSPHRASE") {
+            Ok(value) => zeroize::Zeroizing::new(value),
+            Err(_) => return Ok(None),
+        },
+    };
+    let line = zeroize::Zeroizing::new(text.lines().next().unwrap_or_default().to_owned());
+    if line.chars().count() < kluis_app::archives::MIN_PASSPHRASE {
+        return Err(format!("the passphrase must have at least {} characters", kluis_app::archives::MIN_PASSPHRASE));
+    }
+    Ok(Some(line))
+}
+
+/// Progress of an export or import on stderr: bars on a terminal, plain
+/// lines (one per table) otherwise.
+struct CliProgress {
+    bar: Option<indicatif::ProgressBar>,
+    verb: &'static str,
+}
+
+impl CliProgress {
+    fn new(verb: &'static str) -> CliProgress {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} rows {msg}")
+            {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        });
+        CliProgress { bar, verb }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl kluis_backup::Progress for CliProgress {
+    fn start(&mut self, tables: u64, rows: u64) {
+        match &self.bar {
+            Some(bar) => bar.set_length(rows),
+            None => eprintln!("kluis: {} {tables} tables, {rows} rows", self.verb),
+        }
+    }
+    fn table(&mut self, name: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(name.to_owned());
+        }
+    }
+    fn rows(&mut self, n: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(n);
+        }
+    }
+    fn table_done(&mut self, name: &str, rows: u64) {
+        if self.bar.is_none() {
+            eprintln!("kluis: {} {name}: {rows} rows", self.verb);
+        }
+    }
+}
+
+/// `kluis tenant export|import`.
+fn tenant_archive(settings: &Settings, command: TenantCommand) -> Result<(), String> {
+    let prepared = startup::prepare(settings).map_err(|e| e.to_string())?;
+    let mut conn = prepared.pool.get().map_err(|e| e.to_string())?;
+    match command {
+        TenantCommand::Export { tenant, out, passphrase_file } => {
+            let phrase = passphrase(passphrase_file.as_deref())?;
+            let secret = match &phrase {
+                Some(p) => kluis_backup::Secret::Passphrase(p.as_str()),
+                None => kluis_backup::Secret::Master(&prepared.master),
+            };
+            let tenant = kluis_store::tenancy::tenants::get_by_slug(&mut conn, &tenant)
+                .map_err(|_| format!("no tenant with slug `{tenant}`"))?;
+            let mut progress = CliProgress::new("exported");
+            let result = kluis_app::archives::export_to(&mut conn, &tenant.id, &out, &secret, &mut progress);
+            progress.finish();
+            let (manifest, bytes) = result.map_err(|e| e.to_string())?;
+            if out != std::path::Path::new("-") {
+                println!("{}", serde_json::to_string(&manifest).map_err(|e| e.to_string())?);
+            }
+            eprintln!("kluis: wrote {} ({bytes} bytes)", out.display());
+            Ok(())
+        }
+        TenantCommand::Import { file, as_slug, passphrase_file } => {
+            if let Some(slug) = &as_slug {
+                let mut errors = Vec::new();
+                kluis_store::tenancy::rules::check_slug(slug, &mut errors);
+                if !errors.is_empty() {
+                    return Err(format!("--as `{slug}` is not a valid slug (lowercase letters, digits and dashes)"));
+                }
+            }
+            let kind = kluis_app::archives::key_kind_of(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let phrase = if kind == "passphrase" { passphrase(passphrase_file.as_deref())? } else { None };
+            let secret = match &phrase {
+                Some(p) => kluis_backup::Secret::Passphrase(p.as_str()),
+                None => kluis_backup::Secret::Master(&prepared.master),
+            };
+            let options = kluis_backup::ImportOptions { slug: as_slug };
+            let mut progress = CliProgress::new("imported");
+            let result = kluis_app::archives::import_from(&mut conn, &file, &secret, &options, &mut progress);
+            progress.finish();
+            let imported = result.map_err(|e| format!("{}: {e}", file.display()))?;
+            println!("{}", serde_json::to_string(&imported.manifest).map_err(|e| e.to_string())?);
+            eprintln!("kluis: imported tenant {} as `{}`", imported.tenant, imported.slug);
+            Ok(())
+        }
+    }
 }

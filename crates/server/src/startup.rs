@@ -197,6 +197,7 @@ pub fn api_config(settings: &Settings) -> ApiConfig {
         trusted_proxies: settings.trusted_proxies.clone(),
         limits: settings.limits(),
         webhooks: settings.webhooks(),
+        archive_dir: settings.data_dir.join("exports"),
         ..ApiConfig::default()
     }
 }

@@ -66,6 +66,16 @@ impl MasterKey {
         Zeroizing::new(STANDARD.encode(self.0))
     }
 
+    /// A 256-bit key for another use, derived with HKDF-SHA256 from the
+    /// master key, `salt` and `info` (which names the use), so that no two
+    /// uses share a key and the master key itself never leaves this type.
+    pub fn derive(&self, salt: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
+        let mut out = Zeroizing::new([0u8; 32]);
+        // 32 bytes is far below HKDF-SHA256's 8160-byte limit: expand cannot fail.
+        let _ = hkdf::Hkdf::<Sha256>::new(Some(salt), &self.0).expand(info, out.as_mut());
+        out
+    }
+
     /// Seal `plaintext`, bound to `context` (e.g. `signing_key:<kid>`).
     /// Output: nonce || ciphertext+tag.
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {

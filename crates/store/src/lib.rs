@@ -6,6 +6,7 @@
 
 pub mod crypto;
 pub mod db;
+pub mod dump;
 pub mod error;
 pub mod idempotency;
 pub mod migrate;

@@ -617,6 +617,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tenant_exports (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        state -> Text,
+        key_kind -> Text,
+        actor_id -> Text,
+        tables_total -> BigInt,
+        tables_done -> BigInt,
+        rows_total -> BigInt,
+        rows_done -> BigInt,
+        bytes -> BigInt,
+        manifest -> Nullable<Text>,
+        error -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(api_clients -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -666,6 +687,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     webhook_attempts,
+    tenant_exports,
 );
 
 diesel::table! {

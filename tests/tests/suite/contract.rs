@@ -72,8 +72,7 @@ both_backends! {
                 }
             }
         }
-        
-        assert_eq!(documented.len(), 158, "{documented:#?}");
+        assert_eq!(documented.len(), 161, "{documented:#?}");
         assert_eq!(served, documented);
     }
 }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod backup;
 mod clients;
 mod conformance;
 mod consent;

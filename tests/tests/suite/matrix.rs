@@ -37,7 +37,16 @@ const CONTROL_ANSWERS: &[(&str, u16, &str)] = &[
     ("POST /v1/people/{person_id}/account", 409, "the person has an account already"),
     ("DELETE /v1/purposes/{key}", 409, "the ledger holds a consent for it"),
     ("DELETE /v1/people/{person_id}", 409, "the control of POST .../holds placed a legal hold on the person"),
+    ("POST /v1/requests/{request_id}/refuse", 409, "the control of .../complete closed the request first"),
+    (
+        "GET /v1/me/requests/{request_id}/export",
+        410,
+        "the signed-in person's request is not completed: no export waits",
+    ),
 ];
+
+/// The steps of a request, in the order its controls take them.
+const REQUEST_STEPS: [&str; 4] = ["verify", "extend", "complete", "refuse"];
 
 /// Who an operation is for, from the scope it declares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,6 +146,8 @@ enum Kind {
     Erasure,
     Webhook,
     Delivery,
+    Request,
+    Export,
 }
 
 impl Kind {
@@ -144,7 +155,14 @@ impl Kind {
     fn personal(self) -> bool {
         matches!(
             self,
-            Kind::Email | Kind::Phone | Kind::Address | Kind::Website | Kind::Reference | Kind::Device | Kind::Session
+            Kind::Email
+                | Kind::Phone
+                | Kind::Address
+                | Kind::Website
+                | Kind::Reference
+                | Kind::Device
+                | Kind::Session
+                | Kind::Request
         )
     }
 
@@ -193,6 +211,8 @@ fn classify(path: &str, param: &str) -> Result<Param, String> {
         "erasure_id" => Param::Id(Kind::Erasure),
         "webhook_id" => Param::Id(Kind::Webhook),
         "delivery_id" => Param::Id(Kind::Delivery),
+        "request_id" => Param::Id(Kind::Request),
+        "export_id" => Param::Id(Kind::Export),
         "kind" => Param::Fixed("terms"),
         other => {
             return Err(format!(
@@ -230,6 +250,11 @@ fn valid_body(method: &Method, path: &str) -> Option<Value> {
             json!({"purpose": "marketing_email", "action": "withdraw", "source": "admin"})
         }
         ("POST", "/v1/people/{person_id}/holds") => json!({"reason": "matrix hold"}),
+        ("PUT", "/v1/people/{person_id}/restriction") => json!({"reason": "matrix restriction"}),
+        ("POST", "/v1/requests/{request_id}/verify") => json!({}),
+        ("POST", "/v1/requests/{request_id}/extend") => json!({"months": 1, "reason": "matrix extension"}),
+        ("POST", "/v1/requests/{request_id}/complete") => json!({}),
+        ("POST", "/v1/requests/{request_id}/refuse") => json!({"reason": "not_applicable", "text": "matrix refusal"}),
         ("POST", "/v1/people/{person_id}/emails") => json!({"address": "matrix@example.org", "label": "work"}),
         ("POST", "/v1/people/{person_id}/phones") => json!({"number": "+31201234560", "label": "work"}),
         ("POST", "/v1/people/{person_id}/references") => json!({"app": "matrix", "external_ref": "matrix-1"}),
@@ -407,6 +432,8 @@ struct Human {
     address: String,
     website: String,
     reference: String,
+    /// An access request of theirs.
+    request: String,
     email_address: String,
     last_name: String,
     username: String,
@@ -437,6 +464,8 @@ async fn human(app: &TestApp, tenant: &Tenant, label: &str, party: &str, phone: 
         created("reference", app.post(&format!("{path}/references"), &tenant.token, &reference).await).await;
     let account = json!({"username": username, "password": PASSWORD});
     created("account", app.post(&format!("{path}/account"), &tenant.token, &account).await).await;
+    let request = json!({"kind": "access", "person_id": id});
+    let request = created("request", app.post("/v1/requests", &tenant.token, &request).await).await;
     let (session, sid) = sign_in(app, tenant, &email_address).await;
     let (_, spare_session) = sign_in(app, tenant, &email_address).await;
     Human {
@@ -449,6 +478,7 @@ async fn human(app: &TestApp, tenant: &Tenant, label: &str, party: &str, phone: 
         address: first("addresses"),
         website: first("websites"),
         reference: reference["id"].as_str().unwrap().to_owned(),
+        request: request["id"].as_str().unwrap().to_owned(),
         values: vec![
             id.clone(),
             email_address.clone(),
@@ -484,6 +514,8 @@ struct Party {
     webhook: String,
     /// Its `person.erased` delivery.
     delivery: String,
+    /// A tenant export job.
+    export: String,
     policy: String,
     sweep: String,
     /// What no other tenant may be shown of it.
@@ -525,6 +557,15 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
     let erasure: Value = erased.json().await.unwrap();
     let delivery = erasure["webhooks"][0]["delivery_id"].as_str().expect("the webhook was told").to_owned();
     let erasure = erasure["id"].as_str().unwrap().to_owned();
+    // A restriction on `main`, so that its GET has one to show.
+    let body = json!({"reason": format!("{name} dispute")});
+    let restricted =
+        app.client.put(app.url(&format!("{person}/restriction"))).bearer_auth(&t).json(&body).send().await.unwrap();
+    assert!(restricted.status().is_success(), "restriction: {}", restricted.status());
+    let export = app.post("/v1/exports", &t, &json!({})).await;
+    assert_eq!(export.status(), StatusCode::ACCEPTED, "export job");
+    let export: Value = export.json().await.unwrap();
+    let export = export["id"].as_str().unwrap().to_owned();
     let visit_path = format!("/matrix/{name}-only-page");
     let visit = app.post("/v1/visits", &t, &json!({"path": visit_path})).await;
     assert!(visit.status().is_success(), "visit: {}", visit.status());
@@ -550,18 +591,42 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
         erasure.clone(),
         webhook.clone(),
         delivery.clone(),
+        export.clone(),
         hook_secret,
         hook_url,
     ];
     for human in [&main, &other] {
         secrets.extend(human.values.iter().cloned());
         secrets.extend(
-            [&human.email, &human.phone, &human.address, &human.website, &human.reference, &human.device]
-                .map(|id| id.clone()),
+            [
+                &human.email,
+                &human.phone,
+                &human.address,
+                &human.website,
+                &human.reference,
+                &human.device,
+                &human.request,
+            ]
+            .map(|id| id.clone()),
         );
         secrets.extend([human.session.clone(), human.spare_session.clone()]);
     }
-    Party { tenant, main, other, client, purpose, recipient, hold, erasure, webhook, delivery, policy, sweep, secrets }
+    Party {
+        tenant,
+        main,
+        other,
+        client,
+        purpose,
+        recipient,
+        hold,
+        erasure,
+        webhook,
+        delivery,
+        export,
+        policy,
+        sweep,
+        secrets,
+    }
 }
 
 impl Party {
@@ -586,6 +651,8 @@ impl Party {
             Kind::Erasure => self.erasure.clone(),
             Kind::Webhook => self.webhook.clone(),
             Kind::Delivery => self.delivery.clone(),
+            Kind::Request => who.request.clone(),
+            Kind::Export => self.export.clone(),
         }
     }
 
@@ -881,6 +948,16 @@ async fn check_controls(app: &TestApp, ops: &[&Op], callers: &Callers, findings:
             // A stale version on one's own thing is 412, so the isolation cases' If-Match was read.
             let stale = Call { if_match: Some("\"999\""), ..call.clone() };
             controls.push((0, std::cmp::Reverse(0), op.name(), stale, token.clone(), Some(412)));
+        }
+        // A request's steps change its state: they run one at a time, in
+        // the order a request takes them, after the other writes.
+        let step = REQUEST_STEPS
+            .iter()
+            .position(|s| op.method == Method::POST && op.path == format!("/v1/requests/{{request_id}}/{s}"));
+        if let Some(step) = step {
+            let expected = CONTROL_ANSWERS.iter().find(|(name, _, _)| *name == op.name()).map(|(_, status, _)| *status);
+            controls.push((1, std::cmp::Reverse(usize::MAX - step), op.name(), call, token, expected));
+            continue;
         }
         let rank = match kinds.last() {
             _ if op.method != Method::DELETE => 0,

@@ -7,6 +7,7 @@ pub mod clients;
 pub mod consent;
 pub mod devices;
 pub mod erasures;
+pub mod exports;
 pub mod me;
 pub mod meta;
 pub mod oauth;

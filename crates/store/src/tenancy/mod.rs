@@ -5,7 +5,7 @@
 pub mod clients;
 pub mod keys;
 pub mod operator;
-mod rules;
+pub mod rules;
 pub mod tenants;
 
 pub use clients::{ApiClient, ClientChanges, IssuedClient, NewClient};
