@@ -1,17 +1,18 @@
 # kluis — the commands a developer and CI run.
 #   make run      serve on the embedded SQLite default (./data), no setup
 #   make test     the whole suite: unit tests + HTTP tests on SQLite and PostgreSQL
-#   make chaos    faults under load: kill -9 and a PostgreSQL restart (about a minute)
-#   make openapi  regenerate openapi/openapi.json from the code
+#   make chaos    faults under load: kill -9, a PostgreSQL restart, kill -9 before webhook delivery (about 3 minutes)
+#   make openapi  regenerate openapi/openapi.json (3.1) and openapi/openapi-3.0.json from the code
 #   make lint     rustfmt check + clippy with warnings as errors
 #   make contract openapi/openapi.json through an independent validator (openapi-spec-validator)
 #   make fuzz     Schemathesis against the real binary on SQLite and PostgreSQL (tests/schemathesis)
+#   make sdk      generate the Python, TypeScript and Rust clients into sdk/out and run a scenario with each (sdk/run.sh)
 #   make bench    load scenarios on SQLite and PostgreSQL with pgbench/argon2
 #                 baselines (BENCH_QUICK=1: a short smoke run); bench/README.md
 
 CARGO ?= cargo
 
-.PHONY: run test chaos openapi lint fmt build release bench contract fuzz
+.PHONY: run test chaos openapi lint fmt build release bench contract fuzz sdk
 
 run:
 	$(CARGO) run -p kluis-server --bin kluis -- serve
@@ -28,6 +29,8 @@ chaos:
 openapi:
 	$(CARGO) run -q -p kluis-server --bin kluis -- openapi > openapi/openapi.json.tmp
 	mv openapi/openapi.json.tmp openapi/openapi.json
+	$(CARGO) run -q -p kluis-server --bin kluis -- openapi --openapi-3-0 > openapi/openapi-3.0.json.tmp
+	mv openapi/openapi-3.0.json.tmp openapi/openapi-3.0.json
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -39,10 +42,13 @@ fmt:
 
 # The contract checkers live in .venv-ci/ (pinned in tests/schemathesis/requirements.txt).
 contract:
-	. tests/schemathesis/venv.sh && .venv-ci/bin/openapi-spec-validator openapi/openapi.json
+	. tests/schemathesis/venv.sh && .venv-ci/bin/openapi-spec-validator openapi/openapi.json openapi/openapi-3.0.json
 
 fuzz:
 	tests/schemathesis/run.sh
+
+sdk:
+	sdk/run.sh
 
 build:
 	$(CARGO) build --workspace --locked

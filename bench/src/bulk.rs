@@ -64,6 +64,7 @@ fn person(run: &str, i: usize) -> NewPerson {
                 }),
             },
         ],
+        attributes: Default::default(),
     }
 }
 

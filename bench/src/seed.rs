@@ -73,6 +73,8 @@ pub struct Seeded {
     pub person_ids: Vec<String>,
     /// E-mail addresses of the persons with an account.
     pub account_emails: Vec<String>,
+    /// More tenants, for the scenarios that spread over several.
+    pub others: Vec<Seeded>,
 }
 
 async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> Res<Value> {
@@ -162,5 +164,5 @@ pub async fn seed(
     }
     drop(stream);
     let account_emails = (0..accounts.min(people)).map(|i| format!("p{i}.{run}@bench.example")).collect();
-    Ok(Seeded { tenant_slug: run, tenant_id, admin, person_ids, account_emails })
+    Ok(Seeded { tenant_slug: run, tenant_id, admin, person_ids, account_emails, others: Vec::new() })
 }

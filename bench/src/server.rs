@@ -93,6 +93,9 @@ impl Server {
             // No sweeps of its own: `check_during_sweep` starts the one it
             // measures, and no other scenario shares the machine with one.
             .env("KLUIS_RETENTION_SWEEP_INTERVAL_SECS", "0")
+            // Nor scheduled backups: a backup of the million-person tenant
+            // would run beside whatever scenario is measured.
+            .env("KLUIS_BACKUP_INTERVAL_SECS", "0")
             .stdout(Stdio::null())
             .stderr(log);
         let database_url = match &database {

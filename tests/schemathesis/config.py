@@ -50,10 +50,24 @@ WEBHOOK = (
     + REFERENCE
     + "; `client_id` names a client of the tenant (stored data)"
 )
+ATTRIBUTE = (
+    "each of `purposes` " + REFERENCE + "; a rule applies only to the types it fits (length and pattern to a "
+    "string, max_length to a url, range to a number, values to an enum), min is not above max and a pattern "
+    "must compile (422): rules between fields"
+)
+VALUES = "`attributes` follow the tenant's own attribute definitions, their keys and types (stored data) (422)"
+LINK = "`verify_email_url` and `reset_password_url` hold `{token}` exactly once and no credentials (422): a count, not a pattern"
 TOKEN = "a mailed token that is unknown, used or expired is refused with 400 `token_invalid`: validity is stored data"
+BREACH = (
+    "`detected_at` must not be in the future, `reported_to_authority_at` and `subjects_notified_at` neither, nor "
+    "before `detected_at` (the clock, and a rule between fields, with the stored value on a change); each data "
+    "category named once (utoipa cannot say uniqueItems) (422)"
+)
 
 # (method, path) -> [(extra positive statuses, reason)]
 RULES: dict[tuple[str, str], list[tuple[list[str], str]]] = {
+    ("POST", "/v1/clients"): [(["422"], "each of `purposes` " + REFERENCE)],
+    ("PATCH", "/v1/clients/{client_id}"): [(["422"], "each of `purposes` " + REFERENCE)],
     ("GET", "/v1/consents/check"): [(["422"], "`purpose` " + REFERENCE)],
     ("POST", "/v1/consents/check"): [(["422"], "each `purpose` " + REFERENCE)],
     ("GET", "/v1/consents/changes"): [(["422"], "`purpose` " + REFERENCE)],
@@ -81,11 +95,19 @@ RULES: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("POST", "/v1/people/{person_id}/holds"): [
         (["422"], "`until` must be in the future (422): relative to now, not a fixed bound")
     ],
+    ("POST", "/v1/people/{person_id}/service-items"): [
+        (["422"], "`received_at` must not be in the future (422): relative to now, not a fixed bound")
+    ],
+    ("POST", "/v1/people/{person_id}/service-items/{item_id}/backups"): [
+        (["422"], "`made_at` must not be in the future (422): relative to now, not a fixed bound")
+    ],
+    ("POST", "/v1/attributes"): [(["422"], ATTRIBUTE)],
+    ("PATCH", "/v1/attributes/{key}"): [(["422"], ATTRIBUTE)],
     ("POST", "/v1/retention/policies"): [(["422"], RETENTION)],
     ("PATCH", "/v1/retention/policies/{policy_id}"): [(["422"], RETENTION)],
     ("PATCH", "/v1/tenants/{tenant_id}"): [
         (["422"], "a `max_retention` below the period of a policy the tenant has is refused (stored data)"),
-        (["422"], ZONE + "; " + EMAIL),
+        (["422"], ZONE + "; " + EMAIL + "; " + LINK),
     ],
     ("PATCH", "/v1/recipients/{recipient_id}"): [
         (["422"], "a recipient outside the EEA keeps a transfer mechanism: the country may be the stored one (422)")
@@ -109,9 +131,10 @@ RULES: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("POST", "/v1/people"): [
         (["422"], BIRTH),
         (["422"], "an address in NL has a Dutch postal code (422): a rule between two fields"),
+        (["422"], VALUES),
     ],
-    ("PATCH", "/v1/people/{person_id}"): [(["422"], BIRTH)],
-    ("PATCH", "/v1/me"): [(["422"], BIRTH)],
+    ("PATCH", "/v1/people/{person_id}"): [(["422"], BIRTH), (["422"], VALUES)],
+    ("PATCH", "/v1/me"): [(["422"], BIRTH), (["422"], VALUES)],
     ("POST", "/v1/unsubscribe/{token}"): [
         (["400", "410"], "an unsubscribe link kluis did not sign is 400, a used or expired one 410: a signature, not a pattern")
     ],
@@ -129,9 +152,24 @@ RULES: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ],
     ("POST", "/v1/public/{tenant_slug}/requests"): [(["422"], EMAIL)],
     ("POST", "/v1/public/{tenant_slug}/requests/verify"): [(["400"], TOKEN)],
+    ("POST", "/v1/public/{tenant_slug}/requests/verify/{token}"): [(["400"], TOKEN)],
     ("GET", "/v1/public/{tenant_slug}/requests/download/{token}"): [(["410"], GONE)],
     ("GET", "/v1/me/requests/{request_id}/export"): [(["410"], GONE)],
-    ("PATCH", "/v1/tenant"): [(["422"], ZONE + "; " + EMAIL)],
+    ("PATCH", "/v1/tenant"): [(["422"], ZONE + "; " + EMAIL + "; " + LINK)],
+    ("POST", "/v1/breaches"): [(["422"], BREACH)],
+    ("PATCH", "/v1/breaches/{breach_id}"): [
+        (["422"], BREACH + "; closing needs a report or a reason why none is made (the stored breach)")
+    ],
+    ("POST", "/v1/breaches/{breach_id}/notify-subjects"): [
+        (
+            ["422"],
+            "names `person_ids` or `data_categories` (a rule between fields); each person id names a person of "
+            "the tenant (stored data)",
+        )
+    ],
+    ("POST", "/v1/operator/breaches"): [
+        (["422"], BREACH + "; each tenant id names a tenant, once (stored data; uniqueItems)")
+    ],
     ("POST", "/v1/webhooks"): [(["422"], WEBHOOK)],
     ("PATCH", "/v1/webhooks/{webhook_id}"): [(["422"], WEBHOOK)],
     ("POST", "/v1/oauth/token"): [

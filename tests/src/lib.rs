@@ -191,6 +191,9 @@ impl TestApp {
         settings.webhooks_allow_private = true;
         settings.webhooks_allow_http = true;
         settings.webhook_retry_base_secs = 1;
+        // Backups are made by the tests that want them (the schedule's
+        // rounds are driven by hand: kluis_app::backups::run_schedule).
+        settings.backup_interval_secs = 0;
         adjust(&mut settings);
         let app = Application::build(&settings).expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());

@@ -64,6 +64,11 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     if let Some(tenant) = &caller.actor.tenant {
         span.record("tenant.id", tracing::field::display(tenant));
     }
+    // Global Privacy Control on a signed-in person's request: their
+    // objection to the tenant's `gpc` purposes, recorded once.
+    if caller.session_id().is_some() && caller.actor.has(Scope::OwnData) && crate::extract::sends_gpc(req) {
+        kluis_app::processors::honour_gpc(&state.app, &caller.0, crate::extract::consent_proof(req)).await?;
+    }
     req.extensions_mut().insert(caller.clone());
     Ok(caller)
 }

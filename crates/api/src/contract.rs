@@ -80,6 +80,40 @@ impl PartialSchema for ClientPurpose {
 
 impl ToSchema for ClientPurpose {}
 
+/// The values of a person's tenant-defined attributes (schema only): the
+/// tenant's own schema of them is `GET /v1/attributes/schema`.
+pub struct AttributeValues;
+
+impl PartialSchema for AttributeValues {
+    fn schema() -> RefOr<Schema> {
+        let value = ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                Type::String,
+                Type::Number,
+                Type::Boolean,
+                Type::Null,
+            ]))
+            .build();
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "Values of the tenant-defined attributes, by key (`{\"sector\": \"logistics\"}`). Each key must be \
+                 an attribute the tenant defined (`/v1/attributes`) and each value fit its type and rules \
+                 (`GET /v1/attributes/schema` is the tenant's JSON Schema of this object); a broken one is 422 \
+                 naming `attributes.<key>`. On a change, `null` removes a value and absent keys stay. A \
+                 purpose-bound client sees only the attributes whose data category its purposes cover.",
+            ))
+            .property_names(Some(
+                ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[a-z][a-z0-9_]{0,63}$")),
+            ))
+            .max_properties(Some(100))
+            .additional_properties(Some(RefOr::T(Schema::Object(value))))
+            .into()
+    }
+}
+
+impl ToSchema for AttributeValues {}
+
 /// The id of one of the tenant's recipients (schema only).
 pub struct RecipientId;
 
@@ -172,6 +206,8 @@ fn whole(number: &serde_json::Number) -> Option<i64> {
 /// fuzzer's coverage phase takes an `else` branch's property types for the
 /// property's own and calls valid bodies invalid.
 pub fn add_rules(api: &mut OpenApi) {
+    absent_is_not_null(api);
+    person_categories(api);
     card_numbers(api);
     not_blank(api);
     // A category or recipient named twice is refused.
@@ -179,6 +215,63 @@ pub fn add_rules(api: &mut OpenApi) {
         for property in ["data_categories", "recipients"] {
             unique_items(api, schema, property);
         }
+    }
+}
+
+/// A parameter that may be left out is left out, never sent as null (a
+/// header or query value cannot be null): an `Option` parameter's schema
+/// loses the `null` its Rust type gave it. (Generators read `null` beside
+/// `required: false` as a second layer of absence: progenitor, for one,
+/// made `Option<Option<&str>>` of `If-Match`.)
+fn absent_is_not_null(api: &mut OpenApi) {
+    use utoipa::openapi::Required;
+    use utoipa::openapi::schema::SchemaType;
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        let parameters = operations.into_iter().flatten().flat_map(|o| o.parameters.iter_mut().flatten());
+        let parameters = parameters.filter_map(|p| match p {
+            RefOr::T(parameter) if matches!(parameter.required, Required::False) => Some(parameter),
+            _ => None,
+        });
+        for parameter in parameters {
+            let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut() else { continue };
+            if let SchemaType::Array(types) = &schema.schema_type {
+                let kept: Vec<Type> = types.iter().filter(|t| **t != Type::Null).cloned().collect();
+                schema.schema_type = match kept.as_slice() {
+                    [one] => SchemaType::Type(one.clone()),
+                    _ => SchemaType::Array(kept),
+                };
+            }
+        }
+    }
+}
+
+/// Each person field's description names its data category, from the
+/// catalogue (`Category::of_field`): what a purpose must cover for a
+/// purpose-bound client to read the field.
+fn person_categories(api: &mut OpenApi) {
+    let Some(components) = api.components.as_mut() else { return };
+    let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut("PersonView") else { return };
+    for (name, property) in object.properties.iter_mut() {
+        let Some(category) = Category::of_field(name) else { continue };
+        let description = match property {
+            RefOr::T(Schema::Object(field)) => &mut field.description,
+            RefOr::T(Schema::Array(field)) => &mut field.description,
+            _ => continue,
+        };
+        let described = description.take().unwrap_or_default();
+        *description = Some(format!(
+            "{described} Data category `{category}`: a purpose-bound client reads it only through a purpose that covers it."
+        ));
     }
 }
 

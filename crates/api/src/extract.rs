@@ -51,28 +51,66 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .and_then(|_| syntax.end())
         .map_err(|e| ApiError::Malformed(format!("line {} column {}", e.line(), e.column())))?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_eof() || inner.is_io() {
-            return ApiError::Malformed(format!("line {} column {}", inner.line(), inner.column()));
+    let first = match serde_path_to_error::deserialize(&mut de) {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
+    // A number with no fraction is an integer (JSON Schema: `1.0` is an
+    // `integer`), whatever its notation: `177.0` fills a `u32` as `177` does.
+    if let Ok(mut document) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && whole_numbers(&mut document)
+        && let Ok(value) = serde_path_to_error::deserialize(document)
+    {
+        return Ok(value);
+    }
+    Err(data_error(first))
+}
+
+/// A body's data error (an unknown field, a wrong type) as a 422 naming its field.
+fn data_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if inner.is_eof() || inner.is_io() {
+        return ApiError::Malformed(format!("line {} column {}", inner.line(), inner.column()));
+    }
+    // The body is valid JSON (checked above), yet serde_json files some
+    // type errors under syntax (`true` for an enum: "expected value"):
+    // they are data errors all the same, named by their field.
+    let message = if inner.is_syntax() { "has the wrong type".to_owned() } else { inner.to_string() };
+    let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+    // serde_path_to_error's path already ends at an unknown field, but
+    // stops at the parent of a missing one.
+    let field = match (path.as_str(), message.strip_prefix("missing field `")) {
+        (".", Some(rest)) => rest.split('`').next().unwrap_or("body").to_owned(),
+        (parent, Some(rest)) => format!("{parent}.{}", rest.split('`').next().unwrap_or("")),
+        (".", None) => "body".to_owned(),
+        (field, None) => field.to_owned(),
+    };
+    ApiError::invalid(field, message)
+}
+
+/// Turn every number without a fraction written as a float (`177.0`,
+/// `1.77e2`) into the integer it is, so integer fields take it; whether
+/// any changed.
+fn whole_numbers(value: &mut serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                // Exact below 2^53; the cast cannot truncate.
+                #[allow(clippy::cast_possible_truncation, reason = "a whole number below 2^53")]
+                let whole = f as i64;
+                *value = serde_json::Value::from(whole);
+                return true;
+            }
+            false
         }
-        // The body is valid JSON (checked above), yet serde_json files some
-        // type errors under syntax (`true` for an enum: "expected value"):
-        // they are data errors all the same, named by their field.
-        let message = if inner.is_syntax() { "has the wrong type".to_owned() } else { inner.to_string() };
-        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-        // serde_path_to_error's path already ends at an unknown field, but
-        // stops at the parent of a missing one.
-        let field = match (path.as_str(), message.strip_prefix("missing field `")) {
-            (".", Some(rest)) => rest.split('`').next().unwrap_or("body").to_owned(),
-            (parent, Some(rest)) => format!("{parent}.{}", rest.split('`').next().unwrap_or("")),
-            (".", None) => "body".to_owned(),
-            (field, None) => field.to_owned(),
-        };
-        ApiError::invalid(field, message)
-    })?;
-    Ok(value)
+        serde_json::Value::Array(items) => items.iter_mut().map(whole_numbers).fold(false, |a, b| a | b),
+        serde_json::Value::Object(map) => map.values_mut().map(whole_numbers).fold(false, |a, b| a | b),
+        _ => false,
+    }
 }
 
 /// The field name in serde's "unknown field `x`, expected …" and
@@ -228,14 +266,51 @@ impl FromRequest for ConsentProof {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let ip = req.extensions().get::<crate::middleware::ClientIp>().and_then(|ip| ip.0);
-        let user_agent = req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .and_then(kluis_consent::clean_user_agent);
-        let proof =
-            kluis_consent::Proof { ip_prefix: ip.map(|ip| kluis_core::net::ip_prefix(ip).to_string()), user_agent };
-        std::future::ready(Ok(ConsentProof(proof)))
+        std::future::ready(Ok(ConsentProof(consent_proof(req))))
+    }
+}
+
+/// The proof of a request (see [`ConsentProof`]).
+pub fn consent_proof(req: &HttpRequest) -> kluis_consent::Proof {
+    let ip = req.extensions().get::<crate::middleware::ClientIp>().and_then(|ip| ip.0);
+    let user_agent =
+        req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).and_then(kluis_consent::clean_user_agent);
+    kluis_consent::Proof { ip_prefix: ip.map(|ip| kluis_core::net::ip_prefix(ip).to_string()), user_agent }
+}
+
+/// Whether the request carries Global Privacy Control: `Sec-GPC: 1`.
+pub fn sends_gpc(req: &HttpRequest) -> bool {
+    req.headers().get("sec-gpc").is_some_and(|v| v.as_bytes().trim_ascii() == b"1")
+}
+
+#[cfg(test)]
+mod whole_number_tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Policy {
+        keep: u32,
+        ratio: Option<f64>,
+    }
+
+    #[test]
+    fn a_whole_float_fills_an_integer_field_and_a_fraction_does_not() {
+        assert_eq!(parse_json::<Policy>(br#"{"keep": 177.0}"#).unwrap(), Policy { keep: 177, ratio: None });
+        assert_eq!(
+            parse_json::<Policy>(br#"{"keep": 1.77e2, "ratio": 2.0}"#).unwrap(),
+            Policy { keep: 177, ratio: Some(2.0) }
+        );
+        assert_eq!(
+            parse_json::<Policy>(br#"{"keep": 7, "ratio": 0.5}"#).unwrap(),
+            Policy { keep: 7, ratio: Some(0.5) }
+        );
+        for bad in [&br#"{"keep": 177.5}"#[..], br#"{"keep": -1.0}"#, br#"{"keep": 1.0, "other": 1}"#] {
+            assert!(
+                matches!(parse_json::<Policy>(bad), Err(ApiError::Validation(_))),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }

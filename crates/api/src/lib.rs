@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod methods;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi30;
 pub mod pages;
 pub mod routes;
 pub mod state;
@@ -46,6 +47,7 @@ pub use state::{ApiConfig, AppState};
         (name = "clients", description = "A tenant's API clients"),
         (name = "audit", description = "The tenant's hash-chained audit log"),
         (name = "people", description = "People, their contacts and the references apps hold to them"),
+        (name = "attributes", description = "The tenant's own person attributes: type, validation, data category and purposes; values live with the person"),
         (name = "auth", description = "Sign-in, challenges, e-mail verification and password reset for people"),
         (name = "accounts", description = "People's accounts, for administrators"),
         (name = "me", description = "A signed-in person's own data"),
@@ -55,6 +57,8 @@ pub use state::{ApiConfig, AppState};
         (name = "lifecycle", description = "Legal holds, a person's export (Art. 15/20) and erasure receipts (Art. 17)"),
         (name = "register", description = "Purposes, recipients and the record of processing activities (Art. 30 GDPR)"),
         (name = "retention", description = "Retention policies and the sweeps that apply them"),
+        (name = "breaches", description = "The breach register (Art. 33, 34 GDPR): the 72-hour clock, platform breaches, telling the people affected"),
+        (name = "service", description = "Serviced devices: items taken in, sealed customer credentials (revealed only with a reason), customer-data backups kept until restored, notes per customer"),
         (name = "webhooks", description = "Webhook endpoints (Standard Webhooks signatures), their deliveries and replays"),
         (name = "operations", description = "Health and metrics"),
     )
@@ -82,22 +86,33 @@ impl utoipa::Modify for BearerScheme {
 /// Register every route; the OpenAPI document is collected from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
     use routes::{
-        accounts, audit, clients, consent, devices, erasures, exports, me, meta, oauth, people, policies, processing,
-        requests, retention, signin, tenants, webhooks,
+        accounts, attributes, audit, backups, breaches, clients, consent, devices, erasures, exports, me, meta, oauth,
+        passkeys, people, policies, processing, requests, retention, service, signin, tenants, webhooks,
     };
     // actix tries the routes in this order, matching each pattern in turn:
     // the liveness probe and the hot paths (a processor's consent checks,
     // profile reads and writes, sign-ins) come first, so they do not pay for
     // a hundred pattern matches (perf: ~10 % of a check). None of the moved
     // patterns can match another route's path, so the order changes nothing
-    // else.
+    // else. The people feed comes before `GET /v1/people/{person_id}`,
+    // whose pattern its path matches.
     cfg.service(meta::live)
         .service(consent::checks::check_one)
         .service(consent::checks::check_batch)
+        .service(people::changes::people_changes)
         .service(people::persons::get_person)
         .service(consent::consents::record_consent)
         .service(people::persons::create_person)
         .service(signin::login)
+        .service(passkeys::passkey_sign_in_options)
+        .service(passkeys::passkey_sign_in)
+        .service(passkeys::start_passkey_registration)
+        .service(passkeys::register_passkey)
+        .service(passkeys::my_passkeys)
+        .service(passkeys::rename_my_passkey)
+        .service(passkeys::delete_my_passkey)
+        .service(passkeys::person_passkeys)
+        .service(passkeys::revoke_person_passkey)
         .service(oauth::token)
         .service(meta::ready)
         .service(meta::metrics)
@@ -180,6 +195,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(me::contacts::me_list_websites)
         .service(me::contacts::me_update_website)
         .service(me::contacts::me_delete_website)
+        .service(attributes::create_attribute)
+        .service(attributes::list_attributes)
+        .service(attributes::attributes_schema)
+        .service(attributes::get_attribute)
+        .service(attributes::update_attribute)
+        .service(attributes::delete_attribute)
         .service(processing::purposes::create_purpose)
         .service(processing::purposes::list_purposes)
         .service(processing::purposes::get_purpose)
@@ -233,6 +254,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(requests::refuse_request)
         .service(requests::public_request)
         .service(requests::verify_public_request)
+        .service(requests::verify_public_page)
+        .service(requests::verify_public_link)
         .service(requests::download_public_export)
         .service(me::requests::create_my_request)
         .service(me::requests::list_my_requests)
@@ -241,6 +264,29 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(people::restriction::set_restriction)
         .service(people::restriction::get_restriction)
         .service(people::restriction::lift_restriction)
+        .service(breaches::create_breach)
+        .service(breaches::list_breaches)
+        .service(breaches::get_breach)
+        .service(breaches::update_breach)
+        .service(breaches::notify_subjects)
+        .service(breaches::create_platform_breach)
+        .service(service::create_service_item)
+        .service(service::list_service_items)
+        .service(service::get_service_item)
+        .service(service::update_service_item)
+        .service(service::delete_service_item)
+        .service(service::create_service_credential)
+        .service(service::list_service_credentials)
+        .service(service::reveal_service_credential)
+        .service(service::delete_service_credential)
+        .service(service::create_service_backup)
+        .service(service::list_service_backups)
+        .service(service::restored_service_backup)
+        .service(service::create_service_note)
+        .service(service::list_service_notes)
+        .service(service::get_service_note)
+        .service(service::update_service_note)
+        .service(service::delete_service_note)
         .service(webhooks::create_webhook)
         .service(webhooks::list_webhooks)
         .service(webhooks::get_webhook)
@@ -251,7 +297,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::replay_delivery)
         .service(exports::start_export)
         .service(exports::get_export)
-        .service(exports::download_export);
+        .service(exports::download_export)
+        .service(backups::get_backup_policy)
+        .service(backups::update_backup_policy)
+        .service(backups::create_backup)
+        .service(backups::list_backups)
+        .service(backups::get_backup)
+        .service(backups::download_backup)
+        .service(backups::delete_backup)
+        .service(backups::restore_backup);
 }
 
 /// The OpenAPI document of the API (what `/openapi.json` serves and
@@ -262,6 +316,19 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     contract::add_rules(&mut api);
     api
 }
+
+/// The same contract in OpenAPI 3.0.3 (what `/openapi-3.0.json` serves and
+/// `openapi/openapi-3.0.json` must equal), for generators that read only 3.0.
+pub fn openapi_3_0() -> serde_json::Value {
+    openapi30::from_3_1(&serde_json::to_value(openapi()).unwrap_or_default())
+}
+
+async fn openapi_3_0_json(doc: web::Data<OpenApi30>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().content_type("application/json").body(doc.0.clone())
+}
+
+/// The 3.0 document, serialised once.
+struct OpenApi30(String);
 
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
@@ -293,7 +360,27 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let (app, _) = App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
+    // `/v1/people/changes` and `/v1/attributes/schema` answer GET only:
+    // other methods must not fall through to `/v1/people/{person_id}` or
+    // `/v1/attributes/{key}`, whose patterns their paths match.
+    let feed_only_get =
+        web::resource("/v1/people/changes").guard(actix_web::guard::Not(actix_web::guard::Get())).to(methods::unrouted);
+    // Likewise `/v1/me/passkeys/registration` answers POST only, not as a
+    // `/v1/me/passkeys/{passkey_id}`.
+    let registration_only_post = web::resource("/v1/me/passkeys/registration")
+        .guard(actix_web::guard::Not(actix_web::guard::Post()))
+        .to(methods::unrouted);
+    let schema_only_get = web::resource("/v1/attributes/schema")
+        .guard(actix_web::guard::Not(actix_web::guard::Get()))
+        .to(methods::unrouted);
+    let (app, _) = App::new()
+        .service(feed_only_get)
+        .service(registration_only_post)
+        .service(schema_only_get)
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
     let cors = cors(&state.config.cors_origins);
     let body_limit = state.config.body_limit;
     app.app_data(state)
@@ -301,6 +388,8 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(extract::query_error))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi()))
+        .app_data(web::Data::new(OpenApi30(openapi_3_0().to_string())))
+        .route("/openapi-3.0.json", web::get().to(openapi_3_0_json))
         .default_service(web::to(methods::unrouted))
         .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
         .wrap(actix_web::middleware::from_fn(auth::authorize))

@@ -81,7 +81,7 @@ const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// The routes that answer a browser with a page of [`crate::pages`].
-const PAGE_ROUTES: [&str; 1] = ["/v1/unsubscribe/{token}"];
+const PAGE_ROUTES: [&str; 2] = ["/v1/unsubscribe/{token}", "/v1/public/{tenant_slug}/requests/verify/{token}"];
 
 /// Headers on every response: no content sniffing, no referrer, and a
 /// content security policy unless the handler set its own: the

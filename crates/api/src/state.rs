@@ -34,6 +34,8 @@ pub struct ApiConfig {
     pub webhooks: kluis_hooks::Policy,
     /// Where tenant export archives are written.
     pub archive_dir: std::path::PathBuf,
+    /// Where backups are kept.
+    pub backups: kluis_backup::store::Target,
 }
 
 impl Default for ApiConfig {
@@ -50,6 +52,7 @@ impl Default for ApiConfig {
             limits: kluis_app::limiter::Limits::default(),
             webhooks: kluis_hooks::Policy::default(),
             archive_dir: std::path::PathBuf::from("data/exports"),
+            backups: kluis_backup::store::Target::Local(std::path::PathBuf::from("data/backups")),
         }
     }
 }
@@ -66,6 +69,7 @@ impl ApiConfig {
             limits: self.limits,
             webhooks: self.webhooks,
             archive_dir: self.archive_dir.clone(),
+            backups: self.backups.clone(),
         }
     }
 }

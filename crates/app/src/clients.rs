@@ -6,6 +6,8 @@
 use kluis_audit::{Action, Target};
 use kluis_core::page::Page;
 use kluis_core::scope::check_held;
+use kluis_core::{DomainError, FieldError, TenantId};
+use kluis_store::Db;
 use kluis_store::tenancy::{ApiClient, ClientChanges, IssuedClient, NewClient, clients};
 
 use crate::fields::{AuditFields, present};
@@ -28,13 +30,26 @@ impl AuditFields for ClientChanges {
     }
 }
 
-/// Create a client, with only scopes the caller holds, and its audit entry;
-/// its secret is in the result, once.
+/// A client's purposes must be purposes of its tenant: what binds its reads
+/// (see [`crate::processors`]) cannot name nothing. 422 on `purposes[i]`.
+fn check_purposes(conn: &mut Db, tenant: &TenantId, purposes: &[String]) -> Result<(), DomainError> {
+    let unknown = kluis_consent::purposes::unknown(conn, tenant, purposes)?;
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(DomainError::Validation(
+        unknown.into_iter().map(|i| FieldError::new(format!("purposes[{i}]"), "no such purpose")).collect(),
+    ))
+}
+
+/// Create a client, with only scopes the caller holds and purposes of the
+/// tenant, and its audit entry; its secret is in the result, once.
 pub async fn create(app: &App, caller: &Scoped<'_>, new: NewClient) -> AppResult<IssuedClient> {
     check_held(&caller.actor().scopes, &new.scopes)?;
     let tenant = caller.tenant.clone();
     let fields = new.audit_fields();
     app.audited(caller.audit(), Action::ClientCreate, fields, move |conn| {
+        check_purposes(conn, &tenant, &new.purposes)?;
         let issued = clients::create(conn, &tenant, &new)?;
         let target = Target::client(issued.client.id.as_str());
         Ok((issued, target))
@@ -56,7 +71,8 @@ pub async fn get(app: &App, caller: &Scoped<'_>, id: String) -> AppResult<ApiCli
     Ok(client)
 }
 
-/// Change a client's name, scopes (only ones the caller holds) or purposes,
+/// Change a client's name, scopes (only ones the caller holds) or purposes
+/// (of the tenant),
 /// at `if_version` when given; with its audit entry.
 pub async fn update(
     app: &App,
@@ -71,6 +87,9 @@ pub async fn update(
     let tenant = caller.tenant.clone();
     let fields = changes.audit_fields();
     app.audited(caller.audit(), Action::ClientUpdate, fields, move |conn| {
+        if let Some(purposes) = &changes.purposes {
+            check_purposes(conn, &tenant, purposes)?;
+        }
         let client = clients::update(conn, &tenant, &id, if_version, &changes)?;
         Ok((client, Target::client(&id)))
     })

@@ -19,19 +19,22 @@ pub struct Owner {
     audit: kluis_audit::Context,
     /// Reads by the person themselves are not audited; a client's are.
     audit_reads: bool,
+    /// A client or staff member: what binds its reads (its purposes).
+    reader: Option<kluis_core::Actor>,
 }
 
 impl Owner {
     /// `person`'s contacts, for a caller already authorised for the
     /// operation (`people:read` or `people:write`).
     pub fn of(caller: &Scoped<'_>, person: PersonId) -> Owner {
-        Owner { tenant: caller.tenant.clone(), person, audit: caller.audit(), audit_reads: true }
+        let reader = Some(caller.actor().clone());
+        Owner { tenant: caller.tenant.clone(), person, audit: caller.audit(), audit_reads: true, reader }
     }
 
     /// The signed-in person's own contacts (403 for any other token).
     pub fn me(ctx: &Context) -> AppResult<Owner> {
         let (tenant, person) = ctx.person()?;
-        Ok(Owner { tenant, person, audit: ctx.audit()?, audit_reads: false })
+        Ok(Owner { tenant, person, audit: ctx.audit()?, audit_reads: false, reader: None })
     }
 }
 
@@ -89,13 +92,27 @@ pub async fn create(app: &App, owner: Owner, new: NewContact) -> AppResult<Conta
     .await
 }
 
-/// The owner's contacts of one kind, oldest first; a client's read is audited.
+/// The owner's contacts of one kind, oldest first; a client's read is
+/// audited. A purpose-bound client reads them only of a person its purposes
+/// allow and cover this kind for (see [`crate::processors`]); else not found.
 pub async fn list(app: &App, owner: Owner, kind: ContactKind) -> AppResult<Vec<Contact>> {
-    let Owner { tenant, person, audit, audit_reads } = owner;
+    let Owner { tenant, person, audit, audit_reads, reader } = owner;
     let target = Target::person(kind.singular(), &person);
-    let items = app.read(move |conn| contacts::list(conn, &tenant, &person, kind)).await?;
+    let (items, purpose) = app
+        .read(move |conn| {
+            let purpose = match &reader {
+                Some(actor) => match crate::processors::access_to(conn, &tenant, actor, &person)? {
+                    Some(access) if access.shows(kind.plural()) => Some(access.purpose),
+                    Some(_) => return Err(kluis_core::DomainError::NotFound),
+                    None => None,
+                },
+                None => None,
+            };
+            Ok((contacts::list(conn, &tenant, &person, kind)?, purpose))
+        })
+        .await?;
     if audit_reads {
-        app.audit_reads.read(&audit, Action::PersonRead, target, &[kind.plural()], None).await;
+        app.audit_reads.read(&audit, Action::PersonRead, target, &[kind.plural()], purpose.as_deref()).await;
     }
     Ok(items)
 }

@@ -51,10 +51,12 @@ pub fn erase_in(
     let tenant = audit.tenant.clone();
     // The apps holding references are told after the references are gone.
     let held = kluis_people::references::list(conn, &tenant, person)?;
+    // The feed's `person.erased` is shown to the processors whose purposes allowed them just before.
+    let allowed = crate::processors::allowed_purposes(conn, &tenant, person)?;
     let receipt = orchestration::erase(conn, holders, &tenant, person, erasure, |conn| {
         kluis_audit::record(conn, audit, Action::PersonDelete, Target::person("person", person), &[], None)
     })?;
-    crate::webhooks::person_erased(conn, &tenant, person, &receipt.id, &held)?;
+    crate::webhooks::person_erased(conn, &tenant, person, &receipt.id, &held, &allowed)?;
     Ok(receipt)
 }
 

@@ -244,9 +244,60 @@ pub(crate) async fn export(
     Ok(document)
 }
 
-/// Export `person` for a client or staff member (`people:read`).
+/// Export `person` for a client or staff member (`people:read`). A
+/// purpose-bound client gets only what its purposes let it read (see
+/// [`crate::processors`]): the person's fields they cover, from the same
+/// rows, or not found.
 pub async fn person(app: &App, caller: &Scoped<'_>, person: PersonId) -> AppResult<Document> {
-    export(app, caller.audit(), caller.tenant.clone(), person).await
+    if caller.actor().purposes.is_empty() {
+        return export(app, caller.audit(), caller.tenant.clone(), person).await;
+    }
+    let tenant = caller.tenant.clone();
+    let actor = caller.actor().clone();
+    let target = Target::person("person", &person);
+    let (document, purpose) = app
+        .read(move |conn| {
+            let access = crate::processors::access_to(conn, &tenant, &actor, &person)?
+                .ok_or_else(|| DomainError::Internal("a purpose-bound caller without a binding".into()))?;
+            let data = kluis_people::PeopleData.export(conn, &tenant, &person)?;
+            Ok((bound_document(&person, &access, data), access.purpose))
+        })
+        .await?;
+    app.audit_reads.read(&caller.audit(), Action::PersonExport, target, &["export"], Some(&purpose)).await;
+    Ok(document)
+}
+
+/// The export a purpose-bound client gets: the profile's shown fields and
+/// the contact tables it may see, nothing else.
+fn bound_document(person: &PersonId, access: &crate::processors::Access, mut data: Export) -> Document {
+    const KEPT: [&str; 4] = ["id", "version", "created_at", "updated_at"];
+    const CONTACTS: [(&str, &str); 4] = [
+        ("emails", "person_emails"),
+        ("phones", "person_phones"),
+        ("addresses", "person_addresses"),
+        ("websites", "person_websites"),
+    ];
+    let mut tables: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    let mut profile = data.tables.remove("people").unwrap_or_default();
+    for row in &mut profile {
+        if let Value::Object(map) = row {
+            map.retain(|key, _| KEPT.contains(&key.as_str()) || access.shows(key));
+        }
+    }
+    tables.insert("people", profile);
+    for (field, table) in CONTACTS {
+        if access.shows(field) {
+            tables.insert(table, data.tables.remove(table).unwrap_or_default());
+        }
+    }
+    Document(json!({
+        "format": "kluis.export.v1",
+        "generated_at": rfc3339(kluis_core::time::now()),
+        "person_id": person.as_str(),
+        "purpose": access.purpose,
+        "fields": access.fields,
+        "data": tables,
+    }))
 }
 
 /// The signed-in person's own export.

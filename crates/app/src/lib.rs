@@ -18,7 +18,10 @@ pub mod setup;
 // The use cases, one module per resource.
 pub mod accounts;
 pub mod archives;
+pub mod attributes;
 pub mod audit_log;
+pub mod backups;
+pub mod breaches;
 pub mod clients;
 pub mod consent;
 pub mod contacts;
@@ -28,8 +31,10 @@ pub mod export;
 pub mod holds;
 pub mod me;
 pub mod operations;
+pub mod passkeys;
 pub mod people;
 pub mod policies;
+pub mod processors;
 pub mod purposes;
 pub mod recipients;
 pub mod references;
@@ -37,6 +42,7 @@ pub mod register;
 pub mod requests;
 pub mod restriction;
 pub mod retention;
+pub mod service;
 pub mod signin;
 pub mod tenants;
 pub mod tokens;
@@ -81,6 +87,8 @@ pub struct Settings {
     pub webhooks: kluis_hooks::Policy,
     /// Where the archives of tenant exports are written (`<data_dir>/exports`).
     pub archive_dir: std::path::PathBuf,
+    /// Where backups are kept (`<data_dir>/backups`, or an S3 bucket).
+    pub backups: kluis_backup::store::Target,
 }
 
 impl Default for Settings {
@@ -94,6 +102,7 @@ impl Default for Settings {
             limits: Limits::default(),
             webhooks: kluis_hooks::Policy::default(),
             archive_dir: std::path::PathBuf::from("data/exports"),
+            backups: kluis_backup::store::Target::Local(std::path::PathBuf::from("data/backups")),
         }
     }
 }
@@ -131,6 +140,8 @@ pub struct App {
     pub master: Arc<MasterKey>,
     /// Counters for the metrics endpoint.
     pub stats: Stats,
+    /// Where backups are kept, or why that place could not be opened.
+    pub backups: Result<Arc<kluis_backup::store::BackupStore>, String>,
     /// Bounds how many argon2 hashes run at once (each takes 19 MiB and a core).
     hashing: tokio::sync::Semaphore,
     /// When each device's activity was last written (at most once a minute).
@@ -152,6 +163,7 @@ impl App {
             audit_reads: kluis_audit::Appender::start(pool.clone()),
             usage: kluis_consent::usage::Counter::start(pool.clone()),
             stats: Stats::default(),
+            backups: kluis_backup::store::BackupStore::open(&settings.backups).map(Arc::new),
             pool,
             settings,
             holders,

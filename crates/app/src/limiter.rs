@@ -256,6 +256,8 @@ pub enum Flow {
     RequestsPerAddress,
     /// Data-subject requests made from outside, per client IP.
     RequestsPerIp,
+    /// Reveals of sealed customer credentials, per caller (client or staff account).
+    RevealPerCaller,
 }
 
 /// The rate of each flow: the settings `kluis --help` lists as `KLUIS_LIMIT_*`.
@@ -278,6 +280,8 @@ pub struct Limits {
     pub public_requests_per_address: Rate,
     /// [`Flow::RequestsPerIp`]: 10 per hour.
     pub public_requests_per_ip: Rate,
+    /// [`Flow::RevealPerCaller`]: 10 per 15 minutes.
+    pub credential_reveals_per_caller: Rate,
 }
 
 impl Limits {
@@ -294,6 +298,7 @@ impl Limits {
             unsubscribe_per_ip: Rate::new(120, MINUTE),
             public_requests_per_address: Rate::new(3, Duration::from_secs(24 * 3600)),
             public_requests_per_ip: Rate::new(10, HOUR),
+            credential_reveals_per_caller: Rate::new(10, Duration::from_secs(15 * 60)),
         }
     };
 }
@@ -316,6 +321,7 @@ pub struct RateLimits {
     unsubscribe_per_ip: RateLimiter,
     requests_per_address: RateLimiter,
     requests_per_ip: RateLimiter,
+    reveal_per_caller: RateLimiter,
 }
 
 impl RateLimits {
@@ -330,6 +336,7 @@ impl RateLimits {
             unsubscribe_per_ip: RateLimiter::new(limits.unsubscribe_per_ip),
             requests_per_address: RateLimiter::new(limits.public_requests_per_address),
             requests_per_ip: RateLimiter::new(limits.public_requests_per_ip),
+            reveal_per_caller: RateLimiter::new(limits.credential_reveals_per_caller),
         }
     }
 
@@ -343,6 +350,7 @@ impl RateLimits {
             Flow::UnsubscribePerIp => &self.unsubscribe_per_ip,
             Flow::RequestsPerAddress => &self.requests_per_address,
             Flow::RequestsPerIp => &self.requests_per_ip,
+            Flow::RevealPerCaller => &self.reveal_per_caller,
         }
     }
 

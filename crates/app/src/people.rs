@@ -10,28 +10,13 @@ use kluis_consent::policies;
 use kluis_core::page::Page;
 use kluis_core::{DomainError, PersonId, TenantId};
 use kluis_people::accounts::{self, Account};
+use kluis_people::attributes::Writer;
 use kluis_people::{ContactKind, NewPerson, PeopleQuery, Person, Profile, ProfilePatch, persons};
 use kluis_store::Db;
 
 use crate::fields::{AuditFields, present};
+use crate::processors::{self, Shown};
 use crate::{App, AppResult, Context, Scoped};
-
-/// Every field a person read returns, as named in the audit log.
-const PERSON_FIELDS: [&str; 13] = [
-    "salutation",
-    "first_name",
-    "last_name",
-    "nickname",
-    "date_of_birth",
-    "language",
-    "company_name",
-    "coc_number",
-    "vat_number",
-    "emails",
-    "phones",
-    "addresses",
-    "websites",
-];
 
 impl AuditFields for Profile {
     fn audit_fields(&self) -> Vec<&'static str> {
@@ -59,6 +44,7 @@ impl AuditFields for NewPerson {
             ("phones", has(ContactKind::Phone)),
             ("addresses", has(ContactKind::Address)),
             ("websites", has(ContactKind::Website)),
+            ("attributes", !self.attributes.is_empty()),
         ]));
         fields
     }
@@ -76,6 +62,7 @@ impl AuditFields for ProfilePatch {
             ("company_name", self.company_name.is_some()),
             ("coc_number", self.coc_number.is_some()),
             ("vat_number", self.vat_number.is_some()),
+            ("attributes", !self.attributes.is_empty()),
         ])
     }
 }
@@ -84,9 +71,10 @@ impl AuditFields for ProfilePatch {
 pub async fn create(app: &App, caller: &Scoped<'_>, new: NewPerson) -> AppResult<Person> {
     let tenant = caller.tenant.clone();
     let fields = new.audit_fields();
+    let created = fields.clone();
     app.audited(caller.audit(), Action::PersonCreate, fields, move |conn| {
         let person = persons::create(conn, &tenant, new)?;
-        crate::webhooks::person_created(conn, &tenant, &person.id)?;
+        crate::webhooks::person_created(conn, &tenant, &person.id, &created)?;
         let target = Target::person("person", &person.id);
         Ok((person, target))
     })
@@ -94,32 +82,48 @@ pub async fn create(app: &App, caller: &Scoped<'_>, new: NewPerson) -> AppResult
 }
 
 /// A page of the tenant's people, narrowed by `filter`; each person on it
-/// is a read in the audit log.
+/// is a read in the audit log. A purpose-bound caller sees only the people
+/// its purposes allow, with only the fields they cover (a page may hold
+/// fewer than `limit`; its cursor still moves on).
 pub async fn list(
     app: &App,
     caller: &Scoped<'_>,
     filter: PeopleQuery,
     limit: i64,
     after: Option<String>,
-) -> AppResult<Page<Person>> {
+) -> AppResult<Page<Shown>> {
     let tenant = caller.tenant.clone();
-    let page = app.read(move |conn| persons::list(conn, &tenant, &filter, limit, after.as_deref())).await?;
+    let actor = caller.actor().clone();
+    let page = app
+        .read(move |conn| {
+            let page = persons::list(conn, &tenant, &filter, limit, after.as_deref())?;
+            let items = processors::show(conn, &tenant, &actor, page.items)?;
+            Ok(Page { items, next_cursor: page.next_cursor })
+        })
+        .await?;
     let audit = caller.audit();
-    for person in &page.items {
-        app.audit_reads
-            .read(&audit, Action::PersonRead, Target::person("person", &person.id), &PERSON_FIELDS, None)
-            .await;
+    for shown in &page.items {
+        let target = Target::person("person", &shown.person.id);
+        app.audit_reads.read(&audit, Action::PersonRead, target, &shown.fields(), shown.purpose()).await;
     }
     Ok(page)
 }
 
-/// One person with their contacts; the read is audited.
-pub async fn get(app: &App, caller: &Scoped<'_>, id: PersonId) -> AppResult<Person> {
+/// One person with their contacts; the read is audited (with the purpose
+/// that allowed it, for a purpose-bound caller). A person a purpose-bound
+/// caller may not see is not found, like an absent one.
+pub async fn get(app: &App, caller: &Scoped<'_>, id: PersonId) -> AppResult<Shown> {
     let tenant = caller.tenant.clone();
-    let person = app.read(move |conn| persons::get(conn, &tenant, &id)).await?;
-    let target = Target::person("person", &person.id);
-    app.audit_reads.read(&caller.audit(), Action::PersonRead, target, &PERSON_FIELDS, None).await;
-    Ok(person)
+    let actor = caller.actor().clone();
+    let shown = app
+        .read(move |conn| {
+            let person = persons::get(conn, &tenant, &id)?;
+            processors::show(conn, &tenant, &actor, vec![person])?.pop().ok_or(DomainError::NotFound)
+        })
+        .await?;
+    let target = Target::person("person", &shown.person.id);
+    app.audit_reads.read(&caller.audit(), Action::PersonRead, target, &shown.fields(), shown.purpose()).await;
+    Ok(shown)
 }
 
 /// Change a person's profile; with `if_version`, only while it is still that version.
@@ -130,7 +134,7 @@ pub async fn update(
     if_version: Option<i64>,
     patch: ProfilePatch,
 ) -> AppResult<Person> {
-    update_profile(app, caller.audit(), caller.tenant.clone(), id, if_version, patch).await
+    update_profile(app, caller.audit(), caller.tenant.clone(), id, if_version, patch, Writer::Staff).await
 }
 
 /// What a signed-in person sees of themselves: profile and contacts, their
@@ -152,8 +156,9 @@ pub async fn get_own(app: &App, ctx: &Context) -> AppResult<OwnProfile> {
     app.read(move |conn| own_profile(conn, &tenant, &person)).await
 }
 
-/// Change one's own profile (the same rules as for administrators), then
-/// read it back whole.
+/// Change one's own profile (the same rules as for administrators, and
+/// only the attributes the tenant made self-editable: another is 422
+/// naming `attributes.<key>`), then read it back whole.
 pub async fn update_own(
     app: &App,
     ctx: &Context,
@@ -161,7 +166,7 @@ pub async fn update_own(
     patch: ProfilePatch,
 ) -> AppResult<OwnProfile> {
     let (tenant, person) = ctx.person()?;
-    update_profile(app, ctx.audit()?, tenant.clone(), person.clone(), if_version, patch).await?;
+    update_profile(app, ctx.audit()?, tenant.clone(), person.clone(), if_version, patch, Writer::Person).await?;
     app.read(move |conn| own_profile(conn, &tenant, &person)).await
 }
 
@@ -173,11 +178,12 @@ async fn update_profile(
     id: PersonId,
     if_version: Option<i64>,
     patch: ProfilePatch,
+    writer: Writer,
 ) -> AppResult<Person> {
     let fields = patch.audit_fields();
     let changed = fields.clone();
     app.audited(audit, Action::PersonUpdate, fields, move |conn| {
-        let person = persons::update(conn, &tenant, &id, if_version, &patch)?;
+        let person = persons::update(conn, &tenant, &id, if_version, &patch, writer)?;
         crate::webhooks::person_updated(conn, &tenant, &id, &changed)?;
         Ok((person, Target::person("person", &id)))
     })

@@ -24,6 +24,7 @@ impl AuditFields for NewPurpose {
             ("data_categories", true),
             ("recipients", true),
             ("retention", true),
+            ("gpc", true),
         ])
     }
 }
@@ -37,6 +38,7 @@ impl AuditFields for PurposePatch {
             ("data_categories", self.data_categories.is_some()),
             ("recipients", self.recipients.is_some()),
             ("retention", self.retention.is_some()),
+            ("gpc", self.gpc.is_some()),
         ])
     }
 }

@@ -25,12 +25,16 @@ impl AuditFields for NewReference {
     }
 }
 
-/// Register that the calling client's app holds a reference to `person`.
+/// Register that the calling client's app holds a reference to `person`
+/// (for a purpose-bound client: a person its purposes allow, else not found).
 pub async fn create(app: &App, caller: &Scoped<'_>, person: PersonId, new: NewReference) -> AppResult<Reference> {
     let tenant = caller.tenant.clone();
     let client = caller.actor().id.clone();
+    let actor = caller.actor().clone();
     let fields = new.audit_fields();
     app.audited(caller.audit(), Action::ReferenceCreate, fields, move |conn| {
+        // A purpose-bound client holds references only to people it may read.
+        crate::processors::access_to(conn, &tenant, &actor, &person)?;
         let reference = references::add(conn, &tenant, &person, &client, &new.app, &new.external_ref)?;
         Ok((reference, Target::person("reference", &person)))
     })
@@ -38,11 +42,26 @@ pub async fn create(app: &App, caller: &Scoped<'_>, person: PersonId, new: NewRe
 }
 
 /// The references apps hold to `person`, oldest first; the read is audited.
+/// A purpose-bound client lists them only of a person its purposes allow
+/// through one that covers `user.reference`; else not found.
 pub async fn list(app: &App, caller: &Scoped<'_>, person: PersonId) -> AppResult<Vec<Reference>> {
     let tenant = caller.tenant.clone();
+    let actor = caller.actor().clone();
     let target = Target::person("reference", &person);
-    let items = app.read(move |conn| references::list(conn, &tenant, &person)).await?;
-    app.audit_reads.read(&caller.audit(), Action::PersonRead, target, &["references"], None).await;
+    let (items, purpose) = app
+        .read(move |conn| {
+            // A purpose-bound client: only of a person its purposes allow, through one covering user.reference.
+            let purpose = match crate::processors::access_to(conn, &tenant, &actor, &person)? {
+                Some(access) if access.categories.contains(&kluis_core::category::Category::Reference) => {
+                    Some(access.purpose)
+                }
+                Some(_) => return Err(kluis_core::DomainError::NotFound),
+                None => None,
+            };
+            Ok((references::list(conn, &tenant, &person)?, purpose))
+        })
+        .await?;
+    app.audit_reads.read(&caller.audit(), Action::PersonRead, target, &["references"], purpose.as_deref()).await;
     Ok(items)
 }
 

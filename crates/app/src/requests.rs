@@ -7,7 +7,9 @@
 //! objections in the consent ledger, restriction restricts the person,
 //! rectification records the reference of the change made. A refusal has a
 //! reason from a fixed list and tells the person they may complain. Every
-//! step is audited in its transaction and kept in the request's history.
+//! step is audited in its transaction and kept in the request's history;
+//! receiving, verifying, extending, completing and refusing one are
+//! `request.*` webhook events in the same transaction (ids and kind only).
 
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ use kluis_audit::{Action, Target};
 use kluis_consent::{ConsentAction, NewEvent, Proof, Source};
 use kluis_core::page::Page;
 use kluis_core::{Actor, ActorKind, DomainError, FieldError, PersonId, TenantId};
+use kluis_hooks::events;
 use kluis_people::{contacts, persons};
 use kluis_retention::erasure::Erasure;
 use kluis_retention::receipts::Reason;
@@ -32,7 +35,7 @@ use zeroize::Zeroizing;
 use crate::export::Document;
 use crate::fields::{AuditFields, present};
 use crate::limiter::Flow;
-use crate::{App, AppError, AppResult, Context, Origin, Scoped};
+use crate::{App, AppError, AppResult, Context, Origin, Scoped, webhooks};
 
 /// How long a mailed verification code works.
 const VERIFY_TTL_DAYS: i64 = 7;
@@ -136,6 +139,7 @@ pub async fn create(app: &App, caller: &Scoped<'_>, mut new: NewRequest) -> AppR
         }
         let zone = zone_of(&tenants::get(conn, &tenant)?)?;
         let request = requests::create(conn, &tenant, &new, &zone, State::Received, kind)?;
+        webhooks::request_event(conn, &tenant, events::REQUEST_CREATED, &request)?;
         kluis_audit::record(conn, &audit, Action::RequestCreate, target(&request), &fields, None)?;
         Ok(request)
     })
@@ -230,7 +234,8 @@ pub async fn verify(
         if let Some(person) = &person {
             persons::version(conn, &tenant.id, person)?;
         }
-        requests::verify(conn, &tenant.id, request, person, kind)
+        requests::verify(conn, &tenant.id, request, person, kind)?;
+        webhooks::request_event(conn, &tenant.id, events::REQUEST_VERIFIED, request)
     })
     .await
 }
@@ -248,7 +253,8 @@ pub async fn extend(
     let fields = vec!["months", "reason"];
     step(app, caller, id, if_version, Action::RequestExtend, fields, move |conn, tenant, request, kind| {
         let zone = zone_of(tenant)?;
-        requests::extend(conn, &tenant.id, request, months, &reason, &zone, kind)
+        requests::extend(conn, &tenant.id, request, months, &reason, &zone, kind)?;
+        webhooks::request_event(conn, &tenant.id, events::REQUEST_EXTENDED, request)
     })
     .await
 }
@@ -268,6 +274,7 @@ pub async fn refuse(
     let fields = vec!["reason", "text"];
     step(app, caller, id, if_version, Action::RequestRefuse, fields, move |conn, tenant, request, kind| {
         requests::refuse(conn, &tenant.id, request, reason, &text, kind)?;
+        webhooks::request_event(conn, &tenant.id, events::REQUEST_REFUSED, request)?;
         tell_refusal(conn, &master, &tenant.id, request)
     })
     .await
@@ -318,6 +325,7 @@ pub async fn complete(
         let done = Done { holders: &holders, master: &master, actor: &actor, audit: &audit, base: &download };
         let outcome = done.carry_out(conn, &settings, &mut request, &person, &completion)?;
         requests::mark_completed(conn, &tenant, &mut request, outcome, kind)?;
+        webhooks::request_event(conn, &tenant, events::REQUEST_COMPLETED, &request)?;
         let fields = present(&[("reference", completion.reference.is_some())]);
         kluis_audit::record(conn, &audit, Action::RequestComplete, target(&request), &fields, None)?;
         Ok(request)
@@ -495,6 +503,7 @@ pub async fn create_own(app: &App, ctx: &Context, own: OwnRequest) -> AppResult<
         }
         let zone = zone_of(&settings)?;
         let request = requests::create(conn, &tenant, &new, &zone, State::Verified, "subject")?;
+        webhooks::request_event(conn, &tenant, events::REQUEST_CREATED, &request)?;
         kluis_audit::record(conn, &audit, Action::RequestCreate, target(&request), &fields, None)?;
         Ok(request)
     })
@@ -599,6 +608,7 @@ pub async fn create_public(app: &App, origin: &Origin, new: PublicRequest) -> Ap
         };
         let fields = request.audit_fields();
         let made = requests::create(conn, &settings.id, &request, &zone, State::Received, "anonymous")?;
+        webhooks::request_event(conn, &settings.id, events::REQUEST_CREATED, &made)?;
         let token = new_token()?;
         let expires = kluis_core::time::now() + time::Duration::days(VERIFY_TTL_DAYS);
         requests::set_token(conn, &settings.id, &made.id, &requests::token_hash(&token), expires)?;
@@ -618,6 +628,12 @@ pub async fn create_public(app: &App, origin: &Origin, new: PublicRequest) -> Ap
     .await
 }
 
+/// A view of the mailed link's page: counted against the per-IP limit of
+/// mailed links (it acts on nothing and tells nothing of the link).
+pub fn link_viewed(app: &App, origin: &Origin) -> AppResult<()> {
+    app.rates.hit_ip(Flow::LinkPerIp, origin.ip)
+}
+
 /// The mailed code confirms a request from outside: it becomes `verified`
 /// and names the person whose address it is, if the tenant knows one.
 /// A code unknown, used or expired is a 400. Throttled per client IP.
@@ -635,6 +651,7 @@ pub async fn verify_public(app: &App, origin: &Origin, slug: String, token: Zero
                 None => None,
             };
             requests::verify(conn, &settings.id, &mut request, person.clone(), "anonymous")?;
+            webhooks::request_event(conn, &settings.id, events::REQUEST_VERIFIED, &request)?;
             let audit = origin.person_audit(settings.id.clone(), person.as_ref());
             kluis_audit::record(conn, &audit, Action::RequestVerify, target(&request), &[], None)?;
             Ok(true)

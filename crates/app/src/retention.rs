@@ -200,11 +200,14 @@ type DefaultPolicy = (Option<Category>, Option<&'static str>, Option<&'static st
 /// The defaults every tenant starts with, from the privacy statements:
 /// device and sign-in data 3 years after the last activity (Servconnect);
 /// session recordings and visit statistics as long as their purposes'
-/// retention says (Digital WorkMate's "watched for a limited time").
-const DEFAULTS: [DefaultPolicy; 3] = [
+/// retention says (Digital WorkMate's "watched for a limited time");
+/// customer-data backups until they are put back on the repaired
+/// equipment or the item is returned (ITfixe): gone at the first sweep after.
+const DEFAULTS: [DefaultPolicy; 4] = [
     (Some(Category::Device), None, Some("P3Y"), Start::LastActivity),
     (None, Some("session_recording"), None, Start::Created),
     (None, Some("analytics"), None, Start::Created),
+    (Some(Category::ServiceBackup), None, Some("PT1S"), Start::RestoredOrReturned),
 ];
 
 /// The tenant's retention head and default policies, made once (the

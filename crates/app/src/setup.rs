@@ -1,7 +1,7 @@
 //! Per-tenant setup in one place: every piece a tenant needs before its
 //! first request (its audit chain head, its consent head with the ledger
 //! sequence and unsubscribe key, its default purposes, the key of its
-//! erasure ledger, its retention head and default policies). [`init_tenant`] runs
+//! erasure ledger, its retention head and default policies, the head of its people feed). [`init_tenant`] runs
 //! the registry in the transaction that creates a tenant; [`init_existing`]
 //! runs it at migration for tenants made before a piece existed. Every piece
 //! is idempotent, so nothing is made lazily on a request path.
@@ -25,6 +25,8 @@ pub const REGISTRY: &[TenantSetup] = &[
     TenantSetup { name: "consent head and default purposes", init: kluis_consent::setup::init },
     TenantSetup { name: "erasure key", init: kluis_retention::ledger::ensure_key },
     TenantSetup { name: "retention head and default policies", init: crate::retention::init },
+    TenantSetup { name: "backup schedule", init: kluis_backup::backups::ensure_schedule },
+    TenantSetup { name: "people feed head", init: kluis_people::changes::ensure_head },
 ];
 
 /// Run the registry for a new tenant, inside the caller's transaction.

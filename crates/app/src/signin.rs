@@ -21,6 +21,16 @@ use zeroize::Zeroizing;
 use crate::limiter::Flow;
 use crate::{App, AppError, AppResult, Context, Origin};
 
+/// What a sign-in carries across its challenges: the device observation
+/// and, for a passkey sign-in, the passkey (it starts the session).
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Pending {
+    #[serde(flatten)]
+    seen: Observation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    passkey_id: Option<String>,
+}
+
 /// A password sign-in, as the person typed it.
 pub struct PasswordSignIn {
     /// The tenant's slug.
@@ -158,7 +168,7 @@ pub async fn start(app: &Arc<App>, origin: &Origin, login: PasswordSignIn, seen:
     let shared = app.clone();
     app.in_transaction(move |conn| {
         let account = accounts::finish_sign_in(conn, &tenant, &target.person_id, rehash)?;
-        next_step(&shared, conn, &ctx, &account, &[], &seen)
+        next_step(&shared, conn, &ctx, &account, &[], &seen, None)
     })
     .await
 }
@@ -220,7 +230,7 @@ pub async fn answer(app: &Arc<App>, origin: &Origin, id: String, answer: Answer)
     let challenge =
         app.in_transaction(move |conn| challenges::take_try(conn, &id)).await?.ok_or_else(challenge_dead)?;
     let ctx = origin.person_audit(challenge.tenant.clone(), Some(&challenge.person_id));
-    let seen: Observation = challenge.pending.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
+    let seen: Pending = challenge.pending.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
     let step = match challenge.kind {
         ChallengeKind::Totp => {
             let code = answer.code.ok_or_else(|| AppError::invalid("code", "a totp challenge needs a code"))?;
@@ -248,7 +258,7 @@ async fn answer_totp(
     ctx: kluis_audit::Context,
     challenge: Challenge,
     code: Zeroizing<String>,
-    seen: Observation,
+    seen: Pending,
 ) -> AppResult<Option<SignIn>> {
     let shared = app.clone();
     app.in_transaction(move |conn| {
@@ -263,7 +273,8 @@ async fn answer_totp(
         challenges::close(conn, &challenge)?;
         kluis_audit::record(conn, &ctx, Action::ChallengePassed, target(), &["totp"], None)?;
         let account = accounts::get(conn, tenant, person)?;
-        next_step(&shared, conn, &ctx, &account, &[ChallengeKind::Totp], &seen).map(Some)
+        next_step(&shared, conn, &ctx, &account, &[ChallengeKind::Totp], &seen.seen, seen.passkey_id.as_deref())
+            .map(Some)
     })
     .await
 }
@@ -274,7 +285,7 @@ async fn change_password(
     ctx: kluis_audit::Context,
     challenge: Challenge,
     new_password: Zeroizing<String>,
-    seen: Observation,
+    seen: Pending,
 ) -> AppResult<SignIn> {
     password::check("new_password", &new_password)?;
     let hash = app.hash(move || password::hash(&new_password)).await??;
@@ -287,7 +298,7 @@ async fn change_password(
         kluis_audit::record(conn, &ctx, Action::ChallengePassed, target, &["password"], None)?;
         let account = accounts::get(conn, tenant, person)?;
         let done = [ChallengeKind::Totp, ChallengeKind::PasswordChange];
-        next_step(&shared, conn, &ctx, &account, &done, &seen)
+        next_step(&shared, conn, &ctx, &account, &done, &seen.seen, seen.passkey_id.as_deref())
     })
     .await
 }
@@ -298,7 +309,7 @@ async fn answer_email_code(
     ctx: kluis_audit::Context,
     challenge: Challenge,
     code: Zeroizing<String>,
-    seen: Observation,
+    seen: Pending,
 ) -> AppResult<Option<SignIn>> {
     let shared = app.clone();
     app.in_transaction(move |conn| {
@@ -313,17 +324,21 @@ async fn answer_email_code(
         kluis_audit::record(conn, &ctx, Action::StepUpPassed, Target::person("device", person), &[], None)?;
         let account = accounts::get(conn, tenant, person)?;
         let all = [ChallengeKind::Totp, ChallengeKind::PasswordChange, ChallengeKind::EmailCode];
-        next_step(&shared, conn, &ctx, &account, &all, &seen).map(Some)
+        next_step(&shared, conn, &ctx, &account, &all, &seen.seen, seen.passkey_id.as_deref()).map(Some)
     })
     .await
 }
 
 /// The scopes a signed-in person's token carries: `self`, and staff scopes
-/// once the account has TOTP (or always, when the tenant does not require it).
-pub(crate) fn person_scopes(account: &Account, tenant: &tenants::Tenant) -> Vec<Scope> {
+/// once the account has TOTP, or the session was started with a passkey
+/// (with user verification: a second factor on its own), or always, when
+/// the tenant does not require a second factor; `service:reveal` only with
+/// a second factor, whatever the tenant says.
+pub(crate) fn person_scopes(account: &Account, tenant: &tenants::Tenant, passkey: bool) -> Vec<Scope> {
     let mut scopes = vec![Scope::OwnData];
-    if account.totp_enabled || !tenant.require_staff_totp {
-        scopes.extend(account.staff_scopes.iter().copied());
+    let second_factor = account.totp_enabled || passkey;
+    if second_factor || !tenant.require_staff_totp {
+        scopes.extend(account.staff_scopes.iter().copied().filter(|s| *s != Scope::ServiceReveal || second_factor));
     }
     scopes.sort();
     scopes.dedup();
@@ -336,32 +351,36 @@ pub(crate) fn person_scopes(account: &Account, tenant: &tenants::Tenant) -> Vec<
 /// step-up) needs a code mailed to the verified primary address, or the
 /// TOTP code this sign-in already gave; with neither, the tenant's
 /// `unverified_device` setting refuses the sign-in (the default) or trusts
-/// the device.
-fn next_step(
+/// the device. `passkey`: the sign-in was made with this passkey (user
+/// verified), which stands in for the password and TOTP steps.
+pub(crate) fn next_step(
     app: &App,
     conn: &mut Db,
     ctx: &kluis_audit::Context,
     account: &Account,
     done: &[ChallengeKind],
     seen: &Observation,
+    passkey: Option<&str>,
 ) -> Result<SignIn, TxError> {
     let tenant = &ctx.tenant;
     let person = &account.person_id;
     let settings = tenants::get(conn, tenant)?;
-    let pending = serde_json::to_string(seen).ok();
+    let pending = serde_json::to_string(&Pending { seen: seen.clone(), passkey_id: passkey.map(str::to_owned) }).ok();
     if let Some(kind) = challenges::next_kind(account.totp_enabled, account.must_change_password, done) {
         let challenge = challenges::open(conn, tenant, person, kind, pending, None)?;
         let target = Target::person("account", person);
         kluis_audit::record(conn, ctx, Action::ChallengeIssued, target, &[kind.as_str()], None)?;
         return Ok(SignIn::Challenge(challenge));
     }
-    let (device_id, device_key) = match kluis_devices::devices::recognize(conn, tenant, person, seen)? {
+    let recognition = kluis_devices::devices::recognize(conn, tenant, person, seen)?;
+    let first = matches!(recognition, Recognition::First);
+    let (device_id, device_key) = match recognition {
         Recognition::Known(device) => {
             kluis_devices::devices::signed_in(conn, tenant, &device.id, seen)?;
             (device.id, None)
         }
         Recognition::Unfamiliar if settings.device_step_up && !done.contains(&ChallengeKind::EmailCode) => {
-            match step_up(app, conn, ctx, account, done, pending, settings.unverified_device)? {
+            match step_up(app, conn, ctx, account, done, pending, settings.unverified_device, passkey.is_some())? {
                 StepUp::Challenge(challenge) => return Ok(SignIn::Challenge(challenge)),
                 StepUp::Refused(refused) => return Ok(SignIn::Refused(refused)),
                 StepUp::Passed => trust(conn, ctx, person, seen)?,
@@ -369,9 +388,15 @@ fn next_step(
         }
         Recognition::First | Recognition::Familiar | Recognition::Unfamiliar => trust(conn, ctx, person, seen)?,
     };
+    if first {
+        adopt_language(conn, ctx, person, seen)?;
+    }
     let started =
         sessions::start(conn, tenant, person, Some(&device_id), ctx.ip_prefix.clone(), seen.user_agent.clone())?;
-    let scopes = person_scopes(account, &settings);
+    if let Some(passkey) = passkey {
+        sessions::mark_passkey(conn, tenant, &started.session.id, passkey)?;
+    }
+    let scopes = person_scopes(account, &settings, passkey.is_some());
     let issued = app.tokens.issue_for_session(conn, tenant, person.as_str(), &started.session.id, &scopes)?;
     kluis_audit::record(conn, ctx, Action::LoginSucceeded, Target::person("session", person), &[], None)?;
     Ok(SignIn::Session(Tokens {
@@ -382,6 +407,28 @@ fn next_step(
         device_id: Some(device_id),
         device_key,
     }))
+}
+
+/// The account language from the device (Servconnect: "the language of
+/// your account, based on device info"): on a person's first sign-in (no
+/// device of theirs yet), a person without a `language` gets the device's
+/// first language, when it is a BCP 47 tag. A language the person chose, or
+/// cleared after their first sign-in, is never overwritten.
+fn adopt_language(
+    conn: &mut Db,
+    ctx: &kluis_audit::Context,
+    person: &PersonId,
+    seen: &Observation,
+) -> Result<(), TxError> {
+    // `nl-NL,nl;q=0.9,en;q=0.8` (an Accept-Language value) names `nl-NL` first.
+    let Some(language) = seen.language.as_deref().and_then(|l| l.split([',', ';']).next()).map(str::trim) else {
+        return Ok(());
+    };
+    if kluis_people::persons::set_language_if_unset(conn, &ctx.tenant, person, language)? {
+        crate::webhooks::person_updated(conn, &ctx.tenant, person, &["language"])?;
+        kluis_audit::record(conn, ctx, Action::PersonUpdate, Target::person("person", person), &["language"], None)?;
+    }
+    Ok(())
 }
 
 /// How an unfamiliar device stepped up.
@@ -397,9 +444,11 @@ enum StepUp {
 
 /// Step an unfamiliar device up: a code mailed to the verified primary
 /// address; else the TOTP code this sign-in gave (TOTP, when enrolled, is
-/// always the first challenge); else the tenant's `unverified_device`
-/// choice: trust the device, or refuse the sign-in (and remind the person to
-/// verify their address). Every outcome is audited.
+/// always the first challenge) or the passkey it was made with; else the
+/// tenant's `unverified_device` choice: trust the device, or refuse the
+/// sign-in (and remind the person to verify their address). Every outcome
+/// is audited.
+#[expect(clippy::too_many_arguments, reason = "the sign-in state travels whole")]
 fn step_up(
     app: &App,
     conn: &mut Db,
@@ -408,6 +457,7 @@ fn step_up(
     done: &[ChallengeKind],
     pending: Option<String>,
     unverified: UnverifiedDevice,
+    passkey: bool,
 ) -> Result<StepUp, TxError> {
     let tenant = &ctx.tenant;
     let person = &account.person_id;
@@ -417,6 +467,10 @@ fn step_up(
         let challenge = challenges::open(conn, tenant, person, ChallengeKind::EmailCode, pending, Some(code_hash))?;
         kluis_audit::record(conn, ctx, Action::ChallengeIssued, device(), &["email_code"], None)?;
         return Ok(StepUp::Challenge(challenge));
+    }
+    if passkey {
+        kluis_audit::record(conn, ctx, Action::StepUpPassed, device(), &["passkey"], None)?;
+        return Ok(StepUp::Passed);
     }
     if account.totp_enabled && done.contains(&ChallengeKind::Totp) {
         kluis_audit::record(conn, ctx, Action::StepUpPassed, device(), &["totp"], None)?;
@@ -466,7 +520,8 @@ pub async fn refresh(
             let person = started.session.person_id.clone();
             let account = accounts::get(conn, &tenant, &person)?;
             let settings = tenants::get(conn, &tenant)?;
-            let scopes = person_scopes(&account, &settings);
+            let passkey = sessions::passkey_of(conn, &tenant, &started.session.id)?;
+            let scopes = person_scopes(&account, &settings, passkey.is_some());
             let issued =
                 shared.tokens.issue_for_session(conn, &tenant, person.as_str(), &started.session.id, &scopes)?;
             let ctx = origin.person_audit(tenant, Some(&person));

@@ -30,6 +30,10 @@ impl AuditFields for TenantChanges {
             ("privacy_contact_email", self.privacy_contact_email.is_some()),
             ("requests_via_tenant_only", self.requests_via_tenant_only.is_some()),
             ("time_zone", self.time_zone.is_some()),
+            ("verify_email_url", self.verify_email_url.is_some()),
+            ("reset_password_url", self.reset_password_url.is_some()),
+            ("passkey_rp_id", self.passkey_rp_id.is_some()),
+            ("passkey_origins", self.passkey_origins.is_some()),
         ])
     }
 }

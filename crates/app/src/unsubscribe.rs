@@ -76,8 +76,10 @@ pub fn throttle(app: &App, origin: &Origin) -> AppResult<()> {
 /// `unsubscribe` by the system actor `unsubscribe`, and its audit entry.
 /// Rate-limited per client IP ([`throttle`]). An altered link is a bad
 /// request; a used or expired one, or one whose person or purpose is gone,
-/// is gone. Neither records anything.
-pub async fn one_click(app: &App, origin: &Origin, token: String, proof: Proof) -> AppResult<ConsentEvent> {
+/// is gone. Neither records anything. With Global Privacy Control (`gpc`:
+/// the browser sent `Sec-GPC: 1`) the person's objection to the tenant's
+/// `gpc` purposes is recorded too, once (see [`crate::processors::honour_gpc`]).
+pub async fn one_click(app: &App, origin: &Origin, token: String, proof: Proof, gpc: bool) -> AppResult<ConsentEvent> {
     throttle(app, origin)?;
     let origin = origin.clone();
     let outcome = app
@@ -99,12 +101,15 @@ pub async fn one_click(app: &App, origin: &Origin, token: String, proof: Proof) 
                 scopes: Vec::new(),
                 purposes: Vec::new(),
             };
-            match unsubscribe::redeem(conn, &token, &actor, proof)? {
+            match unsubscribe::redeem(conn, &token, &actor, proof.clone())? {
                 Redeemed::Recorded(event) => {
                     let ctx = kluis_audit::Context::new(&actor, token.tenant.clone(), origin.request_id, origin.ip);
                     let target = Target::person("consent", &token.person);
                     kluis_audit::record(conn, &ctx, audit_action(event.action), target, &FIELDS, Some(&event.purpose))?;
                     crate::webhooks::consent_changed(conn, &token.tenant, &event)?;
+                    if gpc {
+                        crate::processors::honour_gpc_in(conn, &ctx, &actor, &token.tenant, &token.person, &proof)?;
+                    }
                     Ok(Outcome::Recorded(event))
                 }
                 Redeemed::Used => Ok(Outcome::Used),
@@ -219,12 +224,12 @@ pub struct Confirmed {
 /// Redeem a link as [`one_click`] does, with what it was about (looked up
 /// first, so that a failure to read it records nothing): the POST of the
 /// page's button and of RFC 8058 clients alike.
-pub async fn confirm(app: &App, origin: &Origin, token: String, proof: Proof) -> AppResult<Confirmed> {
+pub async fn confirm(app: &App, origin: &Origin, token: String, proof: Proof, gpc: bool) -> AppResult<Confirmed> {
     let looked = {
         let token = token.clone();
         app.read(move |conn| look(conn, &token)).await?
     };
-    let event = one_click(app, origin, token, proof).await?;
+    let event = one_click(app, origin, token, proof, gpc).await?;
     match looked {
         Looked::Ready(about) => Ok(Confirmed { event, about: *about }),
         // A link that did not open as ready a moment ago cannot redeem now.

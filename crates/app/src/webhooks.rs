@@ -2,7 +2,7 @@
 //! deleted, their secret rotated (shown once each time), their delivery log
 //! read and a delivery replayed; and the events the other use cases emit in
 //! their own transactions (a person created or changed, a consent changed,
-//! an erasure). Changes are audited in the change's transaction; the worker
+//! an erasure), each also a row of the people changes feed. Changes are audited in the change's transaction; the worker
 //! that sends deliveries is the server's, over [`due`] and [`record`].
 
 use kluis_audit::{Action, Target};
@@ -13,6 +13,7 @@ use kluis_hooks::deliveries::{self, After, Attempt, Claimed, Delivery, Outcome};
 use kluis_hooks::endpoints::{self, NewWebhook, Webhook, WebhookPatch};
 use kluis_hooks::events::{self, Event};
 use kluis_people::Reference;
+use kluis_people::changes::ChangeKind;
 use kluis_store::Db;
 use kluis_store::tenancy::clients;
 use serde_json::json;
@@ -226,7 +227,13 @@ pub async fn replay(app: &App, caller: &Scoped<'_>, webhook: String, delivery: S
 // The events, emitted inside the transaction of the change.
 
 /// A person was created.
-pub(crate) fn person_created(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<(), DomainError> {
+pub(crate) fn person_created(
+    conn: &mut Db,
+    tenant: &TenantId,
+    person: &PersonId,
+    fields: &[&'static str],
+) -> Result<(), DomainError> {
+    crate::processors::feed(conn, tenant, person, ChangeKind::Created, fields, &[])?;
     let event = Event {
         event_type: events::PERSON_CREATED,
         person: Some(person),
@@ -243,6 +250,7 @@ pub(crate) fn person_updated(
     person: &PersonId,
     fields: &[&'static str],
 ) -> Result<(), DomainError> {
+    crate::processors::feed(conn, tenant, person, ChangeKind::Updated, fields, &[])?;
     let event = Event {
         event_type: events::PERSON_UPDATED,
         person: Some(person),
@@ -272,6 +280,52 @@ pub(crate) fn consent_changed(conn: &mut Db, tenant: &TenantId, event: &ConsentE
     events::emit(conn, tenant, &hook_event).map(|_| ())
 }
 
+/// A data-subject request changed (`request.*`): its id, kind, state and
+/// person id, never what the person wrote.
+pub(crate) fn request_event(
+    conn: &mut Db,
+    tenant: &TenantId,
+    event_type: &'static str,
+    request: &kluis_rights::requests::Request,
+) -> Result<(), DomainError> {
+    let event = Event {
+        event_type,
+        person: request.person_id.as_ref(),
+        purpose: None,
+        data: json!({
+            "request_id": request.id,
+            "kind": request.kind.as_str(),
+            "state": request.state.as_str(),
+            "person_id": request.person_id.as_ref().map(PersonId::as_str),
+        }),
+    };
+    events::emit(conn, tenant, &event).map(|_| ())
+}
+
+/// A breach was recorded in the tenant's register: ids, risk and the clock, nothing about anyone.
+pub(crate) fn breach_created(
+    conn: &mut Db,
+    tenant: &TenantId,
+    breach: &kluis_rights::breaches::Breach,
+) -> Result<(), DomainError> {
+    let at = |t: time::PrimitiveDateTime| {
+        kluis_core::time::utc(t).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    };
+    let event = Event {
+        event_type: events::BREACH_CREATED,
+        person: None,
+        purpose: None,
+        data: json!({
+            "breach_id": breach.id,
+            "source": breach.source.as_str(),
+            "risk": breach.risk.as_str(),
+            "detected_at": at(breach.detected_at),
+            "authority_due_at": at(breach.authority_due_at),
+        }),
+    };
+    events::emit(conn, tenant, &event).map(|_| ())
+}
+
 /// A person was erased: every endpoint that receives `person.erased` is
 /// told, each with the references its own app held (read before erasing).
 pub(crate) fn person_erased(
@@ -280,7 +334,9 @@ pub(crate) fn person_erased(
     person: &PersonId,
     erasure_id: &str,
     references: &[Reference],
+    allowed: &[String],
 ) -> Result<(), DomainError> {
+    crate::processors::feed(conn, tenant, person, ChangeKind::Erased, &[], allowed)?;
     for hook in endpoints::subscribed(conn, tenant, events::PERSON_ERASED, None)? {
         let own: Vec<_> = references
             .iter()
@@ -341,12 +397,29 @@ pub fn due(app: &App, holder: &str, limit: i64) -> Result<Vec<Signable>, DomainE
     Ok(out)
 }
 
-/// Record an attempt of a claimed delivery and schedule what follows.
+/// The endpoint of `claimed` was just disabled: mail the tenant's privacy
+/// contact, when it has one, in the same transaction.
+fn tell_contact(conn: &mut Db, master: &kluis_store::MasterKey, claimed: &Claimed) -> Result<(), DomainError> {
+    let tenant = kluis_store::tenancy::tenants::get(conn, &claimed.tenant)?;
+    let Some(to) = tenant.privacy_contact_email else { return Ok(()) };
+    let hook = endpoints::get(conn, &claimed.tenant, &claimed.webhook_id)?;
+    let reason = hook.disabled_reason.clone().unwrap_or_default();
+    kluis_hooks::mail::queue_disabled(conn, master, &claimed.tenant, &to, &hook, &reason)
+}
+
+/// Record an attempt of a claimed delivery and schedule what follows; when
+/// it disables the endpoint (410, or three days of failures), the tenant's
+/// privacy contact is mailed.
 pub fn record(app: &App, holder: &str, claimed: &Claimed, outcome: &Outcome) -> Result<After, DomainError> {
     let mut conn = app.pool.get().map_err(kluis_store::error::from_pool)?;
     let base = app.settings.webhooks.retry_base;
-    let after = kluis_store::write_tx(&mut conn, |conn| {
-        deliveries::record(conn, holder, claimed, outcome, base).map_err(kluis_store::error::TxError)
+    let master = app.master.clone();
+    let after = kluis_store::write_tx(&mut conn, |conn| -> Result<After, kluis_store::error::TxError> {
+        let after = deliveries::record(conn, holder, claimed, outcome, base).map_err(kluis_store::error::TxError)?;
+        if matches!(after, After::Gone | After::GaveUp) {
+            tell_contact(conn, &master, claimed).map_err(kluis_store::error::TxError)?;
+        }
+        Ok(after)
     })
     .map_err(DomainError::from)?;
     match after {

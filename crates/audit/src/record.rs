@@ -97,6 +97,18 @@ pub enum Action {
     TotpDisabled,
     /// New recovery codes were made.
     RecoveryCodesRegenerated,
+    /// A passkey was registered.
+    PasskeyRegistered,
+    /// A passkey was renamed.
+    PasskeyRenamed,
+    /// A passkey was removed (by its owner or an administrator); its sessions ended.
+    PasskeyRevoked,
+    /// A passkey sign-in was refused: unknown credential, bad signature, wrong origin, used or expired challenge.
+    PasskeyFailed,
+    /// A passkey's signature counter went backwards: the key may be cloned.
+    PasskeyCloneWarning,
+    /// An administrator listed a person's passkeys.
+    PasskeyRead,
     /// A device was trusted (first, familiar, or after a step-up).
     DeviceTrusted,
     /// A device was removed (its sessions ended).
@@ -121,6 +133,12 @@ pub enum Action {
     PurposeUpdate,
     /// A processing purpose was deleted.
     PurposeDelete,
+    /// A tenant-defined attribute was defined.
+    AttributeCreate,
+    /// A tenant-defined attribute's definition was changed.
+    AttributeUpdate,
+    /// A tenant-defined attribute was deleted (with its values, when asked).
+    AttributeDelete,
     /// A recipient was registered.
     RecipientCreate,
     /// A recipient was changed.
@@ -169,6 +187,12 @@ pub enum Action {
     RestrictionSet,
     /// A person's restriction was lifted.
     RestrictionLift,
+    /// A breach was recorded in the register (by the tenant, or by the operator for the platform).
+    BreachCreate,
+    /// A breach's record was changed (reported, explained, closed, ...).
+    BreachUpdate,
+    /// The people affected by a high-risk breach were told.
+    BreachNotify,
     /// A webhook endpoint was registered.
     WebhookCreate,
     /// A webhook endpoint was changed.
@@ -185,6 +209,41 @@ pub enum Action {
     TenantExportDownload,
     /// The tenant was imported from an archive (the first entry after the archive's chain).
     TenantImport,
+    /// A backup was started (by hand or by the schedule).
+    BackupCreate,
+    /// A backup was downloaded.
+    BackupDownload,
+    /// A backup was deleted (by hand, or by rotation: field `rotation`).
+    BackupDelete,
+    /// The tenant's backup rotation policy changed.
+    BackupPolicyUpdate,
+    /// The tenant's data was replaced by a backup's; its fields say how
+    /// many erased people were erased again (`re_erasures=N`).
+    TenantRestore,
+    /// A serviced item was taken in.
+    ServiceItemCreate,
+    /// A serviced item was changed (its status too: `returned` deletes its credentials).
+    ServiceItemUpdate,
+    /// A serviced item was deleted.
+    ServiceItemDelete,
+    /// A customer credential was stored (sealed).
+    ServiceCredentialCreate,
+    /// A customer credential's secret was revealed; the entry's purpose is the reason given.
+    ServiceCredentialReveal,
+    /// A customer credential was deleted.
+    ServiceCredentialDelete,
+    /// A customer-data backup was recorded.
+    ServiceBackupCreate,
+    /// A customer-data backup was put back on the repaired equipment.
+    ServiceBackupRestored,
+    /// The privacy contact was reminded of a customer-data backup that outlived its item.
+    ServiceBackupRemind,
+    /// A service note was written.
+    ServiceNoteCreate,
+    /// A service note was changed.
+    ServiceNoteUpdate,
+    /// A service note was deleted.
+    ServiceNoteDelete,
 }
 
 impl Action {
@@ -231,6 +290,12 @@ impl Action {
             Action::TotpEnabled => "totp.enabled",
             Action::TotpDisabled => "totp.disabled",
             Action::RecoveryCodesRegenerated => "recovery_codes.regenerated",
+            Action::PasskeyRegistered => "passkey.registered",
+            Action::PasskeyRenamed => "passkey.renamed",
+            Action::PasskeyRevoked => "passkey.revoked",
+            Action::PasskeyFailed => "passkey.failed",
+            Action::PasskeyCloneWarning => "passkey.clone_warning",
+            Action::PasskeyRead => "passkey.read",
             Action::DeviceTrusted => "device.trusted",
             Action::DeviceRemoved => "device.removed",
             Action::StepUpPassed => "step_up.passed",
@@ -243,6 +308,9 @@ impl Action {
             Action::PurposeCreate => "purpose.create",
             Action::PurposeUpdate => "purpose.update",
             Action::PurposeDelete => "purpose.delete",
+            Action::AttributeCreate => "attribute.create",
+            Action::AttributeUpdate => "attribute.update",
+            Action::AttributeDelete => "attribute.delete",
             Action::RecipientCreate => "recipient.create",
             Action::RecipientUpdate => "recipient.update",
             Action::RecipientDelete => "recipient.delete",
@@ -267,6 +335,9 @@ impl Action {
             Action::RequestRemind => "request.remind",
             Action::RestrictionSet => "restriction.set",
             Action::RestrictionLift => "restriction.lift",
+            Action::BreachCreate => "breach.create",
+            Action::BreachUpdate => "breach.update",
+            Action::BreachNotify => "breach.notify",
             Action::WebhookCreate => "webhook.create",
             Action::WebhookUpdate => "webhook.update",
             Action::WebhookDelete => "webhook.delete",
@@ -275,6 +346,23 @@ impl Action {
             Action::TenantExport => "tenant.export",
             Action::TenantExportDownload => "tenant.export_download",
             Action::TenantImport => "tenant.import",
+            Action::BackupCreate => "backup.create",
+            Action::BackupDownload => "backup.download",
+            Action::BackupDelete => "backup.delete",
+            Action::BackupPolicyUpdate => "backup.policy_update",
+            Action::TenantRestore => "tenant.restore",
+            Action::ServiceItemCreate => "service_item.create",
+            Action::ServiceItemUpdate => "service_item.update",
+            Action::ServiceItemDelete => "service_item.delete",
+            Action::ServiceCredentialCreate => "service_credential.create",
+            Action::ServiceCredentialReveal => "service_credential.reveal",
+            Action::ServiceCredentialDelete => "service_credential.delete",
+            Action::ServiceBackupCreate => "service_backup.create",
+            Action::ServiceBackupRestored => "service_backup.restored",
+            Action::ServiceBackupRemind => "service_backup.remind",
+            Action::ServiceNoteCreate => "service_note.create",
+            Action::ServiceNoteUpdate => "service_note.update",
+            Action::ServiceNoteDelete => "service_note.delete",
         }
     }
 }

@@ -317,7 +317,7 @@ pub fn import<R: Read>(
                         .iter()
                         .find(|t| t.name == name)
                         .ok_or_else(|| ArchiveError::Content(format!("unknown table {name}")))?;
-                    let summary = import_table(conn, table, &columns, &header, &slug, &mut input, progress)?;
+                    let summary = import_table(conn, table, &columns, &header, Some(&slug), &mut input, progress)?;
                     seen.push(summary);
                 }
                 Some(Line::Manifest(manifest)) => break manifest,
@@ -341,12 +341,16 @@ pub fn import<R: Read>(
     })
 }
 
+/// Read one table's rows from the archive, checking each belongs to the
+/// archive's tenant and the whole matches its count and digest; insert them
+/// unless `slug` is `None` and the table is kept (a restore reads past the
+/// tables it keeps as they are).
 fn import_table(
     conn: &mut Db,
     table: &TableDef,
     columns: &[ColumnDef],
     header: &Manifest,
-    slug: &str,
+    slug: Option<&str>,
     input: &mut impl BufRead,
     progress: &mut dyn Progress,
 ) -> Result<TableSummary, ArchiveError> {
@@ -359,6 +363,7 @@ fn import_table(
     let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
     let tenant_at = names.iter().position(|n| n == table.tenant_column());
     let slug_at = if table.name == "tenants" { names.iter().position(|n| n == "slug") } else { None };
+    let insert = slug.is_some() || !KEPT_ON_RESTORE.contains(&table.name);
     progress.table(table.name);
     let mut digest = RowDigest::default();
     let mut rows = 0u64;
@@ -379,11 +384,14 @@ fn import_table(
         if tenant_at.is_none_or(|i| row.get(i).and_then(Value::as_str) != Some(header.tenant.id.as_str())) {
             return Err(ArchiveError::Content(format!("table {}: a row of another tenant", table.name)));
         }
-        if let Some(i) = slug_at {
+        if let (Some(i), Some(slug)) = (slug_at, slug) {
             row[i] = Value::String(slug.to_owned());
         }
-        batch.push(row);
         rows += 1;
+        if !insert {
+            continue;
+        }
+        batch.push(row);
         if batch.len() == BATCH {
             dump::insert_rows(conn, table, &names, &batch)?;
             progress.rows(batch.len() as u64);
@@ -403,4 +411,100 @@ fn import_table(
     }
     progress.table_done(table.name, rows);
     Ok(summary)
+}
+
+/// Tables a restore leaves as they are: the tenant's own row (its slug and
+/// status are the platform's), its API clients (a client revoked since the
+/// backup stays revoked, and the one restoring keeps working), the audit
+/// chain (append-only: the restore is its next entry), the erasure key,
+/// ledger and receipts (what was erased stays known, so that it can be
+/// erased again), and the outbox (messages already sent are not sent again).
+pub const KEPT_ON_RESTORE: [&str; 9] = [
+    "tenants",
+    "api_clients",
+    "audit_heads",
+    "audit_events",
+    "subject_keys",
+    "erasure_keys",
+    "erasure_ledger",
+    "erasure_receipts",
+    "outbox",
+];
+
+/// What a restore did.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    /// The backup's manifest.
+    pub manifest: Manifest,
+    /// Rows removed from the tenant's tables before the backup's went in.
+    pub rows_removed: u64,
+    /// Rows put back.
+    pub rows_restored: u64,
+}
+
+/// Replace `tenant`'s data with an archive of it, in one transaction: every
+/// table but those in [`KEPT_ON_RESTORE`] is emptied of the tenant's rows
+/// and filled with the archive's; `after` runs inside the same transaction
+/// once every row is in (re-applying the erasure ledger, the audit entry).
+/// Refused, with nothing changed, when the archive does not open, was
+/// altered or cut short, is of a newer schema, or is of another tenant.
+pub fn restore<R: Read>(
+    conn: &mut Db,
+    tenant: &TenantId,
+    input: R,
+    secret: &Secret<'_>,
+    progress: &mut dyn Progress,
+    after: impl FnOnce(&mut Db, &Manifest) -> Result<(), ArchiveError>,
+) -> Result<Restored, ArchiveError> {
+    let opened = OpenReader::new(input, secret)?;
+    let mut input = BufReader::with_capacity(256 * 1024, zstd::Decoder::new(opened)?);
+    let Some(Line::Header(header)) = next_line(&mut input)? else {
+        return Err(ArchiveError::Content("the first line is not the header".to_owned()));
+    };
+    if header.format > CONTENT_FORMAT {
+        return Err(ArchiveError::Format(u8::try_from(header.format).unwrap_or(u8::MAX)));
+    }
+    let binary = dump::schema_version();
+    if header.schema_version > binary {
+        return Err(ArchiveError::NewerSchema { archive: header.schema_version.clone(), binary });
+    }
+    if header.tenant.id != tenant.as_str() {
+        return Err(ArchiveError::Content("the archive is of another tenant".to_owned()));
+    }
+    kluis_store::write_tx(conn, |conn| {
+        let ordered = dump::in_fk_order(conn, dump::tenant_tables())?;
+        let mut rows_removed = 0;
+        for table in ordered.iter().rev().filter(|t| !KEPT_ON_RESTORE.contains(&t.name)) {
+            rows_removed += dump::delete_rows(conn, table, tenant.as_str())?;
+        }
+        let mut seen: Vec<TableSummary> = Vec::new();
+        let manifest = loop {
+            match next_line(&mut input)? {
+                None => return Err(ArchiveError::Truncated),
+                Some(Line::Table { name, columns }) => {
+                    let table = ordered
+                        .iter()
+                        .find(|t| t.name == name)
+                        .ok_or_else(|| ArchiveError::Content(format!("unknown table {name}")))?;
+                    seen.push(import_table(conn, table, &columns, &header, None, &mut input, progress)?);
+                }
+                Some(Line::Manifest(manifest)) => break manifest,
+                Some(_) => return Err(ArchiveError::Content("a line out of place".to_owned())),
+            }
+        };
+        if manifest.tables != seen
+            || manifest.tenant != header.tenant
+            || manifest.schema_version != header.schema_version
+        {
+            return Err(ArchiveError::Content("the manifest does not match the rows".to_owned()));
+        }
+        let mut rest = Vec::new();
+        input.read_to_end(&mut rest)?;
+        if !rest.is_empty() {
+            return Err(ArchiveError::Content("data after the manifest".to_owned()));
+        }
+        after(conn, &manifest)?;
+        let rows_restored = seen.iter().filter(|t| !KEPT_ON_RESTORE.contains(&t.name.as_str())).map(|t| t.rows).sum();
+        Ok(Restored { manifest, rows_removed, rows_restored })
+    })
 }

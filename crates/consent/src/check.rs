@@ -4,7 +4,7 @@
 //! one by one (a processor may make thousands a second); they are counted
 //! per client and day instead ([`crate::usage`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use kluis_core::{DomainError, FieldError, PersonId, Result, TenantId};
 use kluis_store::Db;
@@ -68,4 +68,38 @@ fn check_one(conn: &mut Db, tenant: &TenantId, pair: &Pair, field: String) -> Re
     let basis = crate::LegalBasis::parse(&basis)
         .ok_or_else(|| DomainError::Internal(format!("unknown legal basis {basis}")))?;
     Ok(decide(basis, state.as_ref(), kluis_core::time::now()))
+}
+
+/// For each of `persons`, those of `keys` (purpose keys, in that order) for
+/// which processing is allowed now; purposes the tenant does not have are
+/// allowed for nobody. Restriction is the caller's to apply (it lives in
+/// another domain). One read of the bases and one of the states.
+pub fn allowed(
+    conn: &mut Db,
+    tenant: &TenantId,
+    persons: &[&str],
+    keys: &[String],
+) -> Result<HashMap<String, Vec<String>>> {
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let bases = purposes::bases(conn, tenant, &key_refs)?;
+    let known: Vec<&str> = key_refs.iter().copied().filter(|k| bases.contains_key(*k)).collect();
+    let states = if known.is_empty() || persons.is_empty() {
+        Default::default()
+    } else {
+        ledger::states(conn, tenant, persons, &known)?
+    };
+    let now = kluis_core::time::now();
+    let mut out = HashMap::new();
+    for person in persons {
+        let allowed: Vec<String> = known
+            .iter()
+            .filter(|key| {
+                let state = states.get(&((*person).to_owned(), (**key).to_owned()));
+                decide(bases[**key], state, now).allowed
+            })
+            .map(|key| (*key).to_owned())
+            .collect();
+        out.insert((*person).to_owned(), allowed);
+    }
+    Ok(out)
 }

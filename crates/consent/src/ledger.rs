@@ -500,3 +500,41 @@ pub(crate) fn erase_all(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> 
             .domain()?;
     Ok([("consent_states", states as u64), ("consent_events", events as u64)])
 }
+
+/// The people of the tenant with a recorded consent decision, in id order
+/// (whom a breach of privacy preferences concerns).
+pub fn persons(conn: &mut Db, tenant: &TenantId) -> Result<Vec<PersonId>> {
+    let ids: Vec<String> = s::table
+        .filter(s::tenant_id.eq(tenant.as_str()))
+        .select(s::person_id)
+        .distinct()
+        .order(s::person_id.asc())
+        .load(conn)
+        .domain()?;
+    Ok(ids.into_iter().map(PersonId).collect())
+}
+
+/// Whether an event from `source` was ever recorded for the person and purpose.
+pub fn recorded_from(
+    conn: &mut Db,
+    tenant: &TenantId,
+    person: &PersonId,
+    purpose: &str,
+    source: Source,
+) -> Result<bool> {
+    let n: i64 = e::table
+        .filter(e::tenant_id.eq(tenant.as_str()))
+        .filter(e::person_id.eq(person.as_str()))
+        .filter(e::purpose.eq(purpose))
+        .filter(e::source.eq(source.as_str()))
+        .count()
+        .get_result(conn)
+        .domain()?;
+    Ok(n > 0)
+}
+
+/// The person's current state for `purpose`, if anything was recorded.
+pub fn state_of(conn: &mut Db, tenant: &TenantId, person: &PersonId, purpose: &str) -> Result<Option<ConsentState>> {
+    let states = states(conn, tenant, &[person.as_str()], &[purpose])?;
+    Ok(states.into_values().next())
+}

@@ -122,6 +122,8 @@ named_enum!(
         Unsubscribe = "unsubscribe",
         /// The person, signed in, through the self-service API.
         OwnData = "self",
+        /// The person's browser sent Global Privacy Control (`Sec-GPC: 1`).
+        Gpc = "gpc",
     }
 );
 
@@ -171,6 +173,8 @@ pub struct Purpose {
     pub recipients: Vec<String>,
     /// How long data kept for it may live: an ISO 8601 duration.
     pub retention: String,
+    /// People object to it by sending Global Privacy Control (sale, sharing).
+    pub gpc: bool,
     /// Optimistic-concurrency version.
     pub version: i64,
     /// Created.
@@ -204,6 +208,8 @@ pub struct NewPurpose {
     pub recipients: Vec<String>,
     /// ISO 8601 duration.
     pub retention: String,
+    /// People object to it by sending Global Privacy Control.
+    pub gpc: bool,
 }
 
 /// A change to a purpose; `None` leaves a field as it is.
@@ -221,6 +227,8 @@ pub struct PurposePatch {
     pub recipients: Option<Vec<String>>,
     /// ISO 8601 duration.
     pub retention: Option<String>,
+    /// People object to it by sending Global Privacy Control.
+    pub gpc: Option<bool>,
 }
 
 /// Someone personal data is disclosed to.

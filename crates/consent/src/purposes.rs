@@ -30,6 +30,7 @@ struct PurposeRow {
     version: i64,
     created_at: PrimitiveDateTime,
     updated_at: PrimitiveDateTime,
+    gpc: bool,
 }
 
 impl PurposeRow {
@@ -50,6 +51,7 @@ impl PurposeRow {
             data_categories,
             recipients,
             retention: self.retention,
+            gpc: self.gpc,
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -141,6 +143,42 @@ pub fn list(conn: &mut Db, tenant: &TenantId, limit: i64, after: Option<&str>) -
     Ok(Page { items, next_cursor: page.next_cursor })
 }
 
+/// Those of `keys` that name no purpose of the tenant, by their index.
+pub fn unknown(conn: &mut Db, tenant: &TenantId, keys: &[String]) -> Result<Vec<usize>> {
+    let known: Vec<String> = p::table
+        .filter(p::tenant_id.eq(tenant.as_str()))
+        .filter(p::key.eq_any(keys))
+        .select(p::key)
+        .load(conn)
+        .domain()?;
+    Ok(keys.iter().enumerate().filter(|(_, k)| !known.contains(k)).map(|(i, _)| i).collect())
+}
+
+/// The tenant's purposes among `keys`, in the order of `keys` (absent ones left out).
+pub fn named(conn: &mut Db, tenant: &TenantId, keys: &[String]) -> Result<Vec<Purpose>> {
+    let rows = p::table
+        .filter(p::tenant_id.eq(tenant.as_str()))
+        .filter(p::key.eq_any(keys))
+        .select(PurposeRow::as_select())
+        .load(conn)
+        .domain()?;
+    let mut found = with_links(conn, tenant, rows)?;
+    found.sort_by_key(|p| keys.iter().position(|k| *k == p.key));
+    Ok(found)
+}
+
+/// The tenant's purposes people object to by sending Global Privacy Control.
+pub fn gpc(conn: &mut Db, tenant: &TenantId) -> Result<Vec<Purpose>> {
+    let rows = p::table
+        .filter(p::tenant_id.eq(tenant.as_str()))
+        .filter(p::gpc.eq(true))
+        .select(PurposeRow::as_select())
+        .order(p::key.asc())
+        .load(conn)
+        .domain()?;
+    with_links(conn, tenant, rows)
+}
+
 /// Every purpose of the tenant, by key.
 pub fn all(conn: &mut Db, tenant: &TenantId) -> Result<Vec<Purpose>> {
     let rows = p::table
@@ -217,6 +255,7 @@ pub fn create(conn: &mut Db, tenant: &TenantId, new: &NewPurpose) -> Result<Purp
                 p::legal_basis.eq(new.legal_basis.as_str()),
                 p::data_categories.eq(categories_json(&categories)?),
                 p::retention.eq(&new.retention),
+                p::gpc.eq(new.gpc),
                 p::version.eq(1i64),
                 p::created_at.eq(now),
                 p::updated_at.eq(now),
@@ -276,6 +315,7 @@ pub fn update(
                 p::legal_basis.eq(patch.legal_basis.unwrap_or(current.legal_basis).as_str()),
                 p::data_categories.eq(categories_json(&categories)?),
                 p::retention.eq(patch.retention.as_deref().unwrap_or(&current.retention)),
+                p::gpc.eq(patch.gpc.unwrap_or(current.gpc)),
                 p::version.eq(current.version + 1),
                 p::updated_at.eq(kluis_core::time::now()),
             ))

@@ -20,6 +20,9 @@ pub struct Activity {
     pub purpose: Purpose,
     /// Its recipients, whole.
     pub recipients: Vec<Recipient>,
+    /// The tenant-defined attributes that serve it: key and data category
+    /// (filled by the caller, which reads the people domain).
+    pub attributes: Vec<(String, Category)>,
 }
 
 impl Activity {
@@ -58,7 +61,7 @@ pub fn build(conn: &mut Db, tenant: &TenantId) -> Result<Register> {
         .into_iter()
         .map(|purpose| {
             let mine = recipients.iter().filter(|r| purpose.recipients.contains(&r.id)).cloned().collect();
-            Activity { purpose, recipients: mine }
+            Activity { purpose, recipients: mine, attributes: Vec::new() }
         })
         .collect();
     Ok(Register { controller, generated_at: kluis_core::time::now(), activities, recipients })
@@ -134,6 +137,12 @@ pub fn markdown(register: &Register) -> String {
         let _ = writeln!(out, "- Data categories:");
         for category in &p.data_categories {
             let _ = writeln!(out, "  - `{category}`: {}", category.fields().join(", "));
+        }
+        if !activity.attributes.is_empty() {
+            let _ = writeln!(out, "- Tenant-defined attributes:");
+            for (key, category) in &activity.attributes {
+                let _ = writeln!(out, "  - `{key}` (`{category}`)");
+            }
         }
         if activity.recipients.is_empty() {
             let _ = writeln!(out, "- Recipients: none");

@@ -181,6 +181,7 @@ fn bases_decide_what_can_be_granted_withdrawn_or_objected() {
         data_categories: vec!["user.contact.email".into()],
         recipients: Vec::new(),
         retention: "P1Y".into(),
+        gpc: false,
     };
     purposes::create(&mut f.conn, &tenant, &interest).unwrap();
     assert!(decision(&mut f, "customer_survey").allowed);

@@ -54,11 +54,21 @@ pub enum Category {
     /// What a person consented to, objected to and accepted, with its proof.
     #[serde(rename = "user.privacy_preferences")]
     PrivacyPreferences,
+    /// Devices and accounts taken in for repair, installation or
+    /// configuration, and the notes kept per customer (contracts, configuration).
+    #[serde(rename = "user.service")]
+    Service,
+    /// Logins and sealed secrets of a customer's devices and accounts.
+    #[serde(rename = "user.service.credential")]
+    ServiceCredential,
+    /// Records of backups of a customer's disks and partitions, kept until restored.
+    #[serde(rename = "user.service.backup")]
+    ServiceBackup,
 }
 
 impl Category {
     /// Every category, in a stable order.
-    pub const ALL: [Category; 14] = [
+    pub const ALL: [Category; 17] = [
         Category::Name,
         Category::Email,
         Category::Phone,
@@ -73,6 +83,9 @@ impl Category {
         Category::Account,
         Category::Behavior,
         Category::PrivacyPreferences,
+        Category::Service,
+        Category::ServiceCredential,
+        Category::ServiceBackup,
     ];
 
     /// The dotted name, e.g. `user.contact.email`.
@@ -92,6 +105,9 @@ impl Category {
             Category::Account => "user.account",
             Category::Behavior => "user.behavior",
             Category::PrivacyPreferences => "user.privacy_preferences",
+            Category::Service => "user.service",
+            Category::ServiceCredential => "user.service.credential",
+            Category::ServiceBackup => "user.service.backup",
         }
     }
 
@@ -112,7 +128,19 @@ impl Category {
             Category::Account => &["username", "status", "last_login_at", "last_activity_at"],
             Category::Behavior => &["visits", "page_views", "session_recordings"],
             Category::PrivacyPreferences => &["consents", "objections", "acceptances"],
+            Category::Service => &["service_items", "service_notes"],
+            Category::ServiceCredential => &["service_credentials"],
+            Category::ServiceBackup => &["service_backups"],
         }
+    }
+}
+
+impl Category {
+    /// The category a person field belongs to (the catalogue is the one
+    /// place that says it: purpose-bound reads and the API's descriptions
+    /// both ask here); `None` for a field no category covers (ids, versions).
+    pub fn of_field(field: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.fields().contains(&field))
     }
 }
 
@@ -176,6 +204,9 @@ mod tests {
             assert!(!category.fields().is_empty());
         }
         assert!("user.health".parse::<Category>().is_err(), "special categories do not exist");
+        assert_eq!(Category::of_field("first_name"), Some(Category::Name));
+        assert_eq!(Category::of_field("emails"), Some(Category::Email));
+        assert_eq!(Category::of_field("id"), None);
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub enum Scope {
     /// Create, change and delete people.
     #[serde(rename = "people:write")]
     PeopleWrite,
+    /// Define the tenant's own person attributes (their type, validation,
+    /// data category and purposes).
+    #[serde(rename = "people:admin")]
+    PeopleAdmin,
     /// Manage accounts (block, set password, reset 2FA).
     #[serde(rename = "accounts:admin")]
     AccountsAdmin,
@@ -50,6 +54,16 @@ pub enum Scope {
     /// Webhook endpoints and their deliveries.
     #[serde(rename = "webhooks:admin")]
     WebhooksAdmin,
+    /// Read serviced devices, credential labels (never secrets), customer-data backups and service notes.
+    #[serde(rename = "service:read")]
+    ServiceRead,
+    /// Take in, change and return serviced devices; store credentials, record backups, write service notes.
+    #[serde(rename = "service:write")]
+    ServiceWrite,
+    /// Reveal a sealed customer credential, with a reason. Never implied by
+    /// another scope: only the tenant's admin client holds it by default.
+    #[serde(rename = "service:reveal")]
+    ServiceReveal,
     /// Read the audit log.
     #[serde(rename = "audit:read")]
     AuditRead,
@@ -60,11 +74,12 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in a stable order.
-    pub const ALL: [Scope; 15] = [
+    pub const ALL: [Scope; 19] = [
         Scope::TenantsAdmin,
         Scope::ClientsAdmin,
         Scope::PeopleRead,
         Scope::PeopleWrite,
+        Scope::PeopleAdmin,
         Scope::AccountsAdmin,
         Scope::ConsentRead,
         Scope::ConsentWrite,
@@ -74,6 +89,9 @@ impl Scope {
         Scope::RequestsAdmin,
         Scope::BreachesAdmin,
         Scope::WebhooksAdmin,
+        Scope::ServiceRead,
+        Scope::ServiceWrite,
+        Scope::ServiceReveal,
         Scope::AuditRead,
         Scope::OwnData,
     ];
@@ -91,6 +109,7 @@ impl Scope {
             Scope::ClientsAdmin => "clients:admin",
             Scope::PeopleRead => "people:read",
             Scope::PeopleWrite => "people:write",
+            Scope::PeopleAdmin => "people:admin",
             Scope::AccountsAdmin => "accounts:admin",
             Scope::ConsentRead => "consent:read",
             Scope::ConsentWrite => "consent:write",
@@ -100,6 +119,9 @@ impl Scope {
             Scope::RequestsAdmin => "requests:admin",
             Scope::BreachesAdmin => "breaches:admin",
             Scope::WebhooksAdmin => "webhooks:admin",
+            Scope::ServiceRead => "service:read",
+            Scope::ServiceWrite => "service:write",
+            Scope::ServiceReveal => "service:reveal",
             Scope::AuditRead => "audit:read",
             Scope::OwnData => "self",
         }
@@ -191,6 +213,6 @@ mod tests {
         let scopes: Vec<_> = Scope::tenant_client_scopes().collect();
         assert!(!scopes.contains(&Scope::TenantsAdmin));
         assert!(!scopes.contains(&Scope::OwnData));
-        assert_eq!(scopes.len(), 13);
+        assert_eq!(scopes.len(), 17);
     }
 }

@@ -347,3 +347,16 @@ pub(crate) fn erase(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Resu
         .domain()?;
     Ok(n as u64)
 }
+
+/// The people of the tenant with a device kept here, in id order (whom a
+/// breach of device data concerns).
+pub fn persons(conn: &mut Db, tenant: &TenantId) -> Result<Vec<PersonId>> {
+    let ids: Vec<String> = d::table
+        .filter(d::tenant_id.eq(tenant.as_str()))
+        .select(d::person_id)
+        .distinct()
+        .order(d::person_id.asc())
+        .load(conn)
+        .domain()?;
+    Ok(ids.into_iter().map(PersonId).collect())
+}

@@ -23,8 +23,34 @@ pub const PERSON_ERASED: &str = "person.erased";
 /// `{"person_id","purpose","action","consent_event_id","occurred_at"}`.
 pub const CONSENT_CHANGED: &str = "consent.changed";
 
+/// A data-subject request was received: `data` `{"request_id","kind","state","person_id"}`
+/// (`person_id` null while the request names nobody); ids and kind only, never what was written.
+pub const REQUEST_CREATED: &str = "request.created";
+/// A request's requester was verified: `data` as [`REQUEST_CREATED`].
+pub const REQUEST_VERIFIED: &str = "request.verified";
+/// A request's deadline was extended: `data` as [`REQUEST_CREATED`].
+pub const REQUEST_EXTENDED: &str = "request.extended";
+/// A request was completed: `data` as [`REQUEST_CREATED`].
+pub const REQUEST_COMPLETED: &str = "request.completed";
+/// A request was refused: `data` as [`REQUEST_CREATED`].
+pub const REQUEST_REFUSED: &str = "request.refused";
+/// A breach was recorded in the tenant's register (its own, or one at the
+/// platform): `data` `{"breach_id","source","risk","detected_at","authority_due_at"}`.
+pub const BREACH_CREATED: &str = "breach.created";
+
 /// Every event type an endpoint can receive.
-pub const EVENT_TYPES: &[&str] = &[PERSON_CREATED, PERSON_UPDATED, PERSON_ERASED, CONSENT_CHANGED];
+pub const EVENT_TYPES: &[&str] = &[
+    PERSON_CREATED,
+    PERSON_UPDATED,
+    PERSON_ERASED,
+    CONSENT_CHANGED,
+    REQUEST_CREATED,
+    REQUEST_VERIFIED,
+    REQUEST_EXTENDED,
+    REQUEST_COMPLETED,
+    REQUEST_REFUSED,
+    BREACH_CREATED,
+];
 
 /// An event to send.
 #[derive(Debug, Clone)]

@@ -21,6 +21,7 @@ pub mod deliveries;
 pub mod endpoints;
 pub mod events;
 pub mod guard;
+pub mod mail;
 pub mod personal;
 pub mod schedule;
 pub mod signing;

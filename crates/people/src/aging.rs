@@ -55,7 +55,16 @@ pub(crate) fn purge(conn: &mut Db, tenant: &TenantId, purge: &Purge<'_>) -> Resu
                 *report.entry(table).or_default() += n;
             }
         }
-        Category::Behavior | Category::PrivacyPreferences => {}
+        Category::Behavior
+        | Category::PrivacyPreferences
+        | Category::Service
+        | Category::ServiceCredential
+        | Category::ServiceBackup => {}
+    }
+    // Tenant-defined attributes of the category, whatever it is.
+    let values = crate::attributes::purge(conn, tenant, purge)?;
+    if values > 0 {
+        report.insert("person_attributes", values);
     }
     Ok(report)
 }

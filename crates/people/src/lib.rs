@@ -1,6 +1,7 @@
 //! kluis-people: the person at the centre of kluis: their profile and
 //! business data, labelled contacts (e-mails, phones, addresses, websites)
-//! and the references apps hold to them instead of copies.
+//! the references apps hold to them instead of copies, and the values of
+//! the attributes a tenant defines itself ([`attributes`]).
 //!
 //! Every input is checked here against the domain rules (formats, no
 //! payment card numbers in free text, plausible dates of birth) whatever the
@@ -12,6 +13,8 @@
 
 pub mod accounts;
 pub mod aging;
+pub mod attributes;
+pub mod changes;
 pub mod contacts;
 pub mod model;
 pub mod personal;

@@ -193,6 +193,8 @@ pub struct Person {
     pub addresses: Vec<Contact>,
     /// Websites.
     pub websites: Vec<Contact>,
+    /// Values of the tenant-defined attributes, by key.
+    pub attributes: Vec<crate::attributes::AttributeValue>,
     /// Optimistic-concurrency version of the profile.
     pub version: i64,
     /// Created.
@@ -245,6 +247,9 @@ pub struct ProfilePatch {
     pub coc_number: Option<Option<String>>,
     /// VAT number.
     pub vat_number: Option<Option<String>>,
+    /// Tenant-defined attributes to set (a value) or remove (null); the
+    /// others stay.
+    pub attributes: std::collections::BTreeMap<String, Option<serde_json::Value>>,
 }
 
 impl ProfilePatch {
@@ -275,6 +280,8 @@ pub struct NewPerson {
     pub profile: Profile,
     /// E-mail addresses, phones, addresses and websites, in the order given.
     pub contacts: Vec<NewContact>,
+    /// Values of tenant-defined attributes, by key.
+    pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A reference an app holds to a person.

@@ -159,6 +159,22 @@ fn export_account(conn: &mut Db, tenant: &TenantId, person: &PersonId, out: &mut
             })
             .collect(),
     );
+    out.add(
+        "passkeys",
+        accounts::passkeys::list(conn, tenant, person)?
+            .into_iter()
+            .map(
+                |p| json!({"name": p.name, "created_at": time(p.created_at), "last_used_at": p.last_used_at.map(time)}),
+            )
+            .collect(),
+    );
+    out.add(
+        "passkey_ceremonies",
+        accounts::passkeys::open_ceremonies(conn, tenant, person)?
+            .into_iter()
+            .map(|(created, expires)| json!({"kind": "registration", "created_at": time(created), "expires_at": time(expires)}))
+            .collect(),
+    );
     let pending = kluis_store::outbox::of_person(conn, tenant, person)?;
     out.add(
         "outbox",
@@ -187,6 +203,9 @@ impl PersonalData for PeopleData {
             Category::Account,
             Category::Device,
             Category::IpAddress,
+            // Tenant-defined attributes may be of any category.
+            Category::Behavior,
+            Category::PrivacyPreferences,
         ]
     }
 
@@ -198,12 +217,16 @@ impl PersonalData for PeopleData {
             "person_addresses",
             "person_websites",
             "person_references",
+            "person_attributes",
             "accounts",
             "recovery_codes",
             "auth_tokens",
             "challenges",
             "sessions",
+            "passkeys",
+            "passkey_ceremonies",
             "outbox",
+            "people_changes",
         ]
     }
 
@@ -220,6 +243,7 @@ impl PersonalData for PeopleData {
         out.add("person_phones", found.phones.iter().map(contact_json).collect());
         out.add("person_addresses", found.addresses.iter().map(contact_json).collect());
         out.add("person_websites", found.websites.iter().map(contact_json).collect());
+        out.add("person_attributes", crate::attributes::export_rows(&found.attributes, time));
         let refs = references::list(conn, tenant, person)?;
         out.add(
             "person_references",
@@ -228,6 +252,13 @@ impl PersonalData for PeopleData {
                 .collect(),
         );
         export_account(conn, tenant, person, &mut out)?;
+        out.add(
+            "people_changes",
+            crate::changes::of_person(conn, tenant, person)?
+                .into_iter()
+                .map(|c| json!({"id": c.id, "seq": c.seq, "type": c.kind.as_str(), "fields": c.fields, "occurred_at": time(c.occurred_at)}))
+                .collect(),
+        );
         Ok(out)
     }
 
@@ -251,6 +282,9 @@ impl PersonalData for PeopleData {
             report.add(table, n);
         }
         report.add("person_references", references::erase_all(conn, tenant, person)?);
+        report.add("person_attributes", crate::attributes::erase_all(conn, tenant, person)?);
+        // The feed's rows name the person; the `person.erased` row comes after.
+        report.add("people_changes", crate::changes::erase_all(conn, tenant, person)?);
         // The answers kept for their own retried requests (`/v1/me`) are theirs too.
         report.add("idempotency_keys", kluis_store::idempotency::forget_caller(conn, tenant, person.as_str())?);
         report.add("people", persons::delete_row(conn, tenant, person)?);

@@ -10,6 +10,7 @@ use kluis_store::schema::people;
 use kluis_store::{Db, write_tx};
 use time::PrimitiveDateTime;
 
+use crate::attributes::{self, Writer};
 use crate::contacts;
 use crate::model::{ContactKind, NewPerson, PeopleQuery, Person, Profile, ProfilePatch};
 use crate::rules::{Check, normalize_profile};
@@ -51,6 +52,7 @@ impl PersonRow {
             phones: Vec::new(),
             addresses: Vec::new(),
             websites: Vec::new(),
+            attributes: Vec::new(),
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -81,12 +83,12 @@ pub(crate) fn exists(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Res
 /// Create a person and their contacts in one transaction; nothing is stored
 /// when any field breaks a rule.
 pub fn create(conn: &mut Db, tenant: &TenantId, new: NewPerson) -> Result<Person> {
-    let profile = normalize_profile(new.profile);
+    let NewPerson { profile, contacts, attributes: values } = new;
+    let profile = normalize_profile(profile);
     let mut check = Check::default();
     check.profile(&profile);
     let mut counters = std::collections::HashMap::new();
-    let contacts: Vec<_> = new
-        .contacts
+    let contacts: Vec<_> = contacts
         .into_iter()
         .map(|c| {
             let kind = c.data.kind();
@@ -96,11 +98,15 @@ pub fn create(conn: &mut Db, tenant: &TenantId, new: NewPerson) -> Result<Person
             contacts::prepare(&mut check, &prefix, c)
         })
         .collect();
-    check.into_result()?;
     let id = PersonId::generate();
     let now = kluis_core::time::now();
     let [first_key, last_key, full_key, company_key] = keys(&profile);
+    let values = values.into_iter().map(|(key, value)| (key, Some(value))).collect();
     write_tx(conn, |conn| -> Result<(), TxError> {
+        // The attributes are checked against the definitions as they are in
+        // this transaction; one answer names every broken field.
+        let values = attributes::check(conn, tenant, &values, Writer::Staff, &mut check.0)?;
+        std::mem::take(&mut check).into_result()?;
         diesel::insert_into(people::table)
             .values((
                 people::tenant_id.eq(tenant.as_str()),
@@ -126,15 +132,21 @@ pub fn create(conn: &mut Db, tenant: &TenantId, new: NewPerson) -> Result<Person
         for contact in contacts {
             contacts::insert(conn, tenant, &id, contact)?;
         }
+        attributes::write(conn, tenant, &id, &values)?;
         Ok(())
     })
     .map_err(DomainError::from)?;
     get(conn, tenant, &id)
 }
 
-/// Attach every person's contacts with four queries for the whole page.
+/// Attach every person's contacts and attribute values with a few queries
+/// for the whole page.
 fn with_contacts(conn: &mut Db, tenant: &TenantId, mut persons: Vec<Person>) -> Result<Vec<Person>> {
     let ids: Vec<String> = persons.iter().map(|p| p.id.0.clone()).collect();
+    let mut values = attributes::of_persons(conn, tenant, &ids)?;
+    for person in &mut persons {
+        person.attributes = values.remove(person.id.as_str()).unwrap_or_default();
+    }
     for kind in [ContactKind::Email, ContactKind::Phone, ContactKind::Address, ContactKind::Website] {
         for contact in contacts::load(conn, tenant, kind, &ids)? {
             if let Some(person) = persons.iter_mut().find(|p| p.id == contact.person_id) {
@@ -216,13 +228,16 @@ pub fn list(
     Ok(Page { items: persons, next_cursor: page.next_cursor })
 }
 
-/// Change a person's profile; with `if_version`, only when it is still that version.
+/// Change a person's profile and attribute values; with `if_version`, only
+/// when it is still that version. The person themselves (`writer`) may set
+/// only self-editable attributes.
 pub fn update(
     conn: &mut Db,
     tenant: &TenantId,
     id: &PersonId,
     if_version: Option<i64>,
     patch: &ProfilePatch,
+    writer: Writer,
 ) -> Result<Person> {
     write_tx(conn, |conn| -> Result<(), TxError> {
         let current = get(conn, tenant, id)?;
@@ -232,7 +247,9 @@ pub fn update(
         let profile = normalize_profile(patch.apply(&current.profile));
         let mut check = Check::default();
         check.profile(&profile);
+        let values = attributes::check(conn, tenant, &patch.attributes, writer, &mut check.0)?;
         check.into_result()?;
+        attributes::write(conn, tenant, id, &values)?;
         let [first_key, last_key, full_key, company_key] = keys(&profile);
         diesel::update(people::table.filter(people::tenant_id.eq(tenant.as_str())).filter(people::id.eq(id.as_str())))
             .set((
@@ -257,6 +274,14 @@ pub fn update(
     })
     .map_err(DomainError::from)?;
     get(conn, tenant, id)
+}
+
+/// Every person of the tenant, by id (a restore checks each against the
+/// erasure ledger).
+pub fn ids(conn: &mut Db, tenant: &TenantId) -> Result<Vec<PersonId>> {
+    let ids: Vec<String> =
+        people::table.filter(people::tenant_id.eq(tenant.as_str())).select(people::id).load(conn).domain()?;
+    Ok(ids.into_iter().map(PersonId).collect())
 }
 
 /// The person's current version, `NotFound` when absent (before an erasure).
@@ -288,4 +313,114 @@ pub(crate) fn delete_row(conn: &mut Db, tenant: &TenantId, id: &PersonId) -> Res
             .execute(conn)
             .domain()?;
     Ok(n as u64)
+}
+
+/// The people of the tenant about whom data of `category` is kept here, in
+/// id order (who a breach of that category concerns); `None` for a
+/// category this domain does not keep.
+pub fn holding(
+    conn: &mut Db,
+    tenant: &TenantId,
+    category: kluis_core::category::Category,
+) -> Result<Option<Vec<PersonId>>> {
+    use kluis_core::category::Category;
+    use kluis_store::schema::{
+        accounts, person_addresses, person_emails, person_phones, person_references, person_websites,
+    };
+    let t = tenant.as_str();
+    let base = people::table.filter(people::tenant_id.eq(t)).select(people::id).order(people::id.asc());
+    let ids: Vec<String> = match category {
+        Category::Name => base
+            .filter(
+                people::salutation
+                    .is_not_null()
+                    .or(people::first_name.is_not_null())
+                    .or(people::last_name.is_not_null())
+                    .or(people::nickname.is_not_null()),
+            )
+            .load(conn),
+        Category::DateOfBirth => base.filter(people::date_of_birth.is_not_null()).load(conn),
+        Category::Language => base.filter(people::language.is_not_null()).load(conn),
+        Category::Business => base
+            .filter(
+                people::company_name
+                    .is_not_null()
+                    .or(people::coc_number.is_not_null())
+                    .or(people::vat_number.is_not_null()),
+            )
+            .load(conn),
+        Category::Email => person_emails::table
+            .filter(person_emails::tenant_id.eq(t))
+            .select(person_emails::person_id)
+            .distinct()
+            .order(person_emails::person_id.asc())
+            .load(conn),
+        Category::Phone => person_phones::table
+            .filter(person_phones::tenant_id.eq(t))
+            .select(person_phones::person_id)
+            .distinct()
+            .order(person_phones::person_id.asc())
+            .load(conn),
+        Category::Address => person_addresses::table
+            .filter(person_addresses::tenant_id.eq(t))
+            .select(person_addresses::person_id)
+            .distinct()
+            .order(person_addresses::person_id.asc())
+            .load(conn),
+        Category::Website => person_websites::table
+            .filter(person_websites::tenant_id.eq(t))
+            .select(person_websites::person_id)
+            .distinct()
+            .order(person_websites::person_id.asc())
+            .load(conn),
+        Category::Reference => person_references::table
+            .filter(person_references::tenant_id.eq(t))
+            .select(person_references::person_id)
+            .distinct()
+            .order(person_references::person_id.asc())
+            .load(conn),
+        Category::Account => accounts::table
+            .filter(accounts::tenant_id.eq(t))
+            .select(accounts::person_id)
+            .order(accounts::person_id.asc())
+            .load(conn),
+        Category::Device
+        | Category::IpAddress
+        | Category::Behavior
+        | Category::PrivacyPreferences
+        | Category::Service
+        | Category::ServiceCredential
+        | Category::ServiceBackup => {
+            // Only tenant-defined attributes of such a category are kept here.
+            let held = attributes::holding(conn, tenant, category)?;
+            return Ok((!held.is_empty()).then(|| held.into_iter().map(PersonId).collect()));
+        }
+    }
+    .domain()?;
+    let mut ids: std::collections::BTreeSet<String> = ids.into_iter().collect();
+    ids.extend(attributes::holding(conn, tenant, category)?);
+    Ok(Some(ids.into_iter().map(PersonId).collect()))
+}
+
+/// Set the person's language when they have none (their first sign-in
+/// tells it from the device); true when it was set. The version moves, the
+/// change time too (the person's own sign-in).
+pub fn set_language_if_unset(conn: &mut Db, tenant: &TenantId, id: &PersonId, language: &str) -> Result<bool> {
+    if !kluis_core::validate::is_language_tag(language) {
+        return Ok(false);
+    }
+    let n = diesel::update(
+        people::table
+            .filter(people::tenant_id.eq(tenant.as_str()))
+            .filter(people::id.eq(id.as_str()))
+            .filter(people::language.is_null()),
+    )
+    .set((
+        people::language.eq(language),
+        people::version.eq(people::version + 1),
+        people::updated_at.eq(kluis_core::time::now()),
+    ))
+    .execute(conn)
+    .domain()?;
+    Ok(n == 1)
 }

@@ -117,6 +117,16 @@ pub fn active(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Opt
     Ok(list(conn, tenant, person)?.into_iter().find(|hold| hold.active_at(now)))
 }
 
+/// Remove every hold of `person`, active or not; how many. Only for a
+/// person erased since a backup that a restore brought back with a hold
+/// lifted before that erasure: the erasure stands, the old hold does not.
+pub fn remove_all(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<u64> {
+    let n = diesel::delete(h::table.filter(h::tenant_id.eq(tenant.as_str())).filter(h::person_id.eq(person.as_str())))
+        .execute(conn)
+        .domain()?;
+    Ok(n as u64)
+}
+
 /// The people of a tenant under an active hold: what a retention sweep
 /// must skip.
 pub fn held(conn: &mut Db, tenant: &TenantId) -> Result<Vec<PersonId>> {

@@ -76,17 +76,27 @@ impl FromStr for Period {
 
 impl Period {
     /// The moment this period before `at` (months by the calendar: a day
-    /// past the end of the month lands on its last day).
+    /// past the end of the month lands on its last day), never earlier than
+    /// [`Period::EARLIEST`]: a period of a hundred million years is a valid policy,
+    /// and its moment must still be one both backends can compare with.
     pub fn before(self, at: PrimitiveDateTime) -> PrimitiveDateTime {
         let total = i64::from(at.year()) * 12 + i64::from(u8::from(at.month())) - 1 - i64::from(self.months);
-        let year = i32::try_from(total.div_euclid(12)).unwrap_or(i32::MIN).max(-9999);
+        let year = i32::try_from(total.div_euclid(12)).unwrap_or(i32::MIN);
+        if year < Self::EARLIEST.year() {
+            return Self::EARLIEST;
+        }
         let month = Month::try_from(u8::try_from(total.rem_euclid(12) + 1).unwrap_or(1)).unwrap_or(Month::January);
         let day = at.day().min(time::util::days_in_month(month, year));
-        let date = Date::from_calendar_date(year, month, day).unwrap_or(Date::MIN);
+        let date = Date::from_calendar_date(year, month, day).unwrap_or(Self::EARLIEST.date());
         let moved = PrimitiveDateTime::new(date, at.time());
         let seconds = i64::try_from(self.seconds).unwrap_or(i64::MAX);
-        moved.checked_sub(time::Duration::seconds(seconds)).unwrap_or(PrimitiveDateTime::MIN)
+        moved.checked_sub(time::Duration::seconds(seconds)).unwrap_or(Self::EARLIEST).max(Self::EARLIEST)
     }
+
+    /// The earliest moment a period reaches back to: 1 January of the year 1.
+    /// PostgreSQL's `timestamp` stops at 4713 BC (the `time` crate goes to
+    /// -9999), and nothing kluis keeps is older.
+    pub const EARLIEST: PrimitiveDateTime = time::macros::datetime!(0001-01-01 00:00);
 
     /// True when this period reaches further back than `other` from `now`.
     pub fn exceeds(self, other: Period, now: PrimitiveDateTime) -> bool {
@@ -108,11 +118,22 @@ pub enum Start {
     ConsentWithdrawn,
     /// When the person's last consent covering the data ran out.
     ConsentExpired,
+    /// Event-based: when the data was put back on the repaired equipment
+    /// (a customer-data backup marked restored) or the serviced item was
+    /// returned. Only for the serviced-device categories; rows still
+    /// waiting for their event are never reached.
+    RestoredOrReturned,
 }
 
 impl Start {
     /// Every start, in a stable order.
-    pub const ALL: [Start; 4] = [Start::Created, Start::LastActivity, Start::ConsentWithdrawn, Start::ConsentExpired];
+    pub const ALL: [Start; 5] = [
+        Start::Created,
+        Start::LastActivity,
+        Start::ConsentWithdrawn,
+        Start::ConsentExpired,
+        Start::RestoredOrReturned,
+    ];
 
     /// The wire name.
     pub fn as_str(self) -> &'static str {
@@ -121,6 +142,7 @@ impl Start {
             Start::LastActivity => "last_activity",
             Start::ConsentWithdrawn => "consent_withdrawn",
             Start::ConsentExpired => "consent_expired",
+            Start::RestoredOrReturned => "restored_or_returned",
         }
     }
 
@@ -135,6 +157,17 @@ impl Start {
     pub fn is_consent(self) -> bool {
         matches!(self, Start::ConsentWithdrawn | Start::ConsentExpired)
     }
+
+    /// True for the start that counts from a serviced item's event.
+    pub fn is_event(self) -> bool {
+        self == Start::RestoredOrReturned
+    }
+}
+
+/// The categories whose rows record a restore or a return: the only ones a
+/// [`Start::RestoredOrReturned`] policy may name.
+pub fn has_events(category: Category) -> bool {
+    matches!(category, Category::Service | Category::ServiceCredential | Category::ServiceBackup)
 }
 
 /// The wire name of an action.
@@ -299,6 +332,12 @@ pub fn check(
                 "counts from a consent's end, but no purpose based on consent covers this data",
             ));
         }
+    }
+    if start.is_event() && !matches!(&target, Some(Target::Category(category)) if has_events(*category)) {
+        errors.push(FieldError::new(
+            "start",
+            "restored_or_returned counts from a serviced item's event: only for a category policy of user.service, user.service.credential or user.service.backup",
+        ));
     }
     match target {
         Some(target) if errors.is_empty() => Ok(target),
@@ -531,6 +570,10 @@ mod tests {
         assert_eq!("P3Y".parse::<Period>().unwrap().before(at), datetime!(2023-03-31 10:00));
         assert_eq!("P1YT1H".parse::<Period>().unwrap().before(at), datetime!(2025-03-31 09:00));
         assert_eq!("P30D".parse::<Period>().unwrap().before(at), datetime!(2026-03-01 10:00));
+        for far in ["P99999999Y", "P9999Y", "P2027Y", "PT999999999H", "P999999999D"] {
+            assert_eq!(far.parse::<Period>().unwrap().before(at), Period::EARLIEST, "{far}");
+        }
+        assert_eq!("P2025Y".parse::<Period>().unwrap().before(at), datetime!(0001-03-31 10:00));
         let (three_years, five_years) = ("P3Y".parse::<Period>().unwrap(), "P5Y".parse::<Period>().unwrap());
         assert!(five_years.exceeds(three_years, at) && !three_years.exceeds(five_years, at));
         assert!(!three_years.exceeds("P36M".parse().unwrap(), at));

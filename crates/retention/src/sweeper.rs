@@ -55,13 +55,15 @@ pub struct Rule {
     pub created_before: Option<PrimitiveDateTime>,
     /// Last activity before this (rows by their own, the rest by their person's).
     pub idle_before: Option<PrimitiveDateTime>,
+    /// Restored or returned before this (rows that record such an event).
+    pub ended_before: Option<PrimitiveDateTime>,
     /// Conditions about persons (all must hold).
     pub moments: Vec<Moment>,
 }
 
 impl Rule {
     fn new(category: Category, action: PurgeAction) -> Rule {
-        Rule { category, action, created_before: None, idle_before: None, moments: Vec::new() }
+        Rule { category, action, created_before: None, idle_before: None, ended_before: None, moments: Vec::new() }
     }
 
     /// Add a policy's condition: its period (capped by the ceiling) counted from its start.
@@ -70,6 +72,7 @@ impl Rule {
         match start {
             Start::Created => self.created_before = earliest(self.created_before),
             Start::LastActivity => self.idle_before = earliest(self.idle_before),
+            Start::RestoredOrReturned => self.ended_before = earliest(self.ended_before),
             Start::ConsentWithdrawn | Start::ConsentExpired => {
                 self.moments.push(Moment::ConsentEnded { purposes: consent_purposes, start, cutoff });
             }
@@ -229,7 +232,12 @@ pub fn run(
         let without_held =
             |list: Vec<PersonId>| -> Vec<PersonId> { list.into_iter().filter(|p| !skip.contains(p)).collect() };
         let listed = listed.map(without_held);
-        let due = Due { created_before: rule.created_before, idle: rule.idle_before.map(Idle::Before), persons: None };
+        let due = Due {
+            created_before: rule.created_before,
+            idle: rule.idle_before.map(Idle::Before),
+            ended_before: rule.ended_before,
+            persons: None,
+        };
         runner.pass(conn, rule, due, listed.as_deref(), caller)?;
         if let Some(inactive) = inactive {
             let mut inactive = without_held(inactive);
@@ -237,7 +245,12 @@ pub fn run(
                 let listed: BTreeSet<&PersonId> = listed.iter().collect();
                 inactive.retain(|p| listed.contains(p));
             }
-            let due = Due { created_before: rule.created_before, idle: Some(Idle::OfPersons), persons: None };
+            let due = Due {
+                created_before: rule.created_before,
+                idle: Some(Idle::OfPersons),
+                ended_before: rule.ended_before,
+                persons: None,
+            };
             runner.pass(conn, rule, due, Some(&inactive), caller)?;
         }
     }

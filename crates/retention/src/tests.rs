@@ -139,6 +139,7 @@ fn idle_rule(before: PrimitiveDateTime) -> Rule {
         action: PurgeAction::Delete,
         created_before: None,
         idle_before: Some(before),
+        ended_before: None,
         moments: vec![],
     }
 }
@@ -247,6 +248,7 @@ fn the_plan_keeps_shared_data_until_every_purpose_lets_it_go_and_caps_at_the_cei
                 action: PurgeAction::Delete,
                 created_before: Some(year_ago),
                 idle_before: None,
+                ended_before: None,
                 moments: vec![]
             },
         ],
@@ -273,4 +275,23 @@ fn one_holder_of_the_lease_at_a_time_until_it_expires_or_is_released() {
     lease::release(&mut f.conn, &f.tenant, "a").unwrap();
     assert!(lease::acquire(&mut f.conn, &f.tenant, "b", Duration::seconds(-1)).unwrap());
     assert!(lease::acquire(&mut f.conn, &f.tenant, "a", ttl).unwrap(), "an expired lease is free");
+}
+
+#[test]
+fn an_event_based_policy_counts_from_the_event_and_nothing_else() {
+    let policies = vec![policy(Target::Category(Category::ServiceBackup), Some("P7D"), Start::RestoredOrReturned)];
+    let rules = sweeper::plan(&policies, &[], None, NOW);
+    let week_ago = "P7D".parse::<Period>().unwrap().before(NOW);
+    assert_eq!(
+        rules,
+        vec![Rule {
+            category: Category::ServiceBackup,
+            action: PurgeAction::Delete,
+            created_before: None,
+            idle_before: None,
+            ended_before: Some(week_ago),
+            moments: vec![]
+        }],
+        "rows still waiting for their event are never reached"
+    );
 }

@@ -2,12 +2,14 @@
 //! person's language), queued in the outbox inside the change's
 //! transaction: the code that verifies a request made from outside, the
 //! link to an export, a refusal (with the right to complain), and the
-//! reminders to the tenant's privacy contact.
+//! reminders to the tenant's privacy contact; a breach at the platform to
+//! that contact, and a high-risk breach to the people it concerns.
 
 use kluis_core::{DomainError, PersonId, Result, TenantId};
 use kluis_store::{Db, MasterKey, outbox};
 use serde_json::json;
 
+use crate::breaches::Breach;
 use crate::requests::{Kind, RefusalReason, Reminder, Request, format_date};
 
 fn dutch(language: Option<&str>) -> bool {
@@ -89,7 +91,7 @@ pub struct Verification<'a> {
     pub kind: Kind,
     /// The single-use code.
     pub code: &'a str,
-    /// Where the code is sent.
+    /// Where the code is sent (`POST`); the mailed link is this plus `/{code}`.
     pub confirm_url: &'a str,
 }
 
@@ -99,8 +101,10 @@ pub fn queue_verification(conn: &mut Db, master: &MasterKey, tenant: &TenantId, 
     let Verification { organisation, to, kind, code, confirm_url } = v;
     let what = kind_words(kind, false);
     let subject = format!("Confirm your request to {organisation}");
+    let encoded: String = url::form_urlencoded::byte_serialize(code.as_bytes()).collect();
+    let link = format!("{confirm_url}/{encoded}");
     let text = format!(
-        "Hello,\n\nSomeone asked {organisation} for {what}, giving this e-mail address. If that was you,\nconfirm the request by sending this code to {confirm_url}\n(the organisation's page does that for you). It is valid for 7 days and works once.\n\nCode: {code}\n\nIf it was not you, ignore this message: nothing happens without the code.\n"
+        "Hello,\n\nSomeone asked {organisation} for {what}, giving this e-mail address. If that was you,\nconfirm the request by opening this link and pressing its button:\n\n{link}\n\nOr give this code to the organisation's page. The link and the code are valid for 7 days\nand work once.\n\nCode: {code}\n\nIf it was not you, ignore this message: nothing happens without the link or the code.\n"
     );
     queue(conn, master, tenant, None, to, subject, text)
 }
@@ -195,4 +199,92 @@ pub fn queue_reminder(
         ),
     };
     queue(conn, master, tenant, None, to, subject, text)
+}
+
+fn rfc3339(at: time::PrimitiveDateTime) -> String {
+    kluis_core::time::utc(at).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn categories(breach: &Breach) -> String {
+    breach.data_categories.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// A breach at the platform, to the tenant's privacy contact "without undue
+/// delay" (Art. 33(2)): what happened, what data, the risk, and the clock
+/// of the tenant's own report. In English and Dutch (the tenant keeps no
+/// language); nothing in it names a person.
+pub fn queue_platform_breach(
+    conn: &mut Db,
+    master: &MasterKey,
+    tenant: &TenantId,
+    to: &str,
+    organisation: &str,
+    breach: &Breach,
+) -> Result<()> {
+    let id = &breach.id;
+    let detected = rfc3339(breach.detected_at);
+    let due = rfc3339(breach.authority_due_at);
+    let risk = breach.risk.as_str();
+    let categories = categories(breach);
+    let description = &breach.description;
+    let measures = breach.measures.as_deref().unwrap_or("-");
+    let subject = format!("Data breach at the platform / Datalek bij het platform ({id})");
+    let text = format!(
+        "Hello,\n\nThe platform {organisation} runs on had a personal-data breach that concerns {organisation}'s data.\nIt is in your breach register as {id} (source: platform).\n\nDetected: {detected}\nData categories: {categories}\nRisk as the platform assesses it: {risk}\nWhat happened: {description}\nMeasures taken: {measures}\n\nAs the controller you decide whether to report it to the supervisory authority: the report is\ndue by {due} (72 hours after detection, Art. 33 GDPR), or record why none is made.\n\n---\n\nHallo,\n\nHet platform waarop {organisation} draait heeft een datalek gehad dat gegevens van {organisation} raakt.\nHet staat in je register van datalekken als {id} (bron: platform).\n\nOntdekt: {detected}\nCategorieen gegevens: {categories}\nRisico volgens het platform: {risk}\nWat er gebeurde: {description}\nGenomen maatregelen: {measures}\n\nAls verwerkingsverantwoordelijke beslis je of je het meldt bij de Autoriteit Persoonsgegevens: de\nmelding moet uiterlijk {due} gedaan zijn (72 uur na ontdekking, art. 33 AVG), of leg vast waarom niet.\n"
+    );
+    queue(conn, master, tenant, None, to, subject, text)
+}
+
+/// What a person is told of a high-risk breach (Art. 34(2)).
+#[derive(Debug, Clone, Copy)]
+pub struct BreachNotice<'a> {
+    /// The tenant's name.
+    pub organisation: &'a str,
+    /// The tenant's privacy contact, where to ask more.
+    pub contact: Option<&'a str>,
+    /// The breach.
+    pub breach: &'a Breach,
+}
+
+/// Tell a person of a high-risk breach in their language (Dutch or
+/// English): what happened, the likely consequences, the measures taken,
+/// and whom to ask (Art. 34(2), 33(3)(b-d)).
+pub fn queue_breach_notice(
+    conn: &mut Db,
+    master: &MasterKey,
+    tenant: &TenantId,
+    person: &PersonId,
+    to: &str,
+    language: Option<&str>,
+    notice: BreachNotice<'_>,
+) -> Result<()> {
+    let BreachNotice { organisation, contact, breach } = notice;
+    let nl = dutch(language);
+    let description = &breach.description;
+    let consequences = breach.consequences.as_deref().unwrap_or("-");
+    let measures = breach.measures.as_deref().unwrap_or("-");
+    let (subject, text) = if nl {
+        let ask = match contact {
+            Some(contact) => format!("Vragen? Mail {contact}."),
+            None => format!("Vragen? Neem contact op met {organisation}."),
+        };
+        (
+            format!("Belangrijk: datalek bij {organisation}"),
+            format!(
+                "Hallo,\n\nBij {organisation} is een datalek ontdekt dat jouw persoonsgegevens raakt en een hoog risico\nvoor je kan betekenen. Daarom laten we het je weten.\n\nWat er gebeurde: {description}\nMogelijke gevolgen: {consequences}\nWat we eraan doen: {measures}\n\n{ask}\n"
+            ),
+        )
+    } else {
+        let ask = match contact {
+            Some(contact) => format!("Questions? Write to {contact}."),
+            None => format!("Questions? Contact {organisation}."),
+        };
+        (
+            format!("Important: a data breach at {organisation}"),
+            format!(
+                "Hello,\n\n{organisation} found a breach of personal data that concerns your data and may put you at\nhigh risk. That is why we tell you.\n\nWhat happened: {description}\nLikely consequences: {consequences}\nWhat we do about it: {measures}\n\n{ask}\n"
+            ),
+        )
+    };
+    queue(conn, master, tenant, Some(person), to, subject, text)
 }

@@ -2,7 +2,9 @@
 //! (with their history) and their restriction. Erasing a person deletes the
 //! restriction and anonymises the requests: they stay as the record that
 //! the person's requests were answered (Art. 5(2), accountability), linked
-//! to nobody, without the address or anything the person wrote.
+//! to nobody, without the address or anything the person wrote. Which
+//! breaches a person was told of is theirs too; erasing them forgets it
+//! (the breach keeps only its count).
 
 use kluis_core::category::Category;
 use kluis_core::{PersonId, Result, TenantId};
@@ -11,7 +13,7 @@ use kluis_store::personal::{ErasureReport, Export, PersonalData};
 use serde_json::{Value, json};
 use time::PrimitiveDateTime;
 
-use crate::{requests, restriction};
+use crate::{breaches, requests, restriction};
 
 /// Data-subject requests and restrictions.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,7 +29,7 @@ impl PersonalData for RightsData {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["rights_requests", "person_restrictions"]
+        &["rights_requests", "person_restrictions", "breach_notifications"]
     }
 
     fn export(&self, conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Export> {
@@ -61,6 +63,11 @@ impl PersonalData for RightsData {
             "person_restrictions",
             restricted.iter().map(|r| json!({"reason": r.reason, "since": time(r.created_at)})).collect(),
         );
+        let told = breaches::notifications_of(conn, tenant, person)?;
+        out.add(
+            "breach_notifications",
+            told.into_iter().map(|(breach, at)| json!({"breach_id": breach, "notified_at": time(at)})).collect(),
+        );
         Ok(out)
     }
 
@@ -68,6 +75,7 @@ impl PersonalData for RightsData {
         let mut report = ErasureReport::default();
         report.add("rights_requests", requests::anonymise(conn, tenant, person)?);
         report.add("person_restrictions", restriction::erase(conn, tenant, person)?);
+        report.add("breach_notifications", breaches::erase_notifications(conn, tenant, person)?);
         Ok(report)
     }
     // `purge` keeps the default: requests and restrictions live as long as

@@ -47,6 +47,7 @@ macro_rules! wire_enum {
         }
     };
 }
+pub(crate) use wire_enum;
 
 wire_enum! {
     /// What the person asks for.
@@ -644,7 +645,7 @@ pub fn update(
     }
     let mut action = "updated";
     if changes.state == Some(State::InProgress) && request.state != State::InProgress {
-        if !matches!(request.state, State::Verified | State::Extended) {
+        if !matches!(request.state, State::Verified | State::Extended) || request.verified_at.is_none() {
             return Err(wrong_state(request, "started (verify it first)"));
         }
         request.state = State::InProgress;
@@ -654,7 +655,7 @@ pub fn update(
 }
 
 /// Verify the requester (staff checked who they are, or the mailed link
-/// was used), linking `person` when given.
+/// was used), linking `person` when given: from any open state, once.
 pub fn verify(
     conn: &mut Db,
     tenant: &TenantId,
@@ -662,13 +663,17 @@ pub fn verify(
     person: Option<PersonId>,
     actor_kind: &str,
 ) -> Result<()> {
-    if request.state != State::Received {
+    if !request.state.is_open() || request.verified_at.is_some() {
         return Err(wrong_state(request, "verified"));
     }
     if let Some(person) = person {
         request.person_id = Some(person);
     }
-    request.state = State::Verified;
+    // An extension made before the requester was verified stays: the
+    // request keeps its state `extended` (and its later deadline).
+    if request.state == State::Received {
+        request.state = State::Verified;
+    }
     request.verified_at = Some(kluis_core::time::now());
     save(conn, tenant, request, "verified", actor_kind)
 }
@@ -704,11 +709,17 @@ pub fn extend(
     save(conn, tenant, request, "extended", actor_kind)
 }
 
+/// Open, and its requester verified: it can be worked on and completed
+/// (an extension before verification does not count as one).
+fn workable(request: &Request) -> bool {
+    matches!(request.state, State::Verified | State::InProgress | State::Extended) && request.verified_at.is_some()
+}
+
 /// Whether the request may be completed now: verified (or further) and open,
 /// naming a person. The caller then does what completing means and calls
 /// [`complete`].
 pub fn check_completable(request: &Request) -> Result<PersonId> {
-    if !matches!(request.state, State::Verified | State::InProgress | State::Extended) {
+    if !workable(request) {
         return Err(wrong_state(request, "completed (verify it first)"));
     }
     request.person_id.clone().ok_or_else(|| DomainError::Conflict {
@@ -726,7 +737,7 @@ pub fn mark_completed(
     outcome: serde_json::Value,
     actor_kind: &str,
 ) -> Result<()> {
-    if !matches!(request.state, State::Verified | State::InProgress | State::Extended) {
+    if !workable(request) {
         return Err(wrong_state(request, "completed (verify it first)"));
     }
     request.state = State::Completed;

@@ -62,8 +62,12 @@ enum Command {
     Serve,
     /// Apply pending database migrations and per-tenant setup, and exit.
     Migrate,
-    /// Print the OpenAPI document.
-    Openapi,
+    /// Print the OpenAPI document (3.1; `--openapi-3-0`: the same contract in OpenAPI 3.0.3).
+    Openapi {
+        /// Print the OpenAPI 3.0.3 form (for generators that read only 3.0).
+        #[arg(long = "openapi-3-0")]
+        v3_0: bool,
+    },
     /// Platform operator clients.
     Operator {
         #[command(subcommand)]
@@ -88,6 +92,31 @@ enum Command {
     Tenant {
         #[command(subcommand)]
         command: TenantCommand,
+    },
+    /// Write a snapshot of the whole database to FILE now, while the server
+    /// runs (SQLite: `VACUUM INTO`, online; PostgreSQL: `pg_dump --format=custom`).
+    /// Migrates nothing.
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// The snapshots written before migrations, in `<data_dir>/snapshots`
+    /// (never deleted by kluis itself).
+    Snapshots {
+        #[command(subcommand)]
+        command: SnapshotsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SnapshotsCommand {
+    /// Print the snapshots, oldest first, as NDJSON (id, path, format, taken_at, schema_version, bytes).
+    List,
+    /// Delete one snapshot by its id.
+    Delete {
+        /// The snapshot's id (`kluis snapshots list`).
+        id: String,
     },
 }
 
@@ -120,6 +149,19 @@ enum TenantCommand {
         /// The passphrase the archive was sealed with, in this file (first line).
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
+    },
+    /// Restore a backup (`GET /v1/backups` lists them) in one transaction:
+    /// the tenant's data replaced by the backup's, then everyone erased
+    /// since the backup was made erased again. When the backup's tenant no
+    /// longer exists here, it is brought back whole (under `--as SLUG`, or
+    /// its old slug). Prints what was done as JSON.
+    Restore {
+        /// The backup's id.
+        #[arg(long, value_name = "ID")]
+        backup: String,
+        /// Bring a tenant that no longer exists here back under this slug.
+        #[arg(long = "as", value_name = "SLUG")]
+        as_slug: Option<String>,
     },
 }
 
@@ -170,8 +212,13 @@ enum KeysCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Openapi) = cli.command {
-        return match serde_json::to_string_pretty(&kluis_api::openapi()) {
+    if let Some(Command::Openapi { v3_0 }) = cli.command {
+        let json = if v3_0 {
+            serde_json::to_string_pretty(&kluis_api::openapi_3_0())
+        } else {
+            serde_json::to_string_pretty(&kluis_api::openapi())
+        };
+        return match json {
             Ok(json) => {
                 println!("{json}");
                 ExitCode::SUCCESS
@@ -194,13 +241,15 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&settings),
         Command::Migrate => startup::open_database(&settings).map(|_| ()).map_err(|e| e.to_string()),
-        Command::Openapi | Command::Audit { .. } => Ok(()),
+        Command::Openapi { .. } | Command::Audit { .. } => Ok(()),
         Command::Retention { command: RetentionCommand::Sweep { tenant, dry_run } } => {
             sweep(&settings, &tenant, dry_run)
         }
         Command::Operator { command: OperatorCommand::CreateClient { name } } => create_operator(&settings, &name),
         Command::Keys { command: KeysCommand::Rotate } => rotate_keys(&settings),
         Command::Tenant { command } => tenant_archive(&settings, command),
+        Command::Backup { out } => backup(&settings, &out),
+        Command::Snapshots { command } => snapshots(&settings, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -374,7 +423,34 @@ impl kluis_backup::Progress for CliProgress {
     }
 }
 
-/// `kluis tenant export|import`.
+/// `kluis backup --out FILE`: the database as it is, without migrating it.
+fn backup(settings: &Settings, out: &std::path::Path) -> Result<(), String> {
+    let url = settings.database_url();
+    let mut conn = kluis_store::Db::open(&url).map_err(|e| format!("database: {e}"))?;
+    kluis_server::snapshots::write(&mut conn, &url, out).map_err(|e| e.to_string())?;
+    let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    eprintln!("kluis: wrote {} ({bytes} bytes)", out.display());
+    Ok(())
+}
+
+/// `kluis snapshots list|delete`.
+fn snapshots(settings: &Settings, command: SnapshotsCommand) -> Result<(), String> {
+    use kluis_server::snapshots;
+    match command {
+        SnapshotsCommand::List => {
+            for snapshot in snapshots::list(&settings.data_dir).map_err(|e| e.to_string())? {
+                println!("{}", serde_json::to_string(&snapshot).map_err(|e| e.to_string())?);
+            }
+        }
+        SnapshotsCommand::Delete { id } => {
+            let gone = snapshots::delete(&settings.data_dir, &id).map_err(|e| e.to_string())?;
+            eprintln!("kluis: deleted {}", gone.path.display());
+        }
+    }
+    Ok(())
+}
+
+/// `kluis tenant export|import|restore`.
 fn tenant_archive(settings: &Settings, command: TenantCommand) -> Result<(), String> {
     let prepared = startup::prepare(settings).map_err(|e| e.to_string())?;
     let mut conn = prepared.pool.get().map_err(|e| e.to_string())?;
@@ -418,6 +494,36 @@ fn tenant_archive(settings: &Settings, command: TenantCommand) -> Result<(), Str
             let imported = result.map_err(|e| format!("{}: {e}", file.display()))?;
             println!("{}", serde_json::to_string(&imported.manifest).map_err(|e| e.to_string())?);
             eprintln!("kluis: imported tenant {} as `{}`", imported.tenant, imported.slug);
+            Ok(())
+        }
+        TenantCommand::Restore { backup, as_slug } => {
+            if let Some(slug) = &as_slug {
+                let mut errors = Vec::new();
+                kluis_store::tenancy::rules::check_slug(slug, &mut errors);
+                if !errors.is_empty() {
+                    return Err(format!("--as `{slug}` is not a valid slug (lowercase letters, digits and dashes)"));
+                }
+            }
+            let store = kluis_backup::store::BackupStore::open(&settings.backup_target())?;
+            let holders = startup::holders();
+            let result =
+                kluis_app::backups::restore_cli(&mut conn, &holders, &prepared.master, &store, &backup, as_slug);
+            let restored = result.map_err(|e| match e {
+                kluis_core::DomainError::NotFound => format!("no backup {backup}"),
+                other => other.to_string(),
+            })?;
+            let report = serde_json::json!({
+                "backup_id": restored.backup.id,
+                "tenant_id": restored.tenant.as_str(),
+                "slug": restored.slug,
+                "in_place": restored.in_place,
+                "re_erasures": restored.re_erasures,
+            });
+            println!("{report}");
+            eprintln!(
+                "kluis: restored backup {} into `{}`; {} erased people erased again",
+                restored.backup.id, restored.slug, restored.re_erasures
+            );
             Ok(())
         }
     }

@@ -1,8 +1,11 @@
 //! The request reminder worker: every `KLUIS_REQUEST_REMINDER_INTERVAL_SECS`
 //! (default 5 minutes; 0 turns it off) it mails each tenant's privacy
 //! contact about requests due within a week and about overdue ones, once
-//! each (`kluis_app::requests::send_reminders`). Several instances may run
-//! it: each reminder is claimed on its request in the mail's transaction.
+//! each (`kluis_app::requests::send_reminders`), and about customer-data
+//! backups that outlived their returned item by more than
+//! `KLUIS_SERVICE_BACKUP_REMINDER_DAYS` (`kluis_app::service::send_backup_reminders`).
+//! Several instances may run it: each reminder is claimed on its request
+//! or backup record in the mail's transaction.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +24,7 @@ impl ReminderWorker {
     /// Start a round every `interval` (the first at once); `None` when the
     /// interval is zero. The worker holds the app weakly: once the server
     /// that owns it is gone, the worker ends too.
-    pub fn start(app: &Arc<App>, interval: Duration) -> Option<ReminderWorker> {
+    pub fn start(app: &Arc<App>, interval: Duration, backup_reminder_days: u32) -> Option<ReminderWorker> {
         if interval.is_zero() {
             return None;
         }
@@ -37,6 +40,12 @@ impl ReminderWorker {
                         Ok(0) => {}
                         Ok(sent) => tracing::info!(sent, "request reminders queued"),
                         Err(e) => tracing::warn!(error = %e, "request reminders: a round failed; retrying"),
+                    }
+                    let now = kluis_core::time::now();
+                    match kluis_app::service::send_backup_reminders(&app, now, backup_reminder_days) {
+                        Ok(0) => {}
+                        Ok(sent) => tracing::info!(sent, "service backup reminders queued"),
+                        Err(e) => tracing::warn!(error = %e, "service backup reminders: a round failed; retrying"),
                     }
                     drop(app);
                     // Sleep in short steps so a stop is not kept waiting.

@@ -84,12 +84,17 @@ pub struct Settings {
     pub limit_public_requests_per_address: Rate,
     /// Data-subject requests from outside per client IP.
     pub limit_public_requests_per_ip: Rate,
+    /// Reveals of sealed customer credentials per caller (client or staff account).
+    pub limit_credential_reveals_per_caller: Rate,
     /// Seconds between the sweeper worker's rounds over every tenant; 0 turns it off.
     pub retention_sweep_interval_secs: u64,
     /// Most rows per table a sweep removes in one transaction.
     pub retention_batch: u64,
     /// Seconds between the reminder worker's rounds over requests due soon or overdue; 0 turns it off.
     pub request_reminder_interval_secs: u64,
+    /// Days a customer-data backup record may outlive its returned item
+    /// before the privacy contact is reminded of it (in the same rounds).
+    pub service_backup_reminder_days: u32,
     /// Webhook endpoints may use `http://` (else `https://` only).
     #[serde(deserialize_with = "flag")]
     pub webhooks_allow_http: bool,
@@ -99,6 +104,23 @@ pub struct Settings {
     pub webhooks_allow_private: bool,
     /// Seconds before a failed webhook delivery's first retry; each next waits twice as long.
     pub webhook_retry_base_secs: u64,
+    /// Write a snapshot of the database to `<data_dir>/snapshots` before
+    /// pending migrations run (PostgreSQL: needs `pg_dump`).
+    #[serde(deserialize_with = "flag")]
+    pub snapshot_before_migrate: bool,
+    /// Seconds between a tenant's scheduled backups (a day); 0 turns the schedule off.
+    pub backup_interval_secs: u64,
+    /// `s3://bucket/prefix` to keep backups in an S3-compatible bucket; default `<data_dir>/backups`.
+    pub backup_url: Option<String>,
+    /// The bucket's endpoint (a non-AWS server); default `AWS_ENDPOINT_URL`.
+    pub backup_s3_endpoint: Option<String>,
+    /// The bucket's region; default `AWS_REGION` / `AWS_DEFAULT_REGION`.
+    pub backup_s3_region: Option<String>,
+    /// The access key id; default `AWS_ACCESS_KEY_ID`.
+    pub backup_s3_access_key_id: Option<String>,
+    /// The secret access key; default `AWS_SECRET_ACCESS_KEY`.
+    #[serde(serialize_with = "hide_secret")]
+    pub backup_s3_secret_access_key: Option<SecretString>,
 }
 
 /// A boolean written as `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`
@@ -176,12 +198,21 @@ impl Default for Settings {
             limit_unsubscribe_per_ip: LIMITS.unsubscribe_per_ip,
             limit_public_requests_per_address: LIMITS.public_requests_per_address,
             limit_public_requests_per_ip: LIMITS.public_requests_per_ip,
+            limit_credential_reveals_per_caller: LIMITS.credential_reveals_per_caller,
             retention_sweep_interval_secs: 3600,
             retention_batch: 1000,
             request_reminder_interval_secs: 300,
+            service_backup_reminder_days: kluis_app::service::BACKUP_REMINDER_DAYS,
             webhooks_allow_http: false,
             webhooks_allow_private: false,
             webhook_retry_base_secs: 5,
+            snapshot_before_migrate: true,
+            backup_interval_secs: 86_400,
+            backup_url: None,
+            backup_s3_endpoint: None,
+            backup_s3_region: None,
+            backup_s3_access_key_id: None,
+            backup_s3_secret_access_key: None,
         }
     }
 }
@@ -230,11 +261,19 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("KLUIS_LIMIT_UNSUBSCRIBE_PER_IP", "unsubscribe link requests per client IP [default: 120/1m]"),
     ("KLUIS_LIMIT_PUBLIC_REQUESTS_PER_ADDRESS", "data-subject requests from outside per address [default: 3/1d]"),
     ("KLUIS_LIMIT_PUBLIC_REQUESTS_PER_IP", "data-subject requests from outside per client IP [default: 10/1h]"),
+    (
+        "KLUIS_LIMIT_CREDENTIAL_REVEALS_PER_CALLER",
+        "reveals of sealed customer credentials per client or staff account [default: 10/15m]",
+    ),
     ("KLUIS_RETENTION_SWEEP_INTERVAL_SECS", "seconds between retention sweeps of every tenant; 0: off [default: 3600]"),
     ("KLUIS_RETENTION_BATCH", "most rows per table a sweep removes in one transaction [default: 1000]"),
     (
         "KLUIS_REQUEST_REMINDER_INTERVAL_SECS",
         "seconds between reminders of requests due soon or overdue; 0: off [default: 300]",
+    ),
+    (
+        "KLUIS_SERVICE_BACKUP_REMINDER_DAYS",
+        "days a customer-data backup may outlive its returned item before the privacy contact is reminded [default: 30]",
     ),
     ("KLUIS_WEBHOOKS_ALLOW_HTTP", "1: webhook endpoints may use http:// [default: https only]"),
     (
@@ -242,6 +281,16 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "1: webhook endpoints may reach loopback/private addresses (development) [default: 0]",
     ),
     ("KLUIS_WEBHOOK_RETRY_BASE_SECS", "first retry interval of a failed webhook delivery, doubling after [default: 5]"),
+    (
+        "KLUIS_SNAPSHOT_BEFORE_MIGRATE",
+        "0: migrate without first writing <data_dir>/snapshots/ (PostgreSQL: needs pg_dump) [default: 1]",
+    ),
+    ("KLUIS_BACKUP_INTERVAL_SECS", "seconds between a tenant's scheduled backups; 0: off [default: 86400]"),
+    ("KLUIS_BACKUP_URL", "s3://bucket/prefix: keep backups in an S3-compatible bucket [default: <data_dir>/backups]"),
+    ("KLUIS_BACKUP_S3_ENDPOINT", "the bucket's endpoint, e.g. http://127.0.0.1:9000 [default: AWS_ENDPOINT_URL]"),
+    ("KLUIS_BACKUP_S3_REGION", "the bucket's region [default: AWS_REGION]"),
+    ("KLUIS_BACKUP_S3_ACCESS_KEY_ID", "the bucket's access key id [default: AWS_ACCESS_KEY_ID]"),
+    ("KLUIS_BACKUP_S3_SECRET_ACCESS_KEY", "the bucket's secret access key [default: AWS_SECRET_ACCESS_KEY]"),
 ];
 
 impl Settings {
@@ -280,10 +329,29 @@ impl Settings {
             return Err(SettingsError::Invalid("retention_batch must be at least 1".into()));
         }
         kluis_store::Backend::of(&self.database_url()).map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        if let Some(url) = &self.backup_url {
+            kluis_backup::store::parse_s3_url(url).map_err(|e| SettingsError::Invalid(format!("backup_url: {e}")))?;
+        }
         self.mail_from
             .parse::<lettre::message::Mailbox>()
             .map_err(|e| SettingsError::Invalid(format!("mail_from: {e}")))?;
         Ok(())
+    }
+
+    /// Where backups are kept: the bucket of `backup_url`, or `<data_dir>/backups`.
+    pub fn backup_target(&self) -> kluis_backup::store::Target {
+        use kluis_backup::store::{S3Target, Target};
+        match &self.backup_url {
+            None => Target::Local(self.data_dir.join("backups")),
+            Some(url) => Target::S3(S3Target {
+                url: url.clone(),
+                endpoint: self.backup_s3_endpoint.clone(),
+                region: self.backup_s3_region.clone(),
+                access_key_id: self.backup_s3_access_key_id.clone(),
+                secret_access_key: self.backup_s3_secret_access_key.as_ref().map(|s| s.expose_secret().to_owned()),
+                staging: self.data_dir.join("backups").join(".staging"),
+            }),
+        }
     }
 
     /// The database URL, defaulting to SQLite in the data directory.
@@ -330,6 +398,7 @@ impl Settings {
             unsubscribe_per_ip: self.limit_unsubscribe_per_ip,
             public_requests_per_address: self.limit_public_requests_per_address,
             public_requests_per_ip: self.limit_public_requests_per_ip,
+            credential_reveals_per_caller: self.limit_credential_reveals_per_caller,
         }
     }
 }

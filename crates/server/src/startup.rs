@@ -46,9 +46,15 @@ pub enum StartupError {
     /// A migration failed.
     #[error("migrations: {0}")]
     Migration(String),
+    /// The snapshot before migrating could not be written (nothing was migrated).
+    #[error("snapshot before migrating: {0}")]
+    Snapshot(#[from] crate::snapshots::SnapshotError),
     /// The mail settings are unusable.
     #[error("mail: {0}")]
     Mail(String),
+    /// The place for backups cannot be opened (a bad bucket URL or endpoint).
+    #[error("backups: {0}")]
+    Backups(String),
     /// Binding the listen address failed.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -140,6 +146,9 @@ pub fn open_database(settings: &Settings) -> Result<DbPool, StartupError> {
     let pool = build_pool(&url, settings.pool_options()).map_err(|e| StartupError::Database(e.to_string()))?;
     let mut conn = pool.get().map_err(|e| StartupError::Database(e.to_string()))?;
     restrict_sqlite_files(&url)?;
+    if settings.snapshot_before_migrate {
+        crate::snapshots::before_migrations(&mut conn, &url, &settings.data_dir)?;
+    }
     let applied = migrate::run_pending(&mut conn).map_err(|e| StartupError::Migration(e.to_string()))?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied migrations");
@@ -183,6 +192,7 @@ pub fn holders() -> Vec<Arc<dyn kluis_store::personal::PersonalData>> {
         Arc::new(kluis_retention::RetentionData),
         Arc::new(kluis_rights::RightsData),
         Arc::new(kluis_hooks::HooksData),
+        Arc::new(kluis_service::ServiceData),
         Arc::new(kluis_audit::AuditSubjects),
     ]
 }
@@ -198,6 +208,7 @@ pub fn api_config(settings: &Settings) -> ApiConfig {
         limits: settings.limits(),
         webhooks: settings.webhooks(),
         archive_dir: settings.data_dir.join("exports"),
+        backups: settings.backup_target(),
         ..ApiConfig::default()
     }
 }
@@ -212,6 +223,7 @@ pub struct Application {
     sweeper: Option<crate::sweeper::SweepWorker>,
     reminders: Option<crate::reminders::ReminderWorker>,
     webhooks: crate::webhooks::WebhookWorker,
+    backups: Option<crate::backups::BackupWorker>,
 }
 
 fn mail_worker(settings: &Settings, state: &AppState) -> Result<crate::mail::MailWorker, StartupError> {
@@ -234,6 +246,9 @@ impl Application {
     pub fn build(settings: &Settings) -> Result<Application, StartupError> {
         let prepared = prepare(settings)?;
         let state = web::Data::new(AppState::new(prepared.pool, prepared.master, api_config(settings), holders()));
+        if let Err(e) = &state.app.backups {
+            return Err(StartupError::Backups(e.clone()));
+        }
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
         let port =
@@ -260,11 +275,14 @@ impl Application {
         let reminders = crate::reminders::ReminderWorker::start(
             &state.app,
             Duration::from_secs(settings.request_reminder_interval_secs),
+            settings.service_backup_reminder_days,
         );
         let webhooks = crate::webhooks::WebhookWorker::start(&state.app);
+        let backups =
+            crate::backups::BackupWorker::start(&state.app, Duration::from_secs(settings.backup_interval_secs));
         kluis_people::accounts::password::warm_up();
         tracing::info!(port, "listening");
-        Ok(Application { port, server, state, mail, erasures, sweeper, reminders, webhooks })
+        Ok(Application { port, server, state, mail, erasures, sweeper, reminders, webhooks, backups })
     }
 
     /// The bound port.
@@ -282,8 +300,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         let (state, mail, erasures, sweeper) = (self.state, self.mail, self.erasures, self.sweeper);
-        let (reminders, webhooks) = (self.reminders, self.webhooks);
+        let (reminders, webhooks, backups) = (self.reminders, self.webhooks, self.backups);
         let _ = web::block(move || {
+            if let Some(backups) = backups {
+                backups.stop();
+            }
             webhooks.stop();
             erasures.stop();
             if let Some(reminders) = reminders {

@@ -24,6 +24,7 @@ use zeroize::Zeroizing;
 const POLL: Duration = Duration::from_millis(100);
 /// Most deliveries sent in one round.
 const BATCH: i64 = 32;
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// How long a receiver gets to answer.
 const TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -85,8 +86,16 @@ impl WebhookWorker {
                     Err(e) => return tracing::error!(error = %e, "webhook worker: no HTTP client"),
                 };
                 let holder = kluis_core::new_id();
+                let mut pruned_at: Option<Instant> = None;
                 while !flag.load(Ordering::Relaxed) {
                     let Some(app) = app.upgrade() else { break };
+                    if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                        // The people feed's erasure rows outlive the erasure no longer than a delivery may.
+                        if let Err(e) = kluis_app::processors::prune_erased(&app) {
+                            tracing::warn!(error = %e, "webhook worker: cannot prune the people feed");
+                        }
+                        pruned_at = Some(Instant::now());
+                    }
                     let sent = round(&app, &runtime, &client, &holder, allow_private);
                     drop(app);
                     if sent == 0 {

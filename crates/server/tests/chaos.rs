@@ -1,10 +1,12 @@
 //! Faults under write load, against the real `kluis` binary: `kill -9` in
-//! the middle of 64 concurrent writers on SQLite and on PostgreSQL, and a
-//! PostgreSQL restart under the same load. Nothing acknowledged may be lost,
-//! the database must check out whole, every tenant's audit chain must
-//! verify, and during an outage every answer is a quick 503 with
-//! `Retry-After`. These take a minute: they run in `make chaos`, not in
-//! `make test` (this target has `test = false`).
+//! the middle of 64 concurrent writers on SQLite and on PostgreSQL, a
+//! PostgreSQL restart under the same load, and kill -9 between a change's
+//! commit and its webhook delivery (the outbox). Nothing acknowledged may be
+//! lost, the database must check out whole, every tenant's audit chain must
+//! verify, during an outage every answer is a quick 503 with `Retry-After`,
+//! and every event is delivered after a restart. These take some three
+//! minutes: they run in `make chaos`, not in `make test` (this target has
+//! `test = false`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests: a failure should panic")]
 
@@ -207,4 +209,128 @@ fn postgres_restart_under_load_answers_503_quickly_and_recovers_by_itself() {
 
     assert_database_whole(&cluster.url(), &answers);
     common::assert_acknowledged_writes_are_there(&server.base, &tenants, &answers);
+}
+
+/// The webhook deliveries of `hook`, by event id: (status, attempts).
+fn deliveries(base: &str, token: &str, hook: &str) -> std::collections::BTreeMap<String, (String, u64)> {
+    let body: serde_json::Value = http()
+        .get(format!("{base}/v1/webhooks/{hook}/deliveries?limit=100"))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let status = d["status"].as_str().unwrap().to_owned();
+            (d["event_id"].as_str().unwrap().to_owned(), (status, d["attempts"].as_u64().unwrap()))
+        })
+        .collect()
+}
+
+fn new_person(base: &str, token: &str, n: usize) {
+    let response = http()
+        .post(format!("{base}/v1/people"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"first_name": "Hook", "last_name": format!("Nr{n}")}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
+
+/// The webhooks' outbox under kill -9: an event whose delivery was in
+/// flight, and events committed a moment before the kill, all reach the
+/// receiver after the restart; each attempt kluis made arrives once, and an
+/// acknowledged event never again.
+fn kill_9_between_commit_and_delivery(dir: &Path, env: &[(&str, String)]) {
+    let mut env: Vec<(&str, String)> = env.to_vec();
+    env.extend([
+        ("KLUIS_WEBHOOKS_ALLOW_HTTP", "1".to_owned()),
+        ("KLUIS_WEBHOOKS_ALLOW_PRIVATE", "1".to_owned()),
+        ("KLUIS_WEBHOOK_RETRY_BASE_SECS", "1".to_owned()),
+    ]);
+    let receiver = common::Receiver::start();
+    let mut server = Server::start(dir, &env);
+    let mut tenant = Tenant::create(&server.base, &dir.join("data"), "hooks", 1).remove(0);
+    let hook: serde_json::Value = http()
+        .post(format!("{}/v1/webhooks", server.base))
+        .bearer_auth(&tenant.token)
+        .json(&serde_json::json!({"url": receiver.url, "event_types": ["person.created"]}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let hook = hook["id"].as_str().expect("a webhook").to_owned();
+
+    // 1. A delivery in flight when kluis dies: the receiver has the request
+    //    and has not answered.
+    receiver.holding.store(true, Ordering::SeqCst);
+    new_person(&server.base, &tenant.token, 0);
+    receiver.wait_for(Duration::from_secs(30), "the first delivery", |got| got.len() == 1);
+    server.kill_9();
+    let held = receiver.got.lock().unwrap()[0].clone();
+    receiver.holding.store(false, Ordering::SeqCst);
+
+    // 2. After the restart the claim runs out (30 s) and it is sent again.
+    let mut server = Server::start(dir, &env);
+    tenant.refresh(&server.base);
+    receiver.wait_for(Duration::from_secs(90), "the held event again", |got| {
+        got.iter().filter(|g| **g == held).count() == 2
+    });
+
+    // 3. Events committed just before a kill: the 201s are in, deliveries
+    //    may or may not have started.
+    const BURST: usize = 20;
+    for n in 1..=BURST {
+        new_person(&server.base, &tenant.token, n);
+    }
+    server.kill_9();
+    let server = Server::start(dir, &env);
+    tenant.refresh(&server.base);
+    let started = Instant::now();
+    let log = loop {
+        let log = deliveries(&server.base, &tenant.token, &hook);
+        if log.len() == BURST + 1 && log.values().all(|(status, _)| status == "succeeded") {
+            break log;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "deliveries not done: {log:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // Nothing more comes once all are acknowledged.
+    std::thread::sleep(Duration::from_secs(3));
+    let cut_off: usize = log
+        .iter()
+        .map(|(event, (_, attempts))| {
+            let arrived = receiver.count(event);
+            let attempts = usize::try_from(*attempts).unwrap();
+            assert!(arrived >= 1, "event {event} never arrived");
+            // Each recorded attempt arrived once; at most one more, the
+            // attempt a kill cut off before its answer was recorded.
+            assert!(
+                arrived == attempts || arrived == attempts + 1,
+                "event {event}: {arrived} arrivals, {attempts} attempts"
+            );
+            arrived - attempts
+        })
+        .sum();
+    assert_eq!(log[&held], ("succeeded".to_owned(), 1), "the held event: one recorded attempt (the one answered)");
+    assert_eq!(receiver.count(&held), 2);
+    println!("webhooks: {} events delivered across two kills; {cut_off} attempts cut off by a kill", log.len());
+    assert_eq!(receiver.got.lock().unwrap().len(), log.values().map(|(_, a)| *a as usize).sum::<usize>() + cut_off);
+}
+
+#[test]
+fn kill_9_between_commit_and_delivery_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    kill_9_between_commit_and_delivery(dir.path(), &[]);
+}
+
+#[test]
+fn kill_9_between_commit_and_delivery_on_postgres() {
+    let Some(database) = PgDatabase::create() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    kill_9_between_commit_and_delivery(dir.path(), &[("KLUIS_DATABASE_URL", database.url.clone())]);
 }

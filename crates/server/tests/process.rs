@@ -236,15 +236,15 @@ fn audit_cli_verifies_and_exports_and_exits_1_when_broken() {
     let result: Value = serde_json::from_slice(&verified.stdout).unwrap();
     assert_eq!(result["ok"], true);
     // tenant.create, the admin client's client.create, the 7 default
-    // purposes and the 3 default retention policies, made in the same
+    // purposes and the 4 default retention policies, made in the same
     // transaction.
-    assert_eq!(result["checked"], 12, "tenant.create, client.create, 7 purpose.create, 3 retention_policy.create");
+    assert_eq!(result["checked"], 13, "tenant.create, client.create, 7 purpose.create, 4 retention_policy.create");
 
     let exported = run(dir.path(), &["audit", "export", "--tenant", "audited"], &[]);
     assert!(exported.status.success());
     let lines: Vec<Value> =
         String::from_utf8(exported.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 12);
+    assert_eq!(lines.len(), 13);
     assert_eq!(lines[0]["seq"], 1);
     assert_eq!(lines[0]["action"], "tenant.create");
     assert_eq!(lines[1]["prev_hash"], lines[0]["hash"]);

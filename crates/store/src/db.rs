@@ -76,6 +76,19 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
     url.strip_prefix("sqlite://").filter(|p| !p.is_empty())
 }
 
+/// SQLite: copy the whole database to the new file `target` with
+/// `VACUUM INTO`, one consistent state read while writers go on (WAL).
+/// `Ok(false)` on PostgreSQL, which has no such statement.
+pub fn sqlite_copy_into(conn: &mut Db, target: &str) -> QueryResult<bool> {
+    match conn {
+        Db::Sqlite(c) => {
+            diesel::sql_query("VACUUM INTO ?").bind::<diesel::sql_types::Text, _>(target).execute(c)?;
+            Ok(true)
+        }
+        Db::Pg(_) => Ok(false),
+    }
+}
+
 impl Db {
     /// Open one connection to `url`, by its scheme.
     pub fn open(url: &str) -> ConnectionResult<Db> {

@@ -186,6 +186,8 @@ catalogue!(
     person_addresses,
     person_websites,
     person_references,
+    attribute_definitions,
+    person_attributes,
     idempotency_keys,
     accounts,
     recovery_codes,
@@ -193,6 +195,8 @@ catalogue!(
     challenges,
     sessions,
     refresh_tokens,
+    passkeys,
+    passkey_ceremonies,
     outbox,
     devices,
     visits,
@@ -211,21 +215,37 @@ catalogue!(
     rights_requests,
     rights_request_events,
     person_restrictions,
+    breaches,
+    breach_notifications,
     webhooks,
     webhook_deliveries,
     webhook_attempts,
+    people_change_heads,
+    people_changes,
     erasure_keys,
     erasure_receipts,
     erasure_ledger,
     retention_heads,
     retention_policies,
     retention_sweeps,
+    service_items,
+    service_credentials,
+    service_backups,
+    service_notes,
 );
 
-/// Tables never in an archive: the platform's (no tenant), and the export
-/// jobs (records of this instance, naming files on its disk).
-pub const PLATFORM_TABLES: [&str; 4] =
-    ["operator_clients", "signing_keys", "__diesel_schema_migrations", "tenant_exports"];
+/// Tables never in an archive: the platform's (no tenant), the export jobs
+/// and backups (records of this instance, naming files on its disk or in its
+/// bucket), and the backup schedule (its policy and lease; a restore must
+/// not roll back the record of the backups themselves).
+pub const PLATFORM_TABLES: [&str; 6] = [
+    "operator_clients",
+    "signing_keys",
+    "__diesel_schema_migrations",
+    "tenant_exports",
+    "tenant_backups",
+    "backup_schedules",
+];
 
 #[derive(QueryableByName)]
 struct Name {
@@ -334,6 +354,15 @@ pub fn count(conn: &mut Db, table: &TableDef, tenant: &str) -> Result<u64, DumpE
     );
     let count: Count = diesel::sql_query(sql).bind::<Text, _>(tenant).get_result(conn)?;
     Ok(u64::try_from(count.n).unwrap_or(0))
+}
+
+/// Delete every row of `tenant` from `table` (a restore, inside its
+/// transaction, before the backup's rows go in); how many.
+pub fn delete_rows(conn: &mut Db, table: &TableDef, tenant: &str) -> Result<u64, DumpError> {
+    let sql =
+        format!("DELETE FROM {} WHERE {} = {}", quote(table.name), quote(table.tenant_column()), placeholder(conn, 1));
+    let n = diesel::sql_query(sql).bind::<Text, _>(tenant).execute(conn)?;
+    Ok(n as u64)
 }
 
 /// Reads a tenant's rows of one table a page at a time, in primary-key

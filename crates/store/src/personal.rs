@@ -100,6 +100,10 @@ pub struct Due<'a> {
     pub created_before: Option<PrimitiveDateTime>,
     /// Idle: see [`Idle`].
     pub idle: Option<Idle>,
+    /// Restored or returned before this moment (event-based retention):
+    /// only rows that record such an event are reached, and a holder whose
+    /// rows record none reaches nothing while this is set.
+    pub ended_before: Option<PrimitiveDateTime>,
     /// About one of these persons (the caller found their moment passed);
     /// rows about nobody (visit statistics) are not reached while this is set.
     pub persons: Option<&'a [PersonId]>,
@@ -108,7 +112,7 @@ pub struct Due<'a> {
 impl Due<'_> {
     /// True when no condition is given: such a purge must reach nothing.
     pub fn is_unbounded(&self) -> bool {
-        self.created_before.is_none() && self.idle.is_none() && self.persons.is_none()
+        self.created_before.is_none() && self.idle.is_none() && self.ended_before.is_none() && self.persons.is_none()
     }
 
     /// The moment of [`Idle::Before`], if that is asked.

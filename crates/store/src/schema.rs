@@ -17,6 +17,10 @@ diesel::table! {
         privacy_contact_email -> Nullable<Text>,
         requests_via_tenant_only -> Bool,
         time_zone -> Text,
+        verify_email_url -> Nullable<Text>,
+        reset_password_url -> Nullable<Text>,
+        passkey_rp_id -> Nullable<Text>,
+        passkey_origins -> Nullable<Text>,
     }
 }
 
@@ -278,6 +282,34 @@ diesel::table! {
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         device_id -> Nullable<Text>,
+        passkey_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    passkeys (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        name -> Text,
+        credential_id -> Text,
+        user_handle -> Text,
+        credential -> Text,
+        aaguid -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    passkey_ceremonies (tenant_id, challenge_hash) {
+        tenant_id -> Text,
+        challenge_hash -> Binary,
+        kind -> Text,
+        person_id -> Nullable<Text>,
+        state -> Text,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
     }
 }
 
@@ -377,6 +409,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        gpc -> Bool,
     }
 }
 
@@ -385,6 +418,28 @@ diesel::table! {
         tenant_id -> Text,
         purpose_key -> Text,
         recipient_id -> Text,
+    }
+}
+
+diesel::table! {
+    people_change_heads (tenant_id) {
+        tenant_id -> Text,
+        seq -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    people_changes (tenant_id, seq) {
+        tenant_id -> Text,
+        seq -> BigInt,
+        id -> Text,
+        person_id -> Nullable<Text>,
+        erased_id -> Nullable<Text>,
+        kind -> Text,
+        fields -> Text,
+        purposes -> Nullable<Text>,
+        occurred_at -> Timestamp,
     }
 }
 
@@ -618,6 +673,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    breaches (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        source -> Text,
+        platform_ref -> Nullable<Text>,
+        detected_at -> Timestamp,
+        description -> Text,
+        data_categories -> Text,
+        people_affected -> Nullable<BigInt>,
+        records_affected -> Nullable<BigInt>,
+        consequences -> Nullable<Text>,
+        measures -> Nullable<Text>,
+        risk -> Text,
+        authority_due_at -> Timestamp,
+        reported_to_authority_at -> Nullable<Timestamp>,
+        authority_reference -> Nullable<Text>,
+        no_report_reason -> Nullable<Text>,
+        subjects_notified_at -> Nullable<Timestamp>,
+        subjects_notified -> BigInt,
+        status -> Text,
+        closed_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    breach_notifications (tenant_id, breach_id, person_id) {
+        tenant_id -> Text,
+        breach_id -> Text,
+        person_id -> Text,
+        notified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     tenant_exports (tenant_id, id) {
         tenant_id -> Text,
         id -> Text,
@@ -638,9 +730,105 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    service_items (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        kind -> Text,
+        make -> Nullable<Text>,
+        model -> Nullable<Text>,
+        serial -> Nullable<Text>,
+        request -> Text,
+        status -> Text,
+        received_at -> Timestamp,
+        ready_at -> Nullable<Timestamp>,
+        returned_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_credentials (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        item_id -> Text,
+        person_id -> Text,
+        kind -> Text,
+        label -> Text,
+        login -> Text,
+        secret -> Binary,
+        revealed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_backups (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        item_id -> Text,
+        person_id -> Text,
+        location -> Text,
+        size_bytes -> Nullable<BigInt>,
+        checksum -> Nullable<Text>,
+        encrypted -> Bool,
+        made_at -> Timestamp,
+        restored_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_notes (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        kind -> Text,
+        category -> Text,
+        title -> Text,
+        body -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attribute_definitions (tenant_id, key) {
+        tenant_id -> Text,
+        key -> Text,
+        value_type -> Text,
+        description -> Nullable<Text>,
+        category -> Text,
+        purposes -> Text,
+        rules -> Text,
+        self_editable -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    person_attributes (tenant_id, person_id, key) {
+        tenant_id -> Text,
+        person_id -> Text,
+        key -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_clients -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
+    passkeys,
+    passkey_ceremonies,
     operator_clients,
     api_clients,
     signing_keys,
@@ -653,6 +841,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     person_addresses,
     person_websites,
     person_references,
+    attribute_definitions,
+    person_attributes,
     idempotency_keys,
     accounts,
     recovery_codes,
@@ -678,6 +868,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     rights_requests,
     rights_request_events,
     person_restrictions,
+    breaches,
+    breach_notifications,
     erasure_keys,
     erasure_receipts,
     erasure_ledger,
@@ -688,7 +880,47 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_attempts,
     tenant_exports,
+    tenant_backups,
+    backup_schedules,
+    people_change_heads,
+    people_changes,
+    service_items,
+    service_credentials,
+    service_backups,
+    service_notes,
 );
+
+diesel::table! {
+    tenant_backups (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        state -> Text,
+        origin -> Text,
+        actor_id -> Text,
+        storage -> Text,
+        object_key -> Text,
+        bytes -> BigInt,
+        manifest -> Nullable<Text>,
+        error -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    backup_schedules (tenant_id) {
+        tenant_id -> Text,
+        keep_daily -> BigInt,
+        keep_weekly -> BigInt,
+        keep_monthly -> BigInt,
+        last_run_at -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
 
 diesel::table! {
     webhooks (tenant_id, id) {

@@ -562,3 +562,68 @@ both_backends! {
         assert_eq!(account_of(&app, &tenant, &colleague).await["staff_scopes"], json!(["people:read"]));
     }
 }
+
+both_backends! {
+    async fn mails_link_to_the_tenants_pages_with_the_code_as_a_fallback(app) {
+        let tenant = app.new_tenant().await;
+        let other = app.new_tenant().await;
+        // Bad link bases: 422 problem+json naming the field, and nothing changes.
+        for (field, bad) in [
+            ("verify_email_url", "https://app.example.nl/verify"),
+            ("verify_email_url", "http://app.example.nl/verify?token={token}"),
+            ("reset_password_url", "https://app.example.nl/{token}/{token}"),
+            ("reset_password_url", "https://user:pw@app.example.nl/r?t={token}"),
+        ] {
+            let problem = assert_problem(app.patch("/v1/tenant", &tenant.token, &json!({field: bad})).await,
+                StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+            assert!(problem["errors"].as_array().unwrap().iter().any(|e| e["field"] == field), "{bad}: {problem}");
+        }
+        let unchanged: Value = app.get("/v1/tenant", &tenant.token).await.json().await.unwrap();
+        assert_eq!(unchanged["verify_email_url"], Value::Null);
+        assert_eq!(unchanged["version"], 1);
+
+        let set = app.patch("/v1/tenant", &tenant.token, &json!({
+            "verify_email_url": "https://app.example.nl/verify?token={token}",
+            "reset_password_url": "https://app.example.nl/reset#{token}",
+        })).await;
+        assert_eq!(set.status(), StatusCode::OK);
+        let set: Value = set.json().await.unwrap();
+        assert_eq!(set["verify_email_url"], "https://app.example.nl/verify?token={token}");
+        assert_eq!(set["reset_password_url"], "https://app.example.nl/reset#{token}");
+
+        // The verification mail carries the link with its token, and the code.
+        person_with_account(&app, &tenant, "linked@example.nl", json!({})).await;
+        let code = app.mailed_code("linked@example.nl", 1).await;
+        let mail = &app.mails_to("linked@example.nl")[0];
+        let link = format!("https://app.example.nl/verify?token={code}");
+        assert!(mail.contains(&link), "the link in the mail:\n{mail}");
+        assert!(mail.contains("Open dan deze link") || mail.contains("door deze link te openen"), "in Dutch:\n{mail}");
+        // The token from the link works.
+        let token = link.rsplit_once("token=").unwrap().1;
+        let verified = app.client.post(app.url("/v1/auth/verify-email")).json(&json!({"token": token})).send().await.unwrap();
+        assert_eq!(verified.status(), StatusCode::NO_CONTENT);
+
+        // The reset mail links to the reset page.
+        let reset = app.client.post(app.url("/v1/auth/password-reset")).json(&json!({"tenant": tenant.slug, "email": "linked@example.nl"})).send().await.unwrap();
+        assert_eq!(reset.status(), StatusCode::ACCEPTED);
+        let code = app.mailed_code("linked@example.nl", 2).await;
+        assert!(app.mails_to("linked@example.nl")[1].contains(&format!("https://app.example.nl/reset#{code}")));
+
+        // Another tenant's mails keep only the code; removing the link does too.
+        person_with_account(&app, &other, "plain@example.nl", json!({})).await;
+        app.mailed_code("plain@example.nl", 1).await;
+        assert!(!app.mails_to("plain@example.nl")[0].contains("https://app.example.nl"));
+        let removed = app.patch("/v1/tenant", &tenant.token, &json!({"verify_email_url": null})).await;
+        assert_eq!(removed.status(), StatusCode::OK);
+        let removed: Value = removed.json().await.unwrap();
+        assert_eq!(removed["verify_email_url"], Value::Null);
+        assert_eq!(removed["reset_password_url"], "https://app.example.nl/reset#{token}");
+        // The operator sets them too, on any tenant.
+        let operator = app.operator_token().await;
+        let id = other.id.clone();
+        let by_operator = app.patch(&format!("/v1/tenants/{id}"), &operator, &json!({"reset_password_url": "http://localhost:5173/reset?token={token}"})).await;
+        assert_eq!(by_operator.status(), StatusCode::OK);
+        let by_operator: Value = by_operator.json().await.unwrap();
+        assert_eq!(by_operator["reset_password_url"], "http://localhost:5173/reset?token={token}");
+    }
+}

@@ -19,13 +19,18 @@ const PASSPHRASE: &str = "a long archive passphrase";
 
 /// A tenant with data in many tables: people with every kind of contact
 /// (booleans, nullable text), an account (binary hashes, timestamps), a
-/// consent, a hold, and an erased person (receipt and ledger).
+/// consent, a hold, tenant-defined attributes with values, and an erased
+/// person (receipt and ledger).
 async fn seeded(app: &TestApp) -> Tenant {
     let tenant = app.new_tenant().await;
+    let attribute = json!({"key": "sector", "type": "enum", "values": ["logistics", "retail"],
+        "category": "user.business", "purposes": ["account"], "self_editable": true});
+    assert_eq!(app.post("/v1/attributes", &tenant.token, &attribute).await.status(), StatusCode::CREATED);
     for i in 0..3 {
         let body = json!({
             "first_name": format!("Anna{i}"), "last_name": "de Vries", "language": "nl-NL",
             "company_name": "De Vries Fietsen", "coc_number": "12345678",
+            "attributes": {"sector": "logistics"},
             "emails": [{"address": format!("anna{i}@devries.example"), "label": "work"}],
             "phones": [{"number": "+31612345678", "label": "home"}],
             "addresses": [{"street": "Dorpsstraat", "house_number": "12", "postal_code": "1234 AB", "city": "Utrecht", "country": "NL", "label": "private"}],
@@ -146,6 +151,7 @@ async fn seen_over_http(app: &TestApp, token: &str) -> Vec<Value> {
     seen.push(people);
     seen.push(app.get("/v1/erasures", token).await.json().await.unwrap());
     seen.push(app.get("/v1/purposes", token).await.json().await.unwrap());
+    seen.push(app.get("/v1/attributes", token).await.json().await.unwrap());
     seen
 }
 

@@ -20,7 +20,53 @@ fn committed_openapi_equals_generated() {
     assert!(generated == committed(), "openapi/openapi.json is stale: run `make openapi` and commit it");
 }
 
+fn committed_3_0() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi-3.0.json");
+    let text = std::fs::read_to_string(path).expect("openapi/openapi-3.0.json is committed");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+#[test]
+fn committed_openapi_3_0_equals_generated() {
+    assert!(
+        kluis_api::openapi_3_0() == committed_3_0(),
+        "openapi/openapi-3.0.json is stale: run `make openapi` and commit it"
+    );
+}
+
+#[test]
+fn the_3_0_document_has_every_operation_and_schema_of_the_3_1_one() {
+    let (v31, v30) = (committed(), committed_3_0());
+    assert_eq!(v30["openapi"], "3.0.3");
+    let operations = |doc: &Value| -> BTreeSet<String> {
+        doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| format!("{m} {path}")))
+            .collect()
+    };
+    assert_eq!(operations(&v30), operations(&v31));
+    let schemas = |doc: &Value| -> BTreeSet<String> {
+        doc["components"]["schemas"].as_object().unwrap().keys().cloned().collect()
+    };
+    assert_eq!(schemas(&v30), schemas(&v31));
+    // A nullable field of 3.1 is nullable in 3.0.
+    let text31 = v31.to_string();
+    let nullable31 = text31.matches("\"null\"").count();
+    let nullable30 = v30.to_string().matches("\"nullable\":true").count();
+    assert_eq!(nullable30, nullable31, "each null of 3.1 is one `nullable` in 3.0");
+}
+
 both_backends! {
+    async fn served_openapi_3_0_equals_the_committed_one(app) {
+        let response = app.client.get(app.url("/openapi-3.0.json")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let served: Value = response.json().await.unwrap();
+        assert!(served == committed_3_0(), "served 3.0 document differs from openapi/openapi-3.0.json");
+    }
+
     async fn served_openapi_is_3_1_and_equals_the_contract(app) {
         let response = app.client.get(app.url("/openapi.json")).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
@@ -52,7 +98,7 @@ both_backends! {
             let mut concrete = path.clone();
             for param in [
                 "{tenant_id}", "{client_id}", "{person_id}", "{contact_id}", "{reference_id}", "{challenge_id}",
-                "{session_id}", "{device_id}", "{key}", "{recipient_id}", "{token}", "{purpose}", "{hold_id}", "{erasure_id}",
+                "{session_id}", "{device_id}", "{passkey_id}", "{key}", "{recipient_id}", "{token}", "{purpose}", "{hold_id}", "{erasure_id}",
             ] {
                 concrete = concrete.replace(param, &kluis_core::new_id());
             }
@@ -72,7 +118,7 @@ both_backends! {
                 }
             }
         }
-        assert_eq!(documented.len(), 161, "{documented:#?}");
+        assert_eq!(documented.len(), 210, "{documented:#?}");
         assert_eq!(served, documented);
     }
 }

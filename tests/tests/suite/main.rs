@@ -3,8 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests: a failure should panic")]
 
 mod accounts;
+mod attributes;
 mod audit;
 mod backup;
+mod backups;
+mod breaches;
 mod clients;
 mod conformance;
 mod consent;
@@ -15,12 +18,15 @@ mod http;
 mod lifecycle;
 mod limits;
 mod matrix;
+mod passkeys;
 mod people;
+mod processors;
 mod proxy;
 mod retention;
 mod rights;
 mod schema;
 mod security;
+mod service;
 mod tenants;
 mod tokens;
 mod unsubscribe;

@@ -36,6 +36,7 @@ const NOT_404_FOR_UNKNOWN_IDS: &[(&str, u16, &str)] = &[];
 const CONTROL_ANSWERS: &[(&str, u16, &str)] = &[
     ("POST /v1/people/{person_id}/account", 409, "the person has an account already"),
     ("DELETE /v1/purposes/{key}", 409, "the ledger holds a consent for it"),
+    ("DELETE /v1/attributes/{key}", 409, "the main person holds a value of it"),
     ("DELETE /v1/people/{person_id}", 409, "the control of POST .../holds placed a legal hold on the person"),
     ("POST /v1/requests/{request_id}/refuse", 409, "the control of .../complete closed the request first"),
     (
@@ -136,8 +137,11 @@ enum Kind {
     Reference,
     Device,
     Session,
+    Passkey,
     Client,
     Purpose,
+    /// A tenant-defined attribute, by key.
+    Attribute,
     Recipient,
     Policy,
     Sweep,
@@ -148,6 +152,12 @@ enum Kind {
     Delivery,
     Request,
     Export,
+    Backup,
+    Breach,
+    ServiceItem,
+    ServiceCredential,
+    ServiceBackup,
+    ServiceNote,
 }
 
 impl Kind {
@@ -162,6 +172,7 @@ impl Kind {
                 | Kind::Reference
                 | Kind::Device
                 | Kind::Session
+                | Kind::Passkey
                 | Kind::Request
         )
     }
@@ -169,7 +180,7 @@ impl Kind {
     /// A value of this kind that names nothing.
     fn random(self) -> String {
         match self {
-            Kind::Purpose => format!("matrix_{}", letters()),
+            Kind::Purpose | Kind::Attribute => format!("matrix_{}", letters()),
             _ => uuid::Uuid::now_v7().to_string(),
         }
     }
@@ -201,10 +212,12 @@ fn classify(path: &str, param: &str) -> Result<Param, String> {
         "reference_id" => Param::Id(Kind::Reference),
         "device_id" => Param::Id(Kind::Device),
         "session_id" => Param::Id(Kind::Session),
+        "passkey_id" => Param::Id(Kind::Passkey),
         "client_id" => Param::Id(Kind::Client),
         "recipient_id" => Param::Id(Kind::Recipient),
         "policy_id" => Param::Id(Kind::Policy),
         "sweep_id" => Param::Id(Kind::Sweep),
+        "key" if path.starts_with("/v1/attributes/") => Param::Id(Kind::Attribute),
         "key" | "purpose" => Param::Id(Kind::Purpose),
         "tenant_id" => Param::Id(Kind::Tenant),
         "hold_id" => Param::Id(Kind::Hold),
@@ -213,6 +226,12 @@ fn classify(path: &str, param: &str) -> Result<Param, String> {
         "delivery_id" => Param::Id(Kind::Delivery),
         "request_id" => Param::Id(Kind::Request),
         "export_id" => Param::Id(Kind::Export),
+        "backup_id" if path.contains("/service-items/") => Param::Id(Kind::ServiceBackup),
+        "backup_id" => Param::Id(Kind::Backup),
+        "item_id" => Param::Id(Kind::ServiceItem),
+        "credential_id" => Param::Id(Kind::ServiceCredential),
+        "note_id" => Param::Id(Kind::ServiceNote),
+        "breach_id" => Param::Id(Kind::Breach),
         "kind" => Param::Fixed("terms"),
         other => {
             return Err(format!(
@@ -255,10 +274,24 @@ fn valid_body(method: &Method, path: &str) -> Option<Value> {
         ("POST", "/v1/requests/{request_id}/extend") => json!({"months": 1, "reason": "matrix extension"}),
         ("POST", "/v1/requests/{request_id}/complete") => json!({}),
         ("POST", "/v1/requests/{request_id}/refuse") => json!({"reason": "not_applicable", "text": "matrix refusal"}),
+        ("POST", "/v1/breaches/{breach_id}/notify-subjects") => json!({"data_categories": ["user.contact.email"]}),
         ("POST", "/v1/people/{person_id}/emails") => json!({"address": "matrix@example.org", "label": "work"}),
         ("POST", "/v1/people/{person_id}/phones") => json!({"number": "+31201234560", "label": "work"}),
         ("POST", "/v1/people/{person_id}/references") => json!({"app": "matrix", "external_ref": "matrix-1"}),
         ("POST", "/v1/people/{person_id}/websites") => json!({"url": "https://matrix.example.org", "label": "work"}),
+        ("POST", "/v1/people/{person_id}/service-items") => json!({"kind": "laptop", "request": "matrix repair"}),
+        ("POST", "/v1/people/{person_id}/service-items/{item_id}/credentials") => {
+            json!({"kind": "wifi", "label": "matrix", "login": "matrix", "secret": "matrix secret"})
+        }
+        ("POST", "/v1/people/{person_id}/service-items/{item_id}/credentials/{credential_id}/reveal") => {
+            json!({"reason": "matrix reveal"})
+        }
+        ("POST", "/v1/people/{person_id}/service-items/{item_id}/backups") => {
+            json!({"location": "matrix shelf", "encrypted": true})
+        }
+        ("POST", "/v1/people/{person_id}/service-notes") => {
+            json!({"kind": "contract", "title": "matrix contract", "body": "matrix"})
+        }
         _ => return None,
     };
     Some(body)
@@ -427,6 +460,8 @@ struct Human {
     device: String,
     session: String,
     spare_session: String,
+    /// A passkey of theirs.
+    passkey: String,
     email: String,
     phone: String,
     address: String,
@@ -468,7 +503,12 @@ async fn human(app: &TestApp, tenant: &Tenant, label: &str, party: &str, phone: 
     let request = created("request", app.post("/v1/requests", &tenant.token, &request).await).await;
     let (session, sid) = sign_in(app, tenant, &email_address).await;
     let (_, spare_session) = sign_in(app, tenant, &email_address).await;
+    crate::passkeys::relying_party(app, tenant).await;
+    let token = session["access_token"].as_str().unwrap();
+    let mut authenticator = crate::passkeys::SoftAuthenticator::new();
+    let passkey = crate::passkeys::register(app, token, &mut authenticator, &format!("{label} key")).await;
     Human {
+        passkey: passkey["id"].as_str().unwrap().to_owned(),
         token: session["access_token"].as_str().unwrap().to_owned(),
         device: session["device_id"].as_str().expect("a device").to_owned(),
         session: sid,
@@ -505,6 +545,8 @@ struct Party {
     other: Human,
     client: String,
     purpose: String,
+    /// A tenant-defined attribute of its own, which `main` holds a value of.
+    attribute: String,
     recipient: String,
     /// A legal hold on `main`.
     hold: String,
@@ -516,6 +558,15 @@ struct Party {
     delivery: String,
     /// A tenant export job.
     export: String,
+    /// A finished backup, made last (a restore's control brings back the party as it was).
+    backup: String,
+    /// A high-risk breach in its register.
+    breach: String,
+    /// A serviced item of `main`, with a sealed credential, a customer-data backup record, and a note.
+    service_item: String,
+    service_credential: String,
+    service_backup: String,
+    service_note: String,
     policy: String,
     sweep: String,
     /// What no other tenant may be shown of it.
@@ -531,6 +582,13 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
     let body = json!({"key": purpose, "name": "Newsletter", "description": "Only this tenant has it.",
         "legal_basis": "consent", "data_categories": ["user.name", "user.contact.email"], "retention": "P2Y"});
     created("purpose", app.post("/v1/purposes", &t, &body).await).await;
+    let attribute = format!("{name}_sector");
+    let body = json!({"key": attribute, "type": "string", "category": "user.business", "purposes": [purpose]});
+    created("attribute", app.post("/v1/attributes", &t, &body).await).await;
+    let attribute_value = format!("{name} only sector");
+    let body = json!({"attributes": {&attribute: attribute_value}});
+    let valued = app.patch(&format!("/v1/people/{}", main.id), &t, &body).await;
+    assert_eq!(valued.status(), StatusCode::OK, "an attribute value");
     let recipient_name = format!("{name} Mailer B.V.");
     let body = json!({"name": recipient_name, "role": "processor", "country": "NL"});
     let recipient = created("recipient", app.post("/v1/recipients", &t, &body).await).await;
@@ -573,6 +631,42 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
     let policy = policies["items"][0]["id"].as_str().expect("a default retention policy").to_owned();
     let sweep = created("sweep", app.post("/v1/retention/sweeps?dry_run=true", &t, &json!({})).await).await;
     let sweep = sweep["id"].as_str().unwrap().to_owned();
+    let breach_text = format!("{name} laptop stolen");
+    let detected = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let detected = detected.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let body = json!({"detected_at": detected, "description": breach_text, "data_categories": ["user.contact.email"],
+        "risk": "high_risk"});
+    let breach = created("breach", app.post("/v1/breaches", &t, &body).await).await;
+    let breach = breach["id"].as_str().unwrap().to_owned();
+    let serial = format!("{name}-SN-{}", letters());
+    let body = json!({"kind": "laptop", "serial": serial, "request": "Replace the disk"});
+    let item = created("service item", app.post(&format!("{person}/service-items"), &t, &body).await).await;
+    let service_item = item["id"].as_str().unwrap().to_owned();
+    let item_path = format!("{person}/service-items/{service_item}");
+    let (login, secret) = (format!("{name}-login@example.org"), format!("{name}-secret-{}", letters()));
+    let body = json!({"kind": "apple_id", "label": "Apple ID", "login": login, "secret": secret});
+    let credential = created("credential", app.post(&format!("{item_path}/credentials"), &t, &body).await).await;
+    let service_credential = credential["id"].as_str().unwrap().to_owned();
+    let location = format!("{name} NAS shelf");
+    let body = json!({"location": location, "encrypted": true});
+    let service_backup = created("service backup", app.post(&format!("{item_path}/backups"), &t, &body).await).await;
+    let service_backup = service_backup["id"].as_str().unwrap().to_owned();
+    let note_title = format!("{name} maintenance contract");
+    let body = json!({"kind": "contract", "title": note_title, "body": "Two visits a year."});
+    let note = created("service note", app.post(&format!("{person}/service-notes"), &t, &body).await).await;
+    let service_note = note["id"].as_str().unwrap().to_owned();
+    let backup = app.post("/v1/backups", &t, &json!({})).await;
+    assert_eq!(backup.status(), StatusCode::ACCEPTED, "backup");
+    let backup: Value = backup.json().await.unwrap();
+    let backup = backup["id"].as_str().unwrap().to_owned();
+    for _ in 0..600 {
+        let state: Value = app.get(&format!("/v1/backups/{backup}"), &t).await.json().await.unwrap();
+        if state["state"] != "running" {
+            assert_eq!(state["state"], "done", "backup: {state}");
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     let mut secrets = vec![
         tenant.id.clone(),
@@ -580,6 +674,8 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
         tenant.admin.client_id.clone(),
         client.clone(),
         purpose.clone(),
+        attribute.clone(),
+        attribute_value,
         recipient.clone(),
         recipient_name,
         policy.clone(),
@@ -592,8 +688,20 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
         webhook.clone(),
         delivery.clone(),
         export.clone(),
+        backup.clone(),
+        breach.clone(),
+        breach_text,
         hook_secret,
         hook_url,
+        service_item.clone(),
+        service_credential.clone(),
+        service_backup.clone(),
+        service_note.clone(),
+        serial,
+        login,
+        secret,
+        location,
+        note_title,
     ];
     for human in [&main, &other] {
         secrets.extend(human.values.iter().cloned());
@@ -605,6 +713,7 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
                 &human.website,
                 &human.reference,
                 &human.device,
+                &human.passkey,
                 &human.request,
             ]
             .map(|id| id.clone()),
@@ -617,12 +726,19 @@ async fn party(app: &TestApp, name: &str, main: &str, other: &str, phones: [&str
         other,
         client,
         purpose,
+        attribute,
         recipient,
         hold,
         erasure,
         webhook,
         delivery,
         export,
+        backup,
+        breach,
+        service_item,
+        service_credential,
+        service_backup,
+        service_note,
         policy,
         sweep,
         secrets,
@@ -641,8 +757,10 @@ impl Party {
             Kind::Reference => who.reference.clone(),
             Kind::Device => who.device.clone(),
             Kind::Session => who.session.clone(),
+            Kind::Passkey => who.passkey.clone(),
             Kind::Client => self.client.clone(),
             Kind::Purpose => self.purpose.clone(),
+            Kind::Attribute => self.attribute.clone(),
             Kind::Recipient => self.recipient.clone(),
             Kind::Policy => self.policy.clone(),
             Kind::Sweep => self.sweep.clone(),
@@ -653,6 +771,12 @@ impl Party {
             Kind::Delivery => self.delivery.clone(),
             Kind::Request => who.request.clone(),
             Kind::Export => self.export.clone(),
+            Kind::Backup => self.backup.clone(),
+            Kind::Breach => self.breach.clone(),
+            Kind::ServiceItem => self.service_item.clone(),
+            Kind::ServiceCredential => self.service_credential.clone(),
+            Kind::ServiceBackup => self.service_backup.clone(),
+            Kind::ServiceNote => self.service_note.clone(),
         }
     }
 
@@ -677,12 +801,19 @@ async fn snapshot(app: &TestApp, victim: &Party) -> Vec<(String, Answer)> {
         format!("{p}/acceptances"),
         format!("{p}/account"),
         format!("{p}/devices"),
+        format!("{p}/service-items"),
+        format!("{p}/service-items/{}/credentials", victim.service_item),
+        format!("{p}/service-items/{}/backups", victim.service_item),
+        format!("{p}/service-notes"),
         format!("/v1/people/{}", victim.other.id),
         "/v1/people".to_owned(),
         format!("/v1/clients/{}", victim.client),
         "/v1/clients".to_owned(),
         format!("/v1/purposes/{}", victim.purpose),
         "/v1/purposes".to_owned(),
+        format!("/v1/attributes/{}", victim.attribute),
+        "/v1/attributes".to_owned(),
+        "/v1/attributes/schema".to_owned(),
         format!("/v1/recipients/{}", victim.recipient),
         "/v1/recipients".to_owned(),
         "/v1/policies/terms/versions".to_owned(),
@@ -960,6 +1091,9 @@ async fn check_controls(app: &TestApp, ops: &[&Op], callers: &Callers, findings:
             continue;
         }
         let rank = match kinds.last() {
+            // A restore puts back the party as its backup holds it: with
+            // the deletions, one at a time, not beside concurrent writes.
+            Some(Kind::Backup) if op.method == Method::POST => 1,
             _ if op.method != Method::DELETE => 0,
             Some(Kind::Session) => 2,
             Some(Kind::Device) => 3,
@@ -1153,6 +1287,16 @@ async fn check_values(
             their_purpose,
             rnd(Kind::Purpose),
             Status,
+        ),
+        probe(
+            "POST /v1/people attributes key",
+            admin,
+            Method::POST,
+            "/v1/people",
+            Some(json!({"first_name": "Copy", "attributes": {"{V}": "anything"}})),
+            &victim.attribute,
+            rnd(Kind::Attribute),
+            Bytes,
         ),
         probe(
             "POST /v1/people emails[].address",

@@ -367,6 +367,52 @@ both_backends! {
         assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     }
 
+    async fn the_mailed_link_opens_a_page_whose_button_confirms_the_request(app) {
+        let tenant = app.new_tenant().await;
+        let other = app.new_tenant().await;
+        let url = format!("/v1/public/{}/requests", tenant.slug);
+        let response = app.client.post(app.url(&url)).json(&json!({"email": "linked@rights.example", "kind": "erasure"})).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let mail = mails(&app, "linked@rights.example", 1).await.remove(0);
+        let code = code_in(&mail);
+        let base = format!("{}/v1/public/{}/requests/verify/", app.settings.public_url(), tenant.slug);
+        let link = mail.lines().map(str::trim).find(|l| l.starts_with(&base)).unwrap_or_else(|| panic!("a link in the mail:\n{mail}")).to_owned();
+        assert_eq!(link, format!("{base}{code}"));
+        let path = link.strip_prefix(&app.settings.public_url()).unwrap().to_owned();
+
+        // Opening it (a mail scanner does too) shows a question and changes nothing.
+        let page = app.client.get(app.url(&path)).header("accept", "text/html").header("accept-language", "nl").send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("form-action 'self'") && !csp.contains("script-src"), "{csp}");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("<form method=\"post\">") && html.contains("Mijn verzoek bevestigen"), "{html}");
+        let received = expect(app.get("/v1/requests?state=received", &tenant.token).await, StatusCode::OK).await;
+        assert_eq!(received["items"].as_array().unwrap().len(), 1);
+
+        // Another tenant's address for the same code confirms nothing.
+        let foreign = path.replace(&tenant.slug, &other.slug);
+        let refused = app.client.post(app.url(&foreign)).send().await.unwrap();
+        assert_problem(refused, StatusCode::BAD_REQUEST, "token_invalid").await;
+
+        // The button: a form POST from a browser, answered with a page.
+        let pressed = app.client.post(app.url(&path)).header("accept", "text/html").header("content-type", "application/x-www-form-urlencoded").body("List-Unsubscribe=One-Click").send().await.unwrap();
+        assert_eq!(pressed.status(), StatusCode::OK);
+        assert!(pressed.text().await.unwrap().contains("Request confirmed"));
+        let verified = expect(app.get("/v1/requests?state=verified", &tenant.token).await, StatusCode::OK).await;
+        assert_eq!(verified["items"].as_array().unwrap().len(), 1);
+        // Once only: a page for a browser, the problem for anyone else.
+        let again = app.client.post(app.url(&path)).header("accept", "text/html").send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+        assert!(again.text().await.unwrap().contains("This link does not work"));
+        let again = app.client.post(app.url(&path)).send().await.unwrap();
+        assert_problem(again, StatusCode::BAD_REQUEST, "token_invalid").await;
+        // A malformed tenant slug is not a page at all.
+        let nowhere = app.client.get(app.url(&format!("/v1/public/NO/requests/verify/{code}"))).send().await.unwrap();
+        assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
+    }
+
     async fn requests_via_the_tenant_only_refuse_the_self_and_public_channels(app) {
         let tenant = app.new_tenant().await;
         let (person, token) = signed_in(&app, &tenant, "olaf@rights.example", "en").await;
@@ -424,6 +470,73 @@ both_backends! {
         let received = time::PrimitiveDateTime::parse(made["received_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
         let utc = kluis_rights::deadline::due(received, &kluis_rights::deadline::zone("UTC").unwrap(), 1).unwrap();
         assert_eq!(made["due_on"], kluis_rights::requests::format_date(utc.due_on));
+    }
+
+    async fn a_request_extended_before_verification_can_still_be_verified(app) {
+        let tenant = app.new_tenant().await;
+        let person = person(&app, &tenant, "uma@rights.example").await;
+        let made = expect(app.post("/v1/requests", &tenant.token, &json!({"kind": "access", "person_id": person})).await, StatusCode::CREATED).await;
+        let id = made["id"].as_str().unwrap();
+        let body = json!({"months": 1, "reason": "Records are in the archive"});
+        let extended = expect(app.post(&format!("/v1/requests/{id}/extend"), &tenant.token, &body).await, StatusCode::OK).await;
+        assert_eq!((&extended["state"], &extended["verified_at"]), (&json!("extended"), &Value::Null));
+        // Extended is not verified: neither started nor completed yet.
+        assert_problem(complete(&app, &tenant, id, json!({})).await, StatusCode::CONFLICT, "request_state").await;
+        assert_problem(app.patch(&format!("/v1/requests/{id}"), &tenant.token, &json!({"state": "in_progress"})).await, StatusCode::CONFLICT, "request_state").await;
+        // Verification works from any open state not yet verified, and keeps the extension.
+        let verified = expect(app.post(&format!("/v1/requests/{id}/verify"), &tenant.token, &json!({})).await, StatusCode::OK).await;
+        assert_eq!(verified["state"], "extended");
+        assert!(verified["verified_at"].is_string());
+        assert_eq!(verified["due_on"], extended["due_on"]);
+        // Once.
+        assert_problem(app.post(&format!("/v1/requests/{id}/verify"), &tenant.token, &json!({})).await, StatusCode::CONFLICT, "request_state").await;
+        let done = expect(complete(&app, &tenant, id, json!({})).await, StatusCode::OK).await;
+        assert_eq!(done["state"], "completed");
+        let history = expect(app.get(&format!("/v1/requests/{id}"), &tenant.token).await, StatusCode::OK).await;
+        let actions: Vec<&str> = history["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, ["received", "extended", "verified", "completed"]);
+        // A closed request is not verified any more.
+        assert_problem(app.post(&format!("/v1/requests/{id}/verify"), &tenant.token, &json!({})).await, StatusCode::CONFLICT, "request_state").await;
+    }
+
+    async fn request_steps_are_webhook_events_with_ids_and_kind_only(app) {
+        let tenant = app.new_tenant().await;
+        let receiver = crate::webhooks::Receiver::start(&[]);
+        let types = ["request.created", "request.verified", "request.extended", "request.completed", "request.refused"];
+        let hook = json!({"url": receiver.url, "event_types": types});
+        expect(app.post("/v1/webhooks", &tenant.token, &hook).await, StatusCode::CREATED).await;
+        let person = person(&app, &tenant, "vera@rights.example").await;
+        let body = json!({"kind": "objection", "person_id": person, "details": "No more newsletters, secret words"});
+        let made = expect(app.post("/v1/requests", &tenant.token, &body).await, StatusCode::CREATED).await;
+        let id = made["id"].as_str().unwrap();
+        expect(app.post(&format!("/v1/requests/{id}/extend"), &tenant.token, &json!({"months": 1, "reason": "Busy season"})).await, StatusCode::OK).await;
+        expect(app.post(&format!("/v1/requests/{id}/verify"), &tenant.token, &json!({})).await, StatusCode::OK).await;
+        expect(app.post(&format!("/v1/requests/{id}/refuse"), &tenant.token, &json!({"reason": "not_applicable", "text": "Contract basis"})).await, StatusCode::OK).await;
+        let other = expect(app.post("/v1/requests", &tenant.token, &json!({"kind": "restriction", "person_id": person})).await, StatusCode::CREATED).await;
+        let other_id = other["id"].as_str().unwrap();
+        expect(app.post(&format!("/v1/requests/{other_id}/verify"), &tenant.token, &json!({})).await, StatusCode::OK).await;
+        expect(complete(&app, &tenant, other_id, json!({})).await, StatusCode::OK).await;
+        let got = receiver.wait_for(7).await;
+        let events: Vec<Value> = got.iter().map(|r| serde_json::from_str(&r.body).unwrap()).collect();
+        let seen: Vec<(&str, &str, &str)> = events.iter().map(|e| (e["type"].as_str().unwrap(), e["data"]["request_id"].as_str().unwrap(), e["data"]["state"].as_str().unwrap())).collect();
+        for expected in [
+            ("request.created", id, "received"),
+            ("request.extended", id, "extended"),
+            ("request.verified", id, "extended"),
+            ("request.refused", id, "refused"),
+            ("request.created", other_id, "received"),
+            ("request.verified", other_id, "verified"),
+            ("request.completed", other_id, "completed"),
+        ] {
+            assert!(seen.contains(&expected), "{expected:?} in {seen:?}");
+        }
+        for event in &events {
+            assert_eq!(event["data"]["person_id"], person.as_str());
+            assert!(event["data"]["kind"] == "objection" || event["data"]["kind"] == "restriction");
+            let keys: Vec<&String> = event["data"].as_object().unwrap().keys().collect();
+            assert_eq!(keys.len(), 4, "ids, kind and state only: {event}");
+        }
+        assert!(got.iter().all(|r| !r.body.contains("secret words") && !r.body.contains("Busy season") && !r.body.contains("Contract basis")));
     }
 
     async fn another_tenants_requests_are_404_and_scopes_are_checked(app) {

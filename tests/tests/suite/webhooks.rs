@@ -16,19 +16,19 @@ use serde_json::{Value, json};
 
 /// One request the receiver got.
 #[derive(Clone, Debug)]
-struct Received {
+pub(crate) struct Received {
     id: String,
     timestamp: String,
     signature: String,
-    body: String,
+    pub(crate) body: String,
 }
 
 /// A local webhook receiver answering scripted statuses (then 204).
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     got: Arc<Mutex<Vec<Received>>>,
     script: Arc<Mutex<VecDeque<u16>>>,
-    url: String,
+    pub(crate) url: String,
 }
 
 async fn receive(req: HttpRequest, body: web::Bytes, receiver: web::Data<Receiver>) -> HttpResponse {
@@ -44,7 +44,7 @@ async fn receive(req: HttpRequest, body: web::Bytes, receiver: web::Data<Receive
 }
 
 impl Receiver {
-    fn start(script: &[u16]) -> Receiver {
+    pub(crate) fn start(script: &[u16]) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let receiver = Receiver {
@@ -62,12 +62,12 @@ impl Receiver {
         receiver
     }
 
-    fn got(&self) -> Vec<Received> {
+    pub(crate) fn got(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
 
     /// Wait (up to 30 s) until `n` requests came; them.
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Received> {
         let started = std::time::Instant::now();
         loop {
             let got = self.got();
@@ -278,6 +278,55 @@ both_backends! {
         assert_eq!(got[1].body, got[0].body);
         let log = settled(&app, &tenant, id, 2).await;
         assert_eq!(log[0]["status"], "succeeded");
+    }
+
+    async fn three_days_of_failure_disable_the_endpoint_and_mail_the_privacy_contact(app) {
+        let tenant = app.new_tenant().await;
+        let contact = "privacy@hooks-failing.example";
+        let settings = json!({"privacy_contact_email": contact});
+        json_of("tenant", app.patch("/v1/tenant", &tenant.token, &settings).await, StatusCode::OK).await;
+        let receiver = Receiver::start(&[500; 20]);
+        let hook = new_webhook(&app, &tenant, json!({"url": receiver.url, "event_types": ["person.created"]})).await;
+        let id = hook["id"].as_str().unwrap();
+        new_person(&app, &tenant).await;
+        receiver.wait_for(1).await;
+        // The first attempt failed and a retry waits. Move the event three
+        // days and more into the past (the clock the schedule reads), due now.
+        {
+            use diesel::prelude::*;
+            use kluis_store::schema::webhook_deliveries as d;
+            let mut conn = app.conn();
+            let conn: &mut kluis_store::Db = &mut conn;
+            let started = std::time::Instant::now();
+            loop {
+                let row = d::table.filter(d::tenant_id.eq(&tenant.id)).select((d::attempts, d::lease_holder)).first::<(i64, Option<String>)>(conn).unwrap();
+                if row.0 >= 1 && row.1.is_none() {
+                    break;
+                }
+                assert!(started.elapsed() < Duration::from_secs(10), "the first attempt was not recorded");
+                actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+            }
+            let now = kluis_core::time::now();
+            diesel::update(d::table.filter(d::tenant_id.eq(&tenant.id)))
+                .set((d::created_at.eq(now - time::Duration::days(4)), d::next_attempt_at.eq(Some(now))))
+                .execute(conn)
+                .unwrap();
+        }
+        let log = settled(&app, &tenant, id, 1).await;
+        assert_eq!(log[0]["status"], "failed");
+        let read = json_of("webhook", app.get(&format!("/v1/webhooks/{id}"), &tenant.token).await, StatusCode::OK).await;
+        assert_eq!((&read["enabled"], &read["disabled_reason"]), (&json!(false), &json!("failing")));
+        let started = std::time::Instant::now();
+        let mail = loop {
+            if let Some(mail) = app.mails_to(contact).into_iter().find(|m| m.contains(id)) {
+                break mail;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "no mail to the privacy contact");
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(mail.contains("A webhook endpoint was disabled"), "{mail}");
+        assert!(mail.contains("failed for three days") && mail.contains(&receiver.url), "{mail}");
+        assert_eq!(app.mails_to(contact).len(), 1, "one mail for one disabling");
     }
 
     async fn erasure_reaches_every_app_that_held_a_reference(app) {

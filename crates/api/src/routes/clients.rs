@@ -29,6 +29,9 @@ pub enum ScopeSchema {
     /// Create, change and delete people.
     #[schema(rename = "people:write")]
     PeopleWrite,
+    /// Define the tenant's own person attributes.
+    #[schema(rename = "people:admin")]
+    PeopleAdmin,
     /// Manage accounts.
     #[schema(rename = "accounts:admin")]
     AccountsAdmin,
@@ -56,6 +59,15 @@ pub enum ScopeSchema {
     /// Webhook endpoints and deliveries.
     #[schema(rename = "webhooks:admin")]
     WebhooksAdmin,
+    /// Read serviced devices, their credentials' labels, backups and notes.
+    #[schema(rename = "service:read")]
+    ServiceRead,
+    /// Take in, change and return serviced devices; store credentials, record backups, write service notes.
+    #[schema(rename = "service:write")]
+    ServiceWrite,
+    /// Reveal a sealed customer credential, with a reason (never implied by another scope).
+    #[schema(rename = "service:reveal")]
+    ServiceReveal,
     /// Read the audit log.
     #[schema(rename = "audit:read")]
     AuditRead,
@@ -130,7 +142,10 @@ pub struct CreateClient {
     #[schema(value_type = Vec<ScopeSchema>, min_items = 1)]
     #[validate(length(min = 1, message = "at least one scope"), custom(function = "tenant_scopes"))]
     pub scopes: Vec<Scope>,
-    /// Processing purposes (keys of a-z, 0-9 and '_'), at most 50.
+    /// Processing purposes it is bound to, at most 50: each a purpose key of
+    /// the tenant (422 otherwise). A client with purposes reads people only
+    /// through them (see `GET /v1/people/{person_id}`); without, it reads as
+    /// the tenant's own tools do.
     #[serde(default)]
     #[validate(length(max = 50, message = "at most 50 purposes"))]
     #[schema(max_items = 50, value_type = Vec<crate::contract::ClientPurpose>)]
@@ -149,7 +164,8 @@ pub struct UpdateClient {
     #[schema(value_type = Option<Vec<ScopeSchema>>, min_items = 1)]
     #[validate(length(min = 1, message = "at least one scope"), custom(function = "tenant_scopes"))]
     pub scopes: Option<Vec<Scope>>,
-    /// The new purpose set.
+    /// The new purpose set, each a purpose key of the tenant (422 otherwise);
+    /// tokens already issued keep theirs until they expire.
     #[validate(length(max = 50, message = "at most 50 purposes"))]
     #[schema(max_items = 50, value_type = Option<Vec<crate::contract::ClientPurpose>>)]
     pub purposes: Option<Vec<String>>,

@@ -289,7 +289,7 @@ pub async fn download_export(
 }
 
 /// The file, 64 KiB at a time, read off the executor: never whole in memory.
-fn file_stream(file: std::fs::File) -> impl Stream<Item = Result<web::Bytes, actix_web::Error>> {
+pub(crate) fn file_stream(file: std::fs::File) -> impl Stream<Item = Result<web::Bytes, actix_web::Error>> {
     futures_util::stream::unfold(Some(file), |state| async move {
         let mut file = state?;
         let read = web::block(move || {

@@ -2,7 +2,10 @@
 //! scope check, `.validate()?`, one call into the domain, the response.
 
 pub mod accounts;
+pub mod attributes;
 pub mod audit;
+pub mod backups;
+pub mod breaches;
 pub mod clients;
 pub mod consent;
 pub mod devices;
@@ -11,11 +14,13 @@ pub mod exports;
 pub mod me;
 pub mod meta;
 pub mod oauth;
+pub mod passkeys;
 pub mod people;
 pub mod policies;
 pub mod processing;
 pub mod requests;
 pub mod retention;
+pub mod service;
 pub mod signin;
 pub mod tenants;
 pub mod webhooks;

@@ -5,7 +5,7 @@
 //! extended once by up to two months, within the first month.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use kluis_app::requests::{Completion, PublicRequest, WithHistory};
 use kluis_core::{PersonId, Scope};
 use kluis_rights::requests::{Changes, Channel, Event, Filter, Kind, NewRequest, RefusalReason, Request, State};
@@ -639,9 +639,10 @@ pub async fn update_request(
     Ok(versioned(StatusCode::OK, request.version, &RequestView::from(request)))
 }
 
-/// The tenant verified who the requester is (`received` -> `verified`;
-/// 409 from any other state); `person_id` links the person where the
-/// request named nobody.
+/// The tenant verified who the requester is: from any open state, once
+/// (`received` -> `verified`; an `extended` request stays `extended`, now
+/// verified); 409 when it is closed or verified already. `person_id` links
+/// the person where the request named nobody.
 #[utoipa::path(
     tag = "rights",
     params(
@@ -846,6 +847,78 @@ pub async fn verify_public_request(
     let tenant = slug(path.into_inner())?;
     kluis_app::requests::verify_public(&state.app, &origin.0, tenant, Zeroizing::new(body.0.token)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The page of the link the verification mail carries: a question whose
+/// button POSTs to this address, which confirms the request. It never acts
+/// (mail scanners follow links) and does not say whether the link is valid;
+/// views count against the per-IP limit of mailed links (429).
+#[utoipa::path(
+    tag = "rights",
+    params(
+        ("tenant_slug" = String, Path, description = "The tenant's slug"),
+        ("token" = String, Path, description = "The code of the mailed link"),
+    ),
+    responses(
+        (status = 200, description = "The page, with a form whose button POSTs to this address", content_type = "text/html", body = String),
+        NotFound,
+        RateLimited,
+        ServerErrors,
+    )
+)]
+#[get("/v1/public/{tenant_slug}/requests/verify/{token}")]
+pub async fn verify_public_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    origin: RequestOrigin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, _) = path.into_inner();
+    slug(tenant)?;
+    kluis_app::requests::link_viewed(&state.app, &origin.0)?;
+    let visitor = crate::pages::Visitor::of(&req, true);
+    Ok(crate::pages::requests::ask(visitor.language(None)).respond(StatusCode::OK))
+}
+
+/// The button of the mailed link's page: confirms the request made from
+/// outside, as `POST /v1/public/{tenant_slug}/requests/verify` does with the
+/// code. The body, if any, is not read. A browser (`Accept: text/html`)
+/// gets a page (the confirmation, or 400 for a link unknown, used or
+/// expired), anyone else 204 or the problem.
+#[utoipa::path(
+    tag = "rights",
+    params(
+        ("tenant_slug" = String, Path, description = "The tenant's slug"),
+        ("token" = String, Path, description = "The code of the mailed link"),
+    ),
+    request_body(
+        description = "Optional and not read (the page's button sends a form field)",
+        content((Option<String> = "application/x-www-form-urlencoded")),
+    ),
+    responses(
+        (status = 200, description = "Confirmed: the page, for a browser", content_type = "text/html", body = String),
+        (status = 204, description = "Confirmed"),
+        LinkErrors,
+        NotFound,
+        RateLimited,
+        ServerErrors,
+    )
+)]
+#[post("/v1/public/{tenant_slug}/requests/verify/{token}")]
+pub async fn verify_public_link(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    origin: RequestOrigin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let visitor = crate::pages::Visitor::of(&req, false);
+    let (tenant, token) = path.into_inner();
+    let tenant = slug(tenant)?;
+    match kluis_app::requests::verify_public(&state.app, &origin.0, tenant, Zeroizing::new(token)).await {
+        Ok(()) if visitor.html => Ok(crate::pages::requests::done(visitor.language(None)).respond(StatusCode::OK)),
+        Ok(()) => Ok(HttpResponse::NoContent().finish()),
+        Err(error) => crate::pages::requests::failure(error.into(), &visitor),
+    }
 }
 
 /// The export of a completed access or portability request, with the

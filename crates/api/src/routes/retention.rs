@@ -47,6 +47,10 @@ pub enum StartView {
     ConsentWithdrawn,
     /// When the person's last consent covering the data ran out.
     ConsentExpired,
+    /// Event-based, for the serviced-device categories only
+    /// (`user.service`, `user.service.credential`, `user.service.backup`):
+    /// when a customer-data backup was restored or its item returned.
+    RestoredOrReturned,
 }
 
 impl From<StartView> for Start {
@@ -56,6 +60,7 @@ impl From<StartView> for Start {
             StartView::LastActivity => Start::LastActivity,
             StartView::ConsentWithdrawn => Start::ConsentWithdrawn,
             StartView::ConsentExpired => Start::ConsentExpired,
+            StartView::RestoredOrReturned => Start::RestoredOrReturned,
         }
     }
 }
@@ -67,6 +72,7 @@ impl From<Start> for StartView {
             Start::LastActivity => StartView::LastActivity,
             Start::ConsentWithdrawn => StartView::ConsentWithdrawn,
             Start::ConsentExpired => StartView::ConsentExpired,
+            Start::RestoredOrReturned => StartView::RestoredOrReturned,
         }
     }
 }

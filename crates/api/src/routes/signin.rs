@@ -85,7 +85,9 @@ pub struct DeviceIn {
     pub client_hints: Option<ClientHintsIn>,
     /// Screen size.
     pub screen: Option<ScreenIn>,
-    /// The device's language (BCP 47).
+    /// The device's language (BCP 47; default: the first of this request's
+    /// `Accept-Language`). On a person's first sign-in it becomes their
+    /// account's `language` when they have none.
     #[validate(length(max = 35, message = "must be at most 35 characters"))]
     #[schema(max_length = 35)]
     pub language: Option<String>,
@@ -174,7 +176,7 @@ pub struct ResetConfirm {
 }
 
 /// The 200 of a session, the 202 of a challenge, or the 403 of a refusal.
-fn respond(step: SignIn) -> Result<HttpResponse, ApiError> {
+pub(crate) fn respond(step: SignIn) -> Result<HttpResponse, ApiError> {
     match step {
         SignIn::Challenge(c) => Ok(HttpResponse::build(StatusCode::ACCEPTED)
             .json(ChallengeResponse { challenge_id: c.id, kind: c.kind.as_str().to_owned() })),
@@ -203,33 +205,60 @@ impl From<ChallengeAnswer> for Answer {
     }
 }
 
-fn user_agent(req: &HttpRequest) -> Option<String> {
+pub(crate) fn user_agent(req: &HttpRequest) -> Option<String> {
     req.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// The first language of the request's `Accept-Language` (the device's
+/// language when the body names none).
+pub(crate) fn accept_language(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(actix_web::http::header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+    let first = value.split([',', ';']).next()?.trim();
+    (!first.is_empty() && first != "*" && first.len() <= 35).then(|| first.to_owned())
 }
 
 impl LoginRequest {
     /// The sign-in and its device observation: what the body tells of the
     /// device, this request's User-Agent when the body has none, and the
     /// client's IP.
-    fn into_sign_in(self, user_agent: Option<String>, ip: Option<IpAddr>) -> (PasswordSignIn, Observation) {
+    fn into_sign_in(
+        self,
+        user_agent: Option<String>,
+        accept_language: Option<String>,
+        ip: Option<IpAddr>,
+    ) -> (PasswordSignIn, Observation) {
         let LoginRequest { tenant, identifier, password, device } = self;
-        let device = device.unwrap_or_default();
-        let hints = device.client_hints.map_or_else(ClientHints::default, |h| ClientHints {
-            ua: h.ua,
-            mobile: h.mobile,
-            platform: h.platform,
-            platform_version: h.platform_version,
-            model: h.model,
-        });
-        let seen = Observation {
-            key: device.key,
-            ip,
-            user_agent: device.user_agent.or(user_agent),
-            client_hints: hints,
-            screen: device.screen.map(|s| (s.width, s.height)),
-            language: device.language,
-        };
-        (PasswordSignIn { tenant, identifier, password: Zeroizing::new(password) }, seen)
+        (
+            PasswordSignIn { tenant, identifier, password: Zeroizing::new(password) },
+            observe(device, user_agent, accept_language, ip),
+        )
+    }
+}
+
+/// What a sign-in tells of its device: the body's account of it, this
+/// request's User-Agent and first `Accept-Language` when the body has
+/// none, and the client's IP.
+pub(crate) fn observe(
+    device: Option<DeviceIn>,
+    user_agent: Option<String>,
+    accept_language: Option<String>,
+    ip: Option<IpAddr>,
+) -> Observation {
+    let device = device.unwrap_or_default();
+    let hints = device.client_hints.map_or_else(ClientHints::default, |h| ClientHints {
+        ua: h.ua,
+        mobile: h.mobile,
+        platform: h.platform,
+        platform_version: h.platform_version,
+        model: h.model,
+    });
+    Observation {
+        key: device.key,
+        ip,
+        user_agent: device.user_agent.or(user_agent),
+        client_hints: hints,
+        screen: device.screen.map(|s| (s.width, s.height)),
+        language: device.language.or(accept_language),
     }
 }
 
@@ -257,7 +286,7 @@ pub async fn login(
         device.validate()?;
     }
     let origin = crate::extract::origin(&req);
-    let (login, seen) = body.0.into_sign_in(user_agent(&req), origin.ip);
+    let (login, seen) = body.0.into_sign_in(user_agent(&req), accept_language(&req), origin.ip);
     let step = kluis_app::signin::start(&state.app, &origin, login, seen).await?;
     respond(step)
 }

@@ -106,6 +106,17 @@ pub struct TenantView {
     pub requests_via_tenant_only: bool,
     /// The IANA time zone whose days count a request's deadline (default `Europe/Amsterdam`).
     pub time_zone: String,
+    /// Where the e-mail verification mail links to, `{token}` marking the
+    /// token's place (the mail keeps the code as a fallback); null: only the code.
+    pub verify_email_url: Option<String>,
+    /// Where the password reset mail links to, likewise; null: only the code.
+    pub reset_password_url: Option<String>,
+    /// The WebAuthn relying party ID (a domain such as `example.nl`); null:
+    /// passkeys are off for the tenant.
+    pub passkey_rp_id: Option<String>,
+    /// The origins allowed to register and use passkeys (e.g.
+    /// `https://app.example.nl`); each host is the RP ID or a subdomain of it.
+    pub passkey_origins: Vec<String>,
     /// Version for `If-Match`.
     pub version: i64,
     /// Created (RFC 3339).
@@ -133,6 +144,10 @@ impl From<Tenant> for TenantView {
             privacy_contact_email: t.privacy_contact_email,
             requests_via_tenant_only: t.requests_via_tenant_only,
             time_zone: t.time_zone,
+            verify_email_url: t.verify_email_url,
+            reset_password_url: t.reset_password_url,
+            passkey_rp_id: t.passkey_rp_id,
+            passkey_origins: t.passkey_origins,
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -222,6 +237,21 @@ pub struct UpdateTenant {
     #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
     #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9/_+-]+$")]
     pub time_zone: Option<String>,
+    /// Where the e-mail verification mail links to, e.g.
+    /// `https://app.example.nl/verify?token={token}`: an absolute https URL
+    /// (http only on localhost) with `{token}` exactly once, where the mailed
+    /// token goes (percent-encoded), no credentials; the mail keeps the code as
+    /// a fallback. Null removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(length(max = 2048, message = "must be at most 2048 characters"))]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^(https://|http://localhost[:/]|http://127\\.0\\.0\\.1[:/])[^\\s{}]*\\{token\\}[^\\s{}]*$")]
+    pub verify_email_url: Option<Option<String>>,
+    /// Where the password reset mail links to, e.g.
+    /// `https://app.example.nl/reset?token={token}`; the same rules. Null removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(length(max = 2048, message = "must be at most 2048 characters"))]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^(https://|http://localhost[:/]|http://127\\.0\\.0\\.1[:/])[^\\s{}]*\\{token\\}[^\\s{}]*$")]
+    pub reset_password_url: Option<Option<String>>,
 }
 
 /// `Some(None)` for an explicit null, `None` for an absent field.
@@ -264,6 +294,10 @@ impl From<UpdateTenant> for TenantChanges {
             privacy_contact_email: b.privacy_contact_email,
             requests_via_tenant_only: b.requests_via_tenant_only,
             time_zone: b.time_zone,
+            verify_email_url: b.verify_email_url,
+            reset_password_url: b.reset_password_url,
+            passkey_rp_id: None,
+            passkey_origins: None,
         }
     }
 }
@@ -298,6 +332,35 @@ pub struct UpdateOwnTenant {
     /// Seconds a person's own erasure request waits, cancellable: 0 to 2592000 (30 days).
     #[schema(minimum = 0, maximum = 2592000)]
     pub self_erasure_grace_seconds: Option<i64>,
+    /// Where the e-mail verification mail links to, e.g.
+    /// `https://app.example.nl/verify?token={token}`: an absolute https URL
+    /// (http only on localhost) with `{token}` exactly once, where the mailed
+    /// token goes (percent-encoded), no credentials; the mail keeps the code as
+    /// a fallback. Null removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(length(max = 2048, message = "must be at most 2048 characters"))]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^(https://|http://localhost[:/]|http://127\\.0\\.0\\.1[:/])[^\\s{}]*\\{token\\}[^\\s{}]*$")]
+    pub verify_email_url: Option<Option<String>>,
+    /// Where the password reset mail links to, e.g.
+    /// `https://app.example.nl/reset?token={token}`; the same rules. Null removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(length(max = 2048, message = "must be at most 2048 characters"))]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^(https://|http://localhost[:/]|http://127\\.0\\.0\\.1[:/])[^\\s{}]*\\{token\\}[^\\s{}]*$")]
+    pub reset_password_url: Option<Option<String>>,
+    /// The WebAuthn relying party ID: a lowercase domain with at least two
+    /// labels (`example.nl`), or `localhost`; it must be the host, or a
+    /// parent domain of the host, of every origin in `passkey_origins`.
+    /// Null turns passkeys off (registered passkeys stay, unusable).
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(length(min = 1, max = 253, message = "must be 1 to 253 characters"))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 253, pattern = "^[a-z0-9-]+(\\.[a-z0-9-]+)*$")]
+    pub passkey_rp_id: Option<Option<String>>,
+    /// The origins allowed to use passkeys, 1 to 10 bare origins such as
+    /// `https://app.example.nl` (https; http only on localhost; no path),
+    /// each on `passkey_rp_id`'s domain. `[]` removes them (set together
+    /// with a null `passkey_rp_id`).
+    #[schema(max_items = 10)]
+    pub passkey_origins: Option<Vec<String>>,
 }
 
 impl From<UpdateOwnTenant> for TenantChanges {
@@ -311,6 +374,10 @@ impl From<UpdateOwnTenant> for TenantChanges {
             device_step_up: b.device_step_up,
             unverified_device: b.unverified_device.map(Into::into),
             self_erasure_grace_seconds: b.self_erasure_grace_seconds,
+            verify_email_url: b.verify_email_url,
+            reset_password_url: b.reset_password_url,
+            passkey_rp_id: b.passkey_rp_id,
+            passkey_origins: b.passkey_origins,
             ..TenantChanges::default()
         }
     }

@@ -41,9 +41,28 @@ pub enum EventTypeSchema {
     /// A consent was granted, withdrawn or objected to: `data` `{"person_id","purpose","action","consent_event_id","occurred_at"}`.
     #[schema(rename = "consent.changed")]
     ConsentChanged,
+    /// A data-subject request was received: `data` `{"request_id","kind","state","person_id"}` (ids and kind only).
+    #[schema(rename = "request.created")]
+    RequestCreated,
+    /// A request's requester was verified: `data` `{"request_id","kind","state","person_id"}`.
+    #[schema(rename = "request.verified")]
+    RequestVerified,
+    /// A request's deadline was extended: `data` `{"request_id","kind","state","person_id"}`.
+    #[schema(rename = "request.extended")]
+    RequestExtended,
+    /// A request was completed: `data` `{"request_id","kind","state","person_id"}`.
+    #[schema(rename = "request.completed")]
+    RequestCompleted,
+    /// A request was refused: `data` `{"request_id","kind","state","person_id"}`.
+    #[schema(rename = "request.refused")]
+    RequestRefused,
+    /// A breach was recorded in the tenant's register (its own or the platform's): `data` `{"breach_id","source","risk","detected_at","authority_due_at"}`.
+    #[schema(rename = "breach.created")]
+    BreachCreated,
 }
 
-const _: () = assert!(EVENT_TYPES.len() == 4, "EventTypeSchema lists every event type");
+const _: () =
+    assert!(EVENT_TYPES.len() == 10, "EventTypeSchema lists every event type, and the lists below hold at most 10");
 const _: () = assert!(MAX_URL == 2048 && MAX_DESCRIPTION == 200, "the schemas below say 2048 and 200");
 
 /// A webhook endpoint (its secret is never shown again).
@@ -150,8 +169,8 @@ pub struct CreateWebhook {
     #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub description: Option<String>,
     /// The event types it receives: at least one, each once.
-    #[schema(value_type = Vec<EventTypeSchema>, min_items = 1, max_items = 4)]
-    #[validate(length(min = 1, max = 4, message = "must name 1 to 4 event types"))]
+    #[schema(value_type = Vec<EventTypeSchema>, min_items = 1, max_items = 10)]
+    #[validate(length(min = 1, max = 10, message = "must name 1 to 10 event types"))]
     pub event_types: Vec<String>,
     /// Purpose keys of the tenant, each once: consent events only of these
     /// (empty or absent: all).
@@ -177,8 +196,8 @@ pub struct UpdateWebhook {
     #[schema(value_type = Option<String>, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub description: Option<Option<String>>,
     /// The new event types.
-    #[schema(value_type = Option<Vec<EventTypeSchema>>, min_items = 1, max_items = 4)]
-    #[validate(length(min = 1, max = 4, message = "must name 1 to 4 event types"))]
+    #[schema(value_type = Option<Vec<EventTypeSchema>>, min_items = 1, max_items = 10)]
+    #[validate(length(min = 1, max = 10, message = "must name 1 to 10 event types"))]
     pub event_types: Option<Vec<String>>,
     /// The new purposes.
     #[validate(length(max = 50, message = "at most 50 purposes"))]

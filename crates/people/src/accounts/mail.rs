@@ -48,26 +48,115 @@ fn dutch(language: Option<&str>) -> bool {
     language.is_some_and(|l| l == "nl" || l.starts_with("nl-"))
 }
 
-fn render(template: Template, language: Option<&str>, token: &str) -> (String, String) {
-    match (template, dutch(language)) {
-        (Template::VerifyEmail, false) => (
-            "Confirm your e-mail address".to_owned(),
-            format!(
-                "Hello,\n\nPlease confirm that this is your e-mail address by entering this code in the app\nthat sent you here. It is valid for 24 hours and works once.\n\nCode: {token}\n\nIf you did not ask for this, you can ignore this message.\n"
-            ),
-        ),
-        (Template::VerifyEmail, true) => (
-            "Bevestig je e-mailadres".to_owned(),
-            format!(
-                "Hallo,\n\nBevestig dat dit jouw e-mailadres is door deze code in te vullen in de app die\nje hierheen stuurde. De code is 24 uur geldig en werkt een keer.\n\nCode: {token}\n\nHeb je hier niet om gevraagd? Dan kun je dit bericht negeren.\n"
-            ),
-        ),
-        (Template::PasswordReset, false) => (
-            "Reset your password".to_owned(),
-            format!(
-                "Hello,\n\nSomeone asked to reset the password of your account. If that was you, enter\nthis code together with your new password. It is valid for 1 hour and works once.\n\nCode: {token}\n\nIf it was not you, ignore this message: your password stays as it is.\n"
-            ),
-        ),
+/// A link paragraph, or nothing.
+fn link_paragraph(link: Option<&str>, nl: bool, action: (&str, &str)) -> String {
+    match link {
+        Some(link) if nl => format!("{}:\n\n{link}\n\nOf ", action.1),
+        Some(link) => format!("{}:\n\n{link}\n\nOr ", action.0),
+        None => String::new(),
+    }
+}
+
+/// Capitalise the sentence after an optional "Or "/"Of ".
+fn sentence(prefix: &str, rest: &str) -> String {
+    if prefix.is_empty() {
+        let mut chars = rest.chars();
+        chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    } else {
+        format!("{prefix}{rest}")
+    }
+}
+
+fn render(template: Template, language: Option<&str>, token: &str, link: Option<&str>) -> (String, String) {
+    let (subject, text) = render_text(template, language, token, link);
+    if link.is_none() {
+        return (subject, text);
+    }
+    // Both the link and the code work, once.
+    let text = text
+        .replacen("It is valid for", "The link and the code are valid for", 1)
+        .replacen("and works once", "and work once", 1)
+        .replacen("De code is", "De link en de code zijn", 1)
+        .replacen("geldig en werkt een keer", "geldig en werken een keer", 1);
+    (subject, text)
+}
+
+fn render_text(template: Template, language: Option<&str>, token: &str, link: Option<&str>) -> (String, String) {
+    let nl = dutch(language);
+    match (template, nl) {
+        (Template::VerifyEmail, false) => {
+            let open =
+                link_paragraph(link, nl, ("Please confirm that this is your e-mail address by opening this link", ""));
+            let enter = if link.is_some() {
+                sentence(&open, "enter this code in the app that sent you here")
+            } else {
+                "Please confirm that this is your e-mail address by entering this code in the app\nthat sent you here"
+                    .to_owned()
+            };
+            (
+                "Confirm your e-mail address".to_owned(),
+                format!(
+                    "Hello,\n\n{enter}. It is valid for 24 hours and works once.\n\nCode: {token}\n\nIf you did not ask for this, you can ignore this message.\n"
+                ),
+            )
+        }
+        (Template::VerifyEmail, true) => {
+            let open = link_paragraph(link, nl, ("", "Bevestig dat dit jouw e-mailadres is door deze link te openen"));
+            let enter = if link.is_some() {
+                sentence(&open, "vul deze code in in de app die je hierheen stuurde")
+            } else {
+                "Bevestig dat dit jouw e-mailadres is door deze code in te vullen in de app die\nje hierheen stuurde"
+                    .to_owned()
+            };
+            (
+                "Bevestig je e-mailadres".to_owned(),
+                format!(
+                    "Hallo,\n\n{enter}. De code is 24 uur geldig en werkt een keer.\n\nCode: {token}\n\nHeb je hier niet om gevraagd? Dan kun je dit bericht negeren.\n"
+                ),
+            )
+        }
+        (Template::PasswordReset, false) => {
+            let open = link_paragraph(
+                link,
+                nl,
+                (
+                    "Someone asked to reset the password of your account. If that was you, open\nthis link to choose a new password",
+                    "",
+                ),
+            );
+            let enter = if link.is_some() {
+                sentence(&open, "enter this code together with your new password")
+            } else {
+                "Someone asked to reset the password of your account. If that was you, enter\nthis code together with your new password".to_owned()
+            };
+            (
+                "Reset your password".to_owned(),
+                format!(
+                    "Hello,\n\n{enter}. It is valid for 1 hour and works once.\n\nCode: {token}\n\nIf it was not you, ignore this message: your password stays as it is.\n"
+                ),
+            )
+        }
+        (Template::PasswordReset, true) => {
+            let open = link_paragraph(
+                link,
+                nl,
+                (
+                    "",
+                    "Iemand vroeg om het wachtwoord van je account opnieuw in te stellen. Was jij dat?\nOpen dan deze link om een nieuw wachtwoord te kiezen",
+                ),
+            );
+            let enter = if link.is_some() {
+                sentence(&open, "vul deze code in met je nieuwe wachtwoord")
+            } else {
+                "Iemand vroeg om het wachtwoord van je account opnieuw in te stellen. Was jij dat?\nVul dan deze code in met je nieuwe wachtwoord".to_owned()
+            };
+            (
+                "Stel je wachtwoord opnieuw in".to_owned(),
+                format!(
+                    "Hallo,\n\n{enter}. De code is 1 uur geldig en werkt een keer.\n\nCode: {token}\n\nWas jij het niet? Negeer dan dit bericht: je wachtwoord blijft zoals het is.\n"
+                ),
+            )
+        }
         (Template::DeviceCode, false) => (
             "Your sign-in code".to_owned(),
             format!(
@@ -78,12 +167,6 @@ fn render(template: Template, language: Option<&str>, token: &str) -> (String, S
             "Je inlogcode".to_owned(),
             format!(
                 "Hallo,\n\nEr wordt ingelogd op je account vanaf een apparaat dat we nog niet kennen. Ben jij\ndat? Vul dan deze code in. De code is 10 minuten geldig.\n\nCode: {token}\n\nBen jij het niet? Deel de code met niemand en wijzig je wachtwoord.\n"
-            ),
-        ),
-        (Template::PasswordReset, true) => (
-            "Stel je wachtwoord opnieuw in".to_owned(),
-            format!(
-                "Hallo,\n\nIemand vroeg om het wachtwoord van je account opnieuw in te stellen. Was jij dat?\nVul dan deze code in met je nieuwe wachtwoord. De code is 1 uur geldig en werkt een keer.\n\nCode: {token}\n\nWas jij het niet? Negeer dan dit bericht: je wachtwoord blijft zoals het is.\n"
             ),
         ),
     }
@@ -103,17 +186,30 @@ pub struct Mail<'a> {
 }
 
 impl<'a> Mail<'a> {
-    /// A security mail: it carries a code, never an unsubscribe header
-    /// (nobody may opt out of their own account's security).
-    fn payload(&self) -> MailPayload<'a> {
-        let (subject, text) = render(self.template, self.language, self.token);
+    /// A security mail: it carries a code, and the tenant's link (`link`,
+    /// the token in its place) where it set one; never an unsubscribe
+    /// header (nobody may opt out of their own account's security).
+    fn payload(&self, link: Option<&str>) -> MailPayload<'a> {
+        let (subject, text) = render(self.template, self.language, self.token, link);
         MailPayload { to: self.to, subject, text, headers: Vec::new() }
     }
 }
 
+/// The link a mail carries: the tenant's link base for its template
+/// (`verify_email_url`, `reset_password_url`) with the token in its place.
+fn link_for(conn: &mut Db, tenant: &TenantId, mail: &Mail<'_>) -> Result<Option<String>> {
+    let base = match mail.template {
+        Template::DeviceCode => return Ok(None),
+        Template::VerifyEmail => kluis_store::tenancy::tenants::get(conn, tenant)?.verify_email_url,
+        Template::PasswordReset => kluis_store::tenancy::tenants::get(conn, tenant)?.reset_password_url,
+    };
+    Ok(base.map(|base| kluis_store::tenancy::rules::link_with(&base, mail.token)))
+}
+
 /// Queue a mail to a person, inside the caller's transaction.
 pub fn queue(conn: &mut Db, master: &MasterKey, tenant: &TenantId, person: &PersonId, mail: Mail<'_>) -> Result<()> {
-    let payload = mail.payload().to_json()?;
+    let link = link_for(conn, tenant, &mail)?;
+    let payload = mail.payload(link.as_deref()).to_json()?;
     outbox::enqueue(conn, master, tenant, Some(person), "mail", &payload)?;
     Ok(())
 }
@@ -232,9 +328,39 @@ mod tests {
     fn security_mails_carry_no_unsubscribe_header() {
         for template in [Template::VerifyEmail, Template::PasswordReset, Template::DeviceCode] {
             let mail = Mail { to: "a@example.nl", language: None, template, token: "123456" };
-            let payload = stored(&mail.payload());
+            let payload = stored(&mail.payload(Some("https://app.example.nl/x?t=123456")));
             assert_eq!(payload.get("headers"), None, "{template:?}");
             assert!(payload["text"].as_str().unwrap().contains("123456"));
+        }
+    }
+
+    #[test]
+    fn a_mail_with_a_link_keeps_the_code_as_a_fallback() {
+        for (template, language) in [
+            (Template::VerifyEmail, None),
+            (Template::VerifyEmail, Some("nl")),
+            (Template::PasswordReset, None),
+            (Template::PasswordReset, Some("nl-BE")),
+        ] {
+            let mail = Mail { to: "a@example.nl", language, template, token: "kv_tok" };
+            let with = stored(&mail.payload(Some("https://app.example.nl/v?token=kv_tok")))["text"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let without = stored(&mail.payload(None))["text"].as_str().unwrap().to_owned();
+            assert!(with.contains("\n\nhttps://app.example.nl/v?token=kv_tok\n\n"), "{with}");
+            assert!(with.contains("Code: kv_tok") && without.contains("Code: kv_tok"));
+            assert!(!without.contains("https://"), "{without}");
+            // Every sentence starts with a capital.
+            for text in [&with, &without] {
+                assert!(
+                    !text.contains(". or")
+                        && !text.contains(". of")
+                        && !text.contains("\n\nor ")
+                        && !text.contains("\n\nof "),
+                    "{text}"
+                );
+            }
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod challenges;
 pub mod mail;
+pub mod passkeys;
 pub mod password;
 pub mod secrets;
 pub mod sessions;
@@ -434,6 +435,7 @@ pub(crate) fn language(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> R
 /// Delete the account and everything hanging off it (erasure); rows per table.
 pub(crate) fn erase(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Vec<(&'static str, u64)>> {
     let mut removed = sessions::erase(conn, tenant, person)?;
+    removed.extend(passkeys::erase(conn, tenant, person)?);
     removed.extend(secrets::erase(conn, tenant, person)?);
     removed.push(("challenges", challenges::erase(conn, tenant, person)?));
     removed.push(("outbox", kluis_store::outbox::erase_person(conn, tenant, person)?));

@@ -268,6 +268,38 @@ pub fn revoke_device(conn: &mut Db, tenant: &TenantId, person: &PersonId, device
     .execute(conn)?)
 }
 
+/// Record the passkey a session was started with (ended when it is revoked).
+pub fn mark_passkey(conn: &mut Db, tenant: &TenantId, id: &str, passkey_id: &str) -> Result<(), TxError> {
+    diesel::update(sessions::table.filter(sessions::tenant_id.eq(tenant.as_str())).filter(sessions::id.eq(id)))
+        .set(sessions::passkey_id.eq(Some(passkey_id)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The passkey a session was started with, if any.
+pub fn passkey_of(conn: &mut Db, tenant: &TenantId, id: &str) -> Result<Option<String>, TxError> {
+    let found: Option<Option<String>> = sessions::table
+        .filter(sessions::tenant_id.eq(tenant.as_str()))
+        .filter(sessions::id.eq(id))
+        .select(sessions::passkey_id)
+        .first(conn)
+        .optional()?;
+    Ok(found.flatten())
+}
+
+/// When one of a person's sessions started (their sign-in); `None` when
+/// the session is not theirs.
+pub fn started_at(conn: &mut Db, tenant: &TenantId, person: &PersonId, id: &str) -> Result<Option<PrimitiveDateTime>> {
+    sessions::table
+        .filter(sessions::tenant_id.eq(tenant.as_str()))
+        .filter(sessions::person_id.eq(person.as_str()))
+        .filter(sessions::id.eq(id))
+        .select(sessions::created_at)
+        .first(conn)
+        .optional()
+        .domain()
+}
+
 /// Delete a person's sessions and refresh tokens (erasure); rows per table.
 pub(crate) fn erase(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Vec<(&'static str, u64)>> {
     let ids: Vec<String> = sessions::table

@@ -483,3 +483,91 @@ impl Drop for PgCluster {
         let _ = self.run("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
     }
 }
+
+/// A webhook receiver on a free local port, one thread per connection:
+/// records each request's `webhook-id`, then answers 204, or, while
+/// `holding`, answers nothing and keeps the connection open (a delivery in
+/// flight).
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    /// The `webhook-id` of every request, in order of arrival.
+    pub got: std::sync::Arc<Mutex<Vec<String>>>,
+    pub holding: std::sync::Arc<AtomicBool>,
+}
+
+impl Receiver {
+    pub fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let receiver = Receiver {
+            url: format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port()),
+            got: Default::default(),
+            holding: Default::default(),
+        };
+        let shared = receiver.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let shared = shared.clone();
+                std::thread::spawn(move || shared.serve(stream));
+            }
+        });
+        receiver
+    }
+
+    fn serve(&self, mut stream: std::net::TcpStream) {
+        use std::io::{BufRead, BufReader, Read, Write as _};
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        loop {
+            let (mut id, mut length) = (String::new(), 0usize);
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                let header = line.trim_end();
+                if header.is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = header.split_once(':') {
+                    match name.trim().to_ascii_lowercase().as_str() {
+                        "webhook-id" => id = value.trim().to_owned(),
+                        "content-length" => length = value.trim().parse().unwrap_or(0),
+                        _ => {}
+                    }
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                return;
+            }
+            self.got.lock().unwrap().push(id);
+            if self.holding.load(Ordering::SeqCst) {
+                // Never answer: the sender is killed meanwhile.
+                std::thread::sleep(Duration::from_secs(120));
+                return;
+            }
+            if stream.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n").is_err() {
+                return;
+            }
+        }
+    }
+
+    /// How many requests carried `id`.
+    pub fn count(&self, id: &str) -> usize {
+        self.got.lock().unwrap().iter().filter(|g| *g == id).count()
+    }
+
+    /// Wait until `done` holds of what arrived; panics after `most`.
+    pub fn wait_for(&self, most: Duration, what: &str, done: impl Fn(&[String]) -> bool) {
+        let started = Instant::now();
+        while !done(&self.got.lock().unwrap()) {
+            assert!(started.elapsed() < most, "receiver: {what} not within {most:?}: {:?}", self.got.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

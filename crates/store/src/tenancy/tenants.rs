@@ -114,6 +114,15 @@ pub struct Tenant {
     pub requests_via_tenant_only: bool,
     /// The IANA time zone whose days count a request's deadline.
     pub time_zone: String,
+    /// Where the e-mail verification mail links to, `{token}` marking the
+    /// token's place; `None`: the mail carries only the code.
+    pub verify_email_url: Option<String>,
+    /// Where the password reset mail links to, likewise.
+    pub reset_password_url: Option<String>,
+    /// The WebAuthn relying party ID (a domain); `None`: passkeys are off.
+    pub passkey_rp_id: Option<String>,
+    /// The origins allowed to use passkeys (each on the RP ID's domain).
+    pub passkey_origins: Vec<String>,
 }
 
 /// The time zone a tenant starts with.
@@ -137,6 +146,10 @@ struct TenantRow {
     privacy_contact_email: Option<String>,
     requests_via_tenant_only: bool,
     time_zone: String,
+    verify_email_url: Option<String>,
+    reset_password_url: Option<String>,
+    passkey_rp_id: Option<String>,
+    passkey_origins: Option<String>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -159,6 +172,16 @@ impl TryFrom<TenantRow> for Tenant {
             privacy_contact_email: row.privacy_contact_email,
             requests_via_tenant_only: row.requests_via_tenant_only,
             time_zone: row.time_zone,
+            verify_email_url: row.verify_email_url,
+            reset_password_url: row.reset_password_url,
+            passkey_rp_id: row.passkey_rp_id,
+            passkey_origins: row
+                .passkey_origins
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| DomainError::Internal(format!("passkey_origins: {e}")))?
+                .unwrap_or_default(),
         })
     }
 }
@@ -197,6 +220,14 @@ pub struct TenantChanges {
     pub requests_via_tenant_only: Option<bool>,
     /// The IANA time zone of deadlines (the caller checks that the zone exists).
     pub time_zone: Option<String>,
+    /// The verification mail's link base; `Some(None)` removes it.
+    pub verify_email_url: Option<Option<String>>,
+    /// The reset mail's link base; `Some(None)` removes it.
+    pub reset_password_url: Option<Option<String>>,
+    /// The passkey relying party ID; `Some(None)` turns passkeys off.
+    pub passkey_rp_id: Option<Option<String>>,
+    /// The origins allowed to use passkeys; `Some(vec![])` removes them.
+    pub passkey_origins: Option<Vec<String>>,
 }
 
 /// The longest grace period of a self-service erasure: 30 days (Art. 12(3)
@@ -233,6 +264,10 @@ pub fn create(conn: &mut Db, new: &NewTenant) -> Result<(Tenant, IssuedClient)> 
         privacy_contact_email: None,
         requests_via_tenant_only: false,
         time_zone: DEFAULT_TIME_ZONE.to_owned(),
+        verify_email_url: None,
+        reset_password_url: None,
+        passkey_rp_id: None,
+        passkey_origins: None,
     };
     let admin =
         NewClient { name: "admin".to_owned(), scopes: Scope::tenant_client_scopes().collect(), purposes: Vec::new() };
@@ -297,6 +332,13 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
     {
         errors.push(FieldError::new("privacy_contact_email", "must be an e-mail address"));
     }
+    for (field, link) in
+        [("verify_email_url", &changes.verify_email_url), ("reset_password_url", &changes.reset_password_url)]
+    {
+        if let Some(Some(link)) = link {
+            rules::check_link(field, link, &mut errors);
+        }
+    }
     if !errors.is_empty() {
         return Err(DomainError::Validation(errors));
     }
@@ -321,6 +363,23 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
             .unwrap_or_else(|| current.privacy_contact_email.clone());
         let via_tenant_only = changes.requests_via_tenant_only.unwrap_or(current.requests_via_tenant_only);
         let time_zone = changes.time_zone.clone().unwrap_or_else(|| current.time_zone.clone());
+        let verify_email_url = changes.verify_email_url.clone().unwrap_or_else(|| current.verify_email_url.clone());
+        let reset_password_url =
+            changes.reset_password_url.clone().unwrap_or_else(|| current.reset_password_url.clone());
+        let passkey_rp_id = changes.passkey_rp_id.clone().unwrap_or_else(|| current.passkey_rp_id.clone());
+        let passkey_origins = changes.passkey_origins.clone().unwrap_or_else(|| current.passkey_origins.clone());
+        if changes.passkey_rp_id.is_some() || changes.passkey_origins.is_some() {
+            let mut errors = Vec::new();
+            rules::check_relying_party(passkey_rp_id.as_deref(), &passkey_origins, &mut errors);
+            if !errors.is_empty() {
+                return Err(DomainError::Validation(errors).into());
+            }
+        }
+        let origins_text = if passkey_origins.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&passkey_origins).map_err(|e| DomainError::Internal(e.to_string()))?)
+        };
         diesel::update(tenants::table.find(id.as_str()).filter(tenants::version.eq(current.version)))
             .set((
                 tenants::name.eq(&name),
@@ -334,6 +393,10 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
                 tenants::privacy_contact_email.eq(&privacy_contact_email),
                 tenants::requests_via_tenant_only.eq(via_tenant_only),
                 tenants::time_zone.eq(&time_zone),
+                tenants::verify_email_url.eq(&verify_email_url),
+                tenants::reset_password_url.eq(&reset_password_url),
+                tenants::passkey_rp_id.eq(&passkey_rp_id),
+                tenants::passkey_origins.eq(&origins_text),
                 tenants::version.eq(current.version + 1),
                 tenants::updated_at.eq(now),
             ))
@@ -351,6 +414,10 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
             privacy_contact_email,
             requests_via_tenant_only: via_tenant_only,
             time_zone,
+            verify_email_url,
+            reset_password_url,
+            passkey_rp_id,
+            passkey_origins,
             version: current.version + 1,
             updated_at: now,
             ..current

@@ -22,6 +22,7 @@ type Time = time::PrimitiveDateTime;
 /// What an event does.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ConsentActionView)]
 pub enum ActionView {
     /// Consent given.
     Grant,
@@ -68,6 +69,8 @@ pub enum SourceView {
     /// The person through the self-service API (set by kluis).
     #[serde(rename = "self")]
     OwnData,
+    /// The person's browser sent Global Privacy Control, `Sec-GPC: 1` (set by kluis).
+    Gpc,
 }
 
 impl From<Source> for SourceView {
@@ -79,6 +82,7 @@ impl From<Source> for SourceView {
             Source::Admin => SourceView::Admin,
             Source::Unsubscribe => SourceView::Unsubscribe,
             Source::OwnData => SourceView::OwnData,
+            Source::Gpc => SourceView::Gpc,
         }
     }
 }

@@ -145,7 +145,8 @@ pub async fn one_click_unsubscribe(
 ) -> Result<HttpResponse, ApiError> {
     let visitor = Visitor::of(&req, false);
     let token = path.into_inner();
-    match kluis_app::unsubscribe::confirm(&state.app, &origin.0, token, proof.0).await {
+    let gpc = crate::extract::sends_gpc(&req);
+    match kluis_app::unsubscribe::confirm(&state.app, &origin.0, token, proof.0, gpc).await {
         Ok(done) if visitor.html => {
             Ok(page::done(&done.about, visitor.language(done.about.language.as_deref())).respond(StatusCode::OK))
         }

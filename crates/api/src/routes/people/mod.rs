@@ -3,6 +3,7 @@
 //! references apps hold to them ([`references`]). The request and response
 //! types, shared with a person's own routes (`/v1/me`), are in [`views`].
 
+pub mod changes;
 pub mod contacts;
 pub mod export;
 pub mod holds;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::views::{NewAddress, NewEmail, NewPhone, NewWebsite, PersonView, UpdatePerson};
+use super::views::{NewAddress, NewEmail, NewPhone, NewWebsite, PersonView, ShownPerson, UpdatePerson};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::error::responses::{AuthErrors, BodyErrors, Conflict, NotFound, Precondition};
@@ -24,8 +24,10 @@ use crate::state::AppState;
 /// A page of people.
 #[derive(Serialize, ToSchema)]
 pub struct PersonPage {
-    /// People in creation order.
-    pub items: Vec<PersonView>,
+    /// People in creation order (for a purpose-bound client: those its
+    /// purposes allow, with the fields they cover; a page may be short).
+    #[schema(value_type = Vec<PersonView>)]
+    pub items: Vec<ShownPerson>,
     /// Cursor of the next page; null on the last.
     pub next_cursor: Option<String>,
 }
@@ -89,6 +91,11 @@ pub struct CreatePerson {
     #[validate(length(max = 20, message = "at most 20"))]
     #[schema(max_items = 20)]
     pub websites: Vec<NewWebsite>,
+    /// Values of tenant-defined attributes (`{"sector": "logistics"}`).
+    #[serde(default)]
+    #[validate(length(max = 100, message = "at most 100 attributes"))]
+    #[schema(value_type = Option<crate::contract::AttributeValues>)]
+    pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl From<CreatePerson> for NewPerson {
@@ -109,7 +116,7 @@ impl From<CreatePerson> for NewPerson {
             coc_number: b.coc_number,
             vat_number: b.vat_number,
         };
-        NewPerson { profile, contacts }
+        NewPerson { profile, contacts, attributes: b.attributes }
     }
 }
 
@@ -177,11 +184,14 @@ pub async fn list_people(
     let PeopleListQuery { q, email, limit, cursor } = query.into_inner();
     let (limit, after) = ListQuery { limit, cursor }.page()?;
     let page = kluis_app::people::list(&state.app, &scoped, PeopleQuery { q, email }, limit, after).await?;
-    let page = page.map(PersonView::from);
+    let page = page.map(ShownPerson::from);
     Ok(HttpResponse::Ok().json(PersonPage { items: page.items, next_cursor: page.next_cursor }))
 }
 
-/// Read a person with their contacts.
+/// Read a person with their contacts. A client bound to purposes reads
+/// only people whose standing for one of them allows it (never a restricted
+/// person), and only the fields those purposes cover; anyone else is 404,
+/// exactly like an absent id.
 #[utoipa::path(
     tag = "people",
     params(("person_id" = String, Path, description = "Person id")),
@@ -195,8 +205,9 @@ pub async fn get_person(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let scoped = caller.scoped(Scope::PeopleRead)?;
-    let person = kluis_app::people::get(&state.app, &scoped, person_id(path.into_inner())?).await?;
-    Ok(versioned(StatusCode::OK, person.version, &PersonView::from(person)))
+    let shown = kluis_app::people::get(&state.app, &scoped, person_id(path.into_inner())?).await?;
+    let version = shown.person.version;
+    Ok(versioned(StatusCode::OK, version, &ShownPerson::from(shown)))
 }
 
 /// Change a person's profile.

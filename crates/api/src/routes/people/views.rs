@@ -244,7 +244,9 @@ impl From<Contact> for WebsiteView {
     }
 }
 
-/// A person with their contacts.
+/// A person with their contacts. A client bound to purposes gets only the
+/// fields whose data categories its purposes cover (each field's
+/// description names its category); the others are left out.
 #[derive(Serialize, ToSchema)]
 pub struct PersonView {
     /// Person id.
@@ -268,13 +270,21 @@ pub struct PersonView {
     /// EU VAT number.
     pub vat_number: Option<String>,
     /// E-mail addresses, oldest first.
+    #[schema(required = false)]
     pub emails: Vec<EmailView>,
     /// Phone numbers.
+    #[schema(required = false)]
     pub phones: Vec<PhoneView>,
     /// Postal addresses.
+    #[schema(required = false)]
     pub addresses: Vec<AddressView>,
     /// Websites.
+    #[schema(required = false)]
     pub websites: Vec<WebsiteView>,
+    /// Values of the tenant-defined attributes, by key (only those a
+    /// purpose-bound client's purposes cover).
+    #[schema(value_type = crate::contract::AttributeValues)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
     /// Version for `If-Match` (of the profile; contacts have their own).
     pub version: i64,
     /// Created.
@@ -304,6 +314,7 @@ impl From<Person> for PersonView {
             phones: p.phones.into_iter().map(Into::into).collect(),
             addresses: p.addresses.into_iter().map(Into::into).collect(),
             websites: p.websites.into_iter().map(Into::into).collect(),
+            attributes: kluis_people::attributes::object(&p.attributes),
             version: p.version,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -464,6 +475,13 @@ pub struct UpdatePerson {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, pattern = "^(?:ATU[0-9]{8}|BE[01][0-9]{9}|BG[0-9]{9,10}|CY[0-9]{8}[A-Z]|CZ[0-9]{8,10}|(?:DE|EE|EL|PT)[0-9]{9}|(?:DK|FI|HU|LU|MT|SI)[0-9]{8}|ES(?:[A-Z][0-9]{7}[0-9A-Z]|[0-9]{8}[A-Z])|FR[0-9A-HJ-NP-Z]{2}[0-9]{9}|(?:HR|IT|LV)[0-9]{11}|IE(?:[0-9]{7}[A-Z]{1,2}|[0-9][A-Z+*][0-9]{5}[A-Z])|LT(?:[0-9]{9}|[0-9]{12})|NL[0-9]{9}B[0-9]{2}|(?:PL|SK)[0-9]{10}|RO[0-9]{2,10}|SE[0-9]{12}|XI(?:[0-9]{9}|[0-9]{12}|(?:GD|HA)[0-9]{3}))$")]
     pub vat_number: Option<Option<String>>,
+    /// Tenant-defined attributes to set; `null` removes one, absent ones stay.
+    /// Through `/v1/me`, only self-editable attributes (another is 422
+    /// naming `attributes.<key>`).
+    #[serde(default)]
+    #[validate(length(max = 100, message = "at most 100 attributes"))]
+    #[schema(value_type = Option<crate::contract::AttributeValues>)]
+    pub attributes: std::collections::BTreeMap<String, Option<serde_json::Value>>,
 }
 
 impl From<UpdatePerson> for ProfilePatch {
@@ -478,6 +496,7 @@ impl From<UpdatePerson> for ProfilePatch {
             company_name: b.company_name,
             coc_number: b.coc_number,
             vat_number: b.vat_number,
+            attributes: b.attributes,
         }
     }
 }
@@ -626,5 +645,32 @@ impl From<AddressPatchBody> for ContactChange {
 impl<T: ToSchema + From<Contact>> From<Vec<Contact>> for ContactList<T> {
     fn from(items: Vec<Contact>) -> Self {
         ContactList { items: items.into_iter().map(T::from).collect() }
+    }
+}
+
+/// A person as the caller may see them: whole, or for a purpose-bound
+/// client without the fields its purposes do not cover (left out of the
+/// JSON, not nulled). Its schema is [`PersonView`].
+pub struct ShownPerson {
+    view: PersonView,
+    fields: Option<Vec<&'static str>>,
+}
+
+impl From<kluis_app::processors::Shown> for ShownPerson {
+    fn from(shown: kluis_app::processors::Shown) -> Self {
+        let fields = shown.access.map(|a| a.fields);
+        ShownPerson { view: PersonView::from(shown.person), fields }
+    }
+}
+
+impl Serialize for ShownPerson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Some(fields) = &self.fields else { return self.view.serialize(serializer) };
+        let mut value = serde_json::to_value(&self.view).map_err(serde::ser::Error::custom)?;
+        if let serde_json::Value::Object(map) = &mut value {
+            let all = kluis_app::processors::PERSON_FIELDS;
+            map.retain(|key, _| !all.contains(&key.as_str()) || fields.contains(&key.as_str()));
+        }
+        value.serialize(serializer)
     }
 }

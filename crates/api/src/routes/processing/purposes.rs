@@ -36,6 +36,11 @@ pub struct PurposeView {
     pub recipients: Vec<String>,
     /// How long the data may be kept: an ISO 8601 duration such as `P2Y`.
     pub retention: String,
+    /// Global Privacy Control: a person whose browser sends `Sec-GPC: 1` on
+    /// a self-service request or an unsubscribe link objects to it (source
+    /// `gpc`), once. For sale or sharing of data; only where the basis can
+    /// be objected to (consent, legitimate interests, public task).
+    pub gpc: bool,
     /// Version for `If-Match`.
     pub version: i64,
     /// Created.
@@ -59,6 +64,7 @@ impl From<Purpose> for PurposeView {
             data_categories: p.data_categories.iter().map(|c| c.as_str().to_owned()).collect(),
             recipients: p.recipients,
             retention: p.retention,
+            gpc: p.gpc,
             version: p.version,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -111,6 +117,10 @@ pub struct CreatePurpose {
         pattern = "^P(?:(?:[0-9]{1,9}Y(?:[0-9]{1,9}M)?(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}M(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}W(?:[0-9]{1,9}D)?|[0-9]{1,9}D)(?:T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))?|T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))$"
     )]
     pub retention: String,
+    /// Mark it for Global Privacy Control (default false): people whose
+    /// browser sends `Sec-GPC: 1` object to it.
+    #[serde(default)]
+    pub gpc: bool,
 }
 
 /// Change a purpose; absent fields stay. Lists replace the old ones.
@@ -144,6 +154,8 @@ pub struct UpdatePurpose {
         pattern = "^P(?:(?:[0-9]{1,9}Y(?:[0-9]{1,9}M)?(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}M(?:[0-9]{1,9}W)?(?:[0-9]{1,9}D)?|[0-9]{1,9}W(?:[0-9]{1,9}D)?|[0-9]{1,9}D)(?:T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))?|T(?:[0-9]{1,9}H(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?|[0-9]{1,9}M(?:[0-9]{1,9}S)?|[0-9]{1,9}S))$"
     )]
     pub retention: Option<String>,
+    /// Mark it for Global Privacy Control, or not.
+    pub gpc: Option<bool>,
 }
 
 impl From<CreatePurpose> for NewPurpose {
@@ -156,6 +168,7 @@ impl From<CreatePurpose> for NewPurpose {
             data_categories: b.data_categories,
             recipients: b.recipients,
             retention: b.retention,
+            gpc: b.gpc,
         }
     }
 }
@@ -169,6 +182,7 @@ impl From<UpdatePurpose> for PurposePatch {
             data_categories: b.data_categories,
             recipients: b.recipients,
             retention: b.retention,
+            gpc: b.gpc,
         }
     }
 }

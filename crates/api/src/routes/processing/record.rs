@@ -25,6 +25,15 @@ pub struct CategoryView {
     pub fields: Vec<String>,
 }
 
+/// A tenant-defined attribute serving a purpose.
+#[derive(Serialize, ToSchema)]
+pub struct RegisterAttributeView {
+    /// Its key (`sector`).
+    pub key: String,
+    /// Its data category.
+    pub category: String,
+}
+
 /// A transfer of personal data outside the EEA.
 #[derive(Serialize, ToSchema)]
 pub struct TransferView {
@@ -53,6 +62,8 @@ pub struct ActivityView {
     pub requires_consent: bool,
     /// Categories of personal data, with the fields they cover.
     pub data_categories: Vec<CategoryView>,
+    /// The tenant-defined attributes that serve it, with their categories.
+    pub attributes: Vec<RegisterAttributeView>,
     /// Who receives the data.
     pub recipients: Vec<RecipientView>,
     /// Transfers outside the EEA among them.
@@ -108,6 +119,14 @@ impl From<&Register> for RegisterView {
                         .map(|c| CategoryView {
                             name: c.as_str().to_owned(),
                             fields: c.fields().iter().map(|f| (*f).to_owned()).collect(),
+                        })
+                        .collect(),
+                    attributes: a
+                        .attributes
+                        .iter()
+                        .map(|(key, category)| RegisterAttributeView {
+                            key: key.clone(),
+                            category: category.as_str().to_owned(),
                         })
                         .collect(),
                     transfers: a.transfers().map(transfer).collect(),

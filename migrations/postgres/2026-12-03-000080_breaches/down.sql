@@ -1,0 +1,2 @@
+DROP TABLE breach_notifications;
+DROP TABLE breaches;
