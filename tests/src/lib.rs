@@ -366,6 +366,30 @@ fn quoted_printable_body(mail: &str) -> String {
     out
 }
 
+/// The interpreter of `.venv-ci` (tests/schemathesis/requirements.txt),
+/// checked to import `module`. Under CI it must exist (.ci/run makes it);
+/// elsewhere it is made on first use.
+pub fn venv_python(module: &str) -> std::path::PathBuf {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = root.join(".venv-ci/bin/python");
+    let has_module = || {
+        std::process::Command::new(&python)
+            .args(["-c", &format!("import {module}")])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has_module() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but .venv-ci lacks {module}: .ci/run makes it with tests/schemathesis/venv.sh"
+        );
+        let status =
+            std::process::Command::new("bash").args(["-c", ". tests/schemathesis/venv.sh"]).current_dir(&root).status();
+        assert!(status.is_ok_and(|s| s.success()) && has_module(), "could not make .venv-ci with {module}");
+    }
+    python
+}
+
 /// Read a `{"client_id","client_secret"}` file.
 pub fn read_credentials(path: &Path) -> Credentials {
     let value: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("credentials file")).unwrap();

@@ -390,6 +390,7 @@ pub fn app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi()))
         .app_data(web::Data::new(OpenApi30(openapi_3_0().to_string())))
         .route("/openapi-3.0.json", web::get().to(openapi_3_0_json))
+        .configure(pages::centre::configure)
         .default_service(web::to(methods::unrouted))
         .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
         .wrap(actix_web::middleware::from_fn(auth::authorize))

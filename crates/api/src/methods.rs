@@ -46,12 +46,18 @@ pub async fn unrouted(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     let Some(allow) = state.allowed_methods.allow(req.path()) else {
         return ApiError::NotFound.error_response();
     };
+    not_allowed(req.method(), allow)
+}
+
+/// 405 for `method` on a resource that allows `allow` (`GET, HEAD`), with
+/// the `Allow` header and a problem+json body.
+pub fn not_allowed(method: &actix_web::http::Method, allow: &str) -> HttpResponse {
     let status = StatusCode::METHOD_NOT_ALLOWED;
     let problem = Problem {
         type_: "urn:kluis:problem:method_not_allowed".to_owned(),
         title: "Method not allowed".to_owned(),
         status: status.as_u16(),
-        detail: format!("{} is not a method of this resource; it allows {allow}", req.method()),
+        detail: format!("{method} is not a method of this resource; it allows {allow}"),
         code: "method_not_allowed".to_owned(),
         errors: Vec::new(),
         error_id: None,

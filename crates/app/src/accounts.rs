@@ -62,9 +62,9 @@ pub async fn create(app: &App, caller: &Scoped<'_>, person: PersonId, mut new: N
         Some(password) => Some(app.hash(move || password::hash(&password)).await??),
         None => None,
     };
-    let (tenant, master) = (caller.tenant.clone(), app.master.clone());
+    let (tenant, master, public_url) = (caller.tenant.clone(), app.master.clone(), app.settings.issuer.clone());
     app.audited(caller.audit(), Action::AccountCreate, fields, move |conn| {
-        let account = accounts::create(conn, &master, &tenant, &person, &new, hash)?;
+        let account = accounts::create(conn, &master, &public_url, &tenant, &person, &new, hash)?;
         Ok((account, Target::person("account", &person)))
     })
     .await

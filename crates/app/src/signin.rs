@@ -481,7 +481,7 @@ fn step_up(
         // (the caller records `device.trusted`).
         UnverifiedDevice::Trust => Ok(StepUp::Passed),
         UnverifiedDevice::Refuse => {
-            let reminded = secrets::remind_verification(conn, &app.master, tenant, person)?;
+            let reminded = secrets::remind_verification(conn, &app.master, &app.settings.issuer, tenant, person)?;
             kluis_audit::record(conn, ctx, Action::LoginRefused, device(), &[], None)?;
             Ok(StepUp::Refused(Refused::DeviceUnverifiable { reminded }))
         }
@@ -574,10 +574,10 @@ pub async fn verify_email(app: &App, origin: &Origin, token: Zeroizing<String>) 
 pub async fn request_password_reset(app: &App, origin: &Origin, tenant: String, email: String) -> AppResult<()> {
     app.rates.hit_ip(Flow::ResetPerIp, origin.ip)?;
     app.rates.hit(Flow::ResetPerAddress, &format!("{}\n{}", tenant.to_lowercase(), email.trim().to_lowercase()))?;
-    let (master, origin) = (app.master.clone(), origin.clone());
+    let (master, origin, public_url) = (app.master.clone(), origin.clone(), app.settings.issuer.clone());
     app.in_transaction(move |conn| {
         let Ok(tenant) = tenants::get_by_slug(conn, &tenant) else { return Ok(()) };
-        if let Some(person) = secrets::request_reset(conn, &master, &tenant.id, &email)? {
+        if let Some(person) = secrets::request_reset(conn, &master, &public_url, &tenant.id, &email)? {
             let ctx = origin.person_audit(tenant.id.clone(), Some(&person));
             let target = Target::person("account", &person);
             kluis_audit::record(conn, &ctx, Action::PasswordResetRequested, target, &[], None)?;

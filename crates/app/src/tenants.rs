@@ -3,12 +3,13 @@
 //! per-tenant setup, list, read, change, suspend, delete.
 
 use kluis_audit::{Action, Target};
-use kluis_core::TenantId;
 use kluis_core::page::Page;
-use kluis_store::tenancy::{IssuedClient, NewTenant, Tenant, TenantChanges, tenants};
+use kluis_core::{DomainError, TenantId};
+use kluis_store::tenancy::{IssuedClient, NewTenant, Tenant, TenantChanges, TenantStatus, tenants};
 
 use crate::fields::{AuditFields, present};
-use crate::{App, AppResult, Context, Scoped, setup};
+use crate::limiter::Flow;
+use crate::{App, AppResult, Context, Origin, Scoped, setup};
 
 impl AuditFields for NewTenant {
     fn audit_fields(&self) -> Vec<&'static str> {
@@ -34,6 +35,7 @@ impl AuditFields for TenantChanges {
             ("reset_password_url", self.reset_password_url.is_some()),
             ("passkey_rp_id", self.passkey_rp_id.is_some()),
             ("passkey_origins", self.passkey_origins.is_some()),
+            ("privacy_centre", self.privacy_centre.is_some()),
         ])
     }
 }
@@ -142,6 +144,23 @@ pub async fn update_own(
     app.audited(caller.audit(), Action::TenantUpdate, fields, move |conn| {
         let tenant = tenants::update(conn, &id, if_version, &changes)?;
         Ok((tenant, Target::tenant(&id)))
+    })
+    .await
+}
+
+/// The tenant whose privacy centre `slug` names (`GET /privacy/{slug}/`),
+/// for anyone: an absent or suspended tenant, and one that has not turned
+/// its centre on, are all the same 404. Rate-limited per client IP like the
+/// other public reads.
+pub async fn privacy_centre(app: &App, origin: &Origin, slug: String) -> AppResult<Tenant> {
+    app.rates.hit_ip(Flow::PublicReadPerIp, origin.ip)?;
+    app.read(move |conn| {
+        let tenant = tenants::get_by_slug(conn, &slug)?;
+        if tenant.status == TenantStatus::Active && tenant.privacy_centre {
+            Ok(tenant)
+        } else {
+            Err(DomainError::NotFound)
+        }
     })
     .await
 }

@@ -373,6 +373,10 @@ pub(crate) fn basis_and_state(
 pub struct Standing {
     /// Purpose key.
     pub purpose: String,
+    /// The purpose's display name.
+    pub name: String,
+    /// What is done with the data and why.
+    pub description: String,
     /// The answer a check would give now.
     pub decision: Decision,
     /// When the deciding grant lapses.
@@ -400,7 +404,7 @@ pub fn standings(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<
             let state = states.get(&p.key);
             let decision = decide(p.legal_basis, state, now);
             let expires_at = state.filter(|s| s.action == ConsentAction::Grant).and_then(|s| s.expires_at);
-            Standing { purpose: p.key, decision, expires_at }
+            Standing { purpose: p.key, name: p.name, description: p.description, decision, expires_at }
         })
         .collect())
 }

@@ -21,6 +21,7 @@ diesel::table! {
         reset_password_url -> Nullable<Text>,
         passkey_rp_id -> Nullable<Text>,
         passkey_origins -> Nullable<Text>,
+        privacy_centre -> Bool,
     }
 }
 

@@ -8,6 +8,7 @@ mod audit;
 mod backup;
 mod backups;
 mod breaches;
+mod centre;
 mod clients;
 mod conformance;
 mod consent;

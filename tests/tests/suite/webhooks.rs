@@ -121,27 +121,9 @@ async fn settled(app: &TestApp, tenant: &Tenant, webhook: &str, n: usize) -> Vec
     }
 }
 
-/// The interpreter of `.venv-ci` with the `standardwebhooks` package. Under
-/// CI it must exist (.ci/run makes it); elsewhere it is made on first use.
+/// The interpreter of `.venv-ci` with the `standardwebhooks` package.
 fn python() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let python = root.join(".venv-ci/bin/python");
-    let has_package = || {
-        std::process::Command::new(&python).args(["-c", "import standardwebhooks"]).status().is_ok_and(|s| s.success())
-    };
-    if !has_package() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but .venv-ci lacks standardwebhooks: .ci/run makes it with tests/schemathesis/venv.sh"
-        );
-        let status = std::process::Command::new("bash")
-            .args(["-c", ". tests/schemathesis/venv.sh"])
-            .current_dir(&root)
-            .status()
-            .unwrap();
-        assert!(status.success() && has_package(), "could not make .venv-ci with standardwebhooks");
-    }
-    python
+    kluis_tests::venv_python("standardwebhooks")
 }
 
 const VERIFY: &str = r#"

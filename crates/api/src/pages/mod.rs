@@ -4,6 +4,7 @@
 //! from `'static` strings here; text (names a tenant chose, translations)
 //! always passes through [`escape`].
 
+pub mod centre;
 pub mod requests;
 pub mod unsubscribe;
 

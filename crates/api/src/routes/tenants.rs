@@ -117,6 +117,11 @@ pub struct TenantView {
     /// The origins allowed to register and use passkeys (e.g.
     /// `https://app.example.nl`); each host is the RP ID or a subdomain of it.
     pub passkey_origins: Vec<String>,
+    /// kluis serves the tenant's privacy centre at `/privacy/{slug}/` (a
+    /// page where people sign in and see, change, download or erase their
+    /// data), and its verification and reset mails link there unless the
+    /// link bases above are set. Default `false`.
+    pub privacy_centre: bool,
     /// Version for `If-Match`.
     pub version: i64,
     /// Created (RFC 3339).
@@ -148,6 +153,7 @@ impl From<Tenant> for TenantView {
             reset_password_url: t.reset_password_url,
             passkey_rp_id: t.passkey_rp_id,
             passkey_origins: t.passkey_origins,
+            privacy_centre: t.privacy_centre,
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -252,6 +258,8 @@ pub struct UpdateTenant {
     #[validate(length(max = 2048, message = "must be at most 2048 characters"))]
     #[schema(value_type = Option<String>, max_length = 2048, pattern = "^(https://|http://localhost[:/]|http://127\\.0\\.0\\.1[:/])[^\\s{}]*\\{token\\}[^\\s{}]*$")]
     pub reset_password_url: Option<Option<String>>,
+    /// `true`: serve the tenant's privacy centre at `/privacy/{slug}/`.
+    pub privacy_centre: Option<bool>,
 }
 
 /// `Some(None)` for an explicit null, `None` for an absent field.
@@ -298,6 +306,7 @@ impl From<UpdateTenant> for TenantChanges {
             reset_password_url: b.reset_password_url,
             passkey_rp_id: None,
             passkey_origins: None,
+            privacy_centre: b.privacy_centre,
         }
     }
 }
@@ -361,6 +370,9 @@ pub struct UpdateOwnTenant {
     /// with a null `passkey_rp_id`).
     #[schema(max_items = 10)]
     pub passkey_origins: Option<Vec<String>>,
+    /// `true`: serve the tenant's privacy centre at `/privacy/{slug}/`
+    /// (people sign in there with their account); `false` takes it down.
+    pub privacy_centre: Option<bool>,
 }
 
 impl From<UpdateOwnTenant> for TenantChanges {
@@ -378,6 +390,7 @@ impl From<UpdateOwnTenant> for TenantChanges {
             reset_password_url: b.reset_password_url,
             passkey_rp_id: b.passkey_rp_id,
             passkey_origins: b.passkey_origins,
+            privacy_centre: b.privacy_centre,
             ..TenantChanges::default()
         }
     }

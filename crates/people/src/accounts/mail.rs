@@ -183,6 +183,9 @@ pub struct Mail<'a> {
     pub template: Template,
     /// The single-use token it carries.
     pub token: &'a str,
+    /// kluis's public URL, where a tenant's privacy centre is served: the
+    /// link of a tenant with the centre on and no link base of its own.
+    pub public_url: Option<&'a str>,
 }
 
 impl<'a> Mail<'a> {
@@ -196,14 +199,35 @@ impl<'a> Mail<'a> {
 }
 
 /// The link a mail carries: the tenant's link base for its template
-/// (`verify_email_url`, `reset_password_url`) with the token in its place.
+/// (`verify_email_url`, `reset_password_url`) with the token in its place;
+/// without one, the page of the tenant's privacy centre when it is on.
 fn link_for(conn: &mut Db, tenant: &TenantId, mail: &Mail<'_>) -> Result<Option<String>> {
-    let base = match mail.template {
+    let action = match mail.template {
         Template::DeviceCode => return Ok(None),
-        Template::VerifyEmail => kluis_store::tenancy::tenants::get(conn, tenant)?.verify_email_url,
-        Template::PasswordReset => kluis_store::tenancy::tenants::get(conn, tenant)?.reset_password_url,
+        Template::VerifyEmail => "verify",
+        Template::PasswordReset => "reset",
     };
+    let tenant = kluis_store::tenancy::tenants::get(conn, tenant)?;
+    let own = match mail.template {
+        Template::VerifyEmail => tenant.verify_email_url,
+        _ => tenant.reset_password_url,
+    };
+    let base = own.or_else(|| {
+        let public_url = mail.public_url.filter(|_| tenant.privacy_centre)?;
+        Some(centre_link(public_url, &tenant.slug, action))
+    });
     Ok(base.map(|base| kluis_store::tenancy::rules::link_with(&base, mail.token)))
+}
+
+/// The link base of a page of the tenant's privacy centre: `action`
+/// (`verify`, `reset`) and the token in the fragment, which browsers never
+/// send to a server nor in a `Referer`.
+pub fn centre_link(public_url: &str, slug: &str, action: &str) -> String {
+    format!(
+        "{}/privacy/{slug}/#{action}={}",
+        public_url.trim_end_matches('/'),
+        kluis_store::tenancy::rules::TOKEN_PLACEHOLDER
+    )
 }
 
 /// Queue a mail to a person, inside the caller's transaction.
@@ -327,7 +351,7 @@ mod tests {
     #[test]
     fn security_mails_carry_no_unsubscribe_header() {
         for template in [Template::VerifyEmail, Template::PasswordReset, Template::DeviceCode] {
-            let mail = Mail { to: "a@example.nl", language: None, template, token: "123456" };
+            let mail = Mail { to: "a@example.nl", language: None, template, token: "123456", public_url: None };
             let payload = stored(&mail.payload(Some("https://app.example.nl/x?t=123456")));
             assert_eq!(payload.get("headers"), None, "{template:?}");
             assert!(payload["text"].as_str().unwrap().contains("123456"));
@@ -342,7 +366,7 @@ mod tests {
             (Template::PasswordReset, None),
             (Template::PasswordReset, Some("nl-BE")),
         ] {
-            let mail = Mail { to: "a@example.nl", language, template, token: "kv_tok" };
+            let mail = Mail { to: "a@example.nl", language, template, token: "kv_tok", public_url: None };
             let with = stored(&mail.payload(Some("https://app.example.nl/v?token=kv_tok")))["text"]
                 .as_str()
                 .unwrap()

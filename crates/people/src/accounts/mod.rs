@@ -187,6 +187,7 @@ pub fn check_new(new: &NewAccount) -> Result<()> {
 pub fn create(
     conn: &mut Db,
     master: &MasterKey,
+    public_url: &str,
     tenant: &TenantId,
     person: &PersonId,
     new: &NewAccount,
@@ -222,7 +223,7 @@ pub fn create(
             ))
             .execute(conn)
             .map_err(|e| if is_unique_violation(&e) { TxError(username_taken()) } else { TxError::from(e) })?;
-        secrets::request_verification(conn, master, tenant, person)?;
+        secrets::request_verification(conn, master, public_url, tenant, person)?;
         Ok(())
     })
     .map_err(DomainError::from)?;

@@ -66,7 +66,8 @@ pub fn mail_device_code(
     crypto::fill_random(&mut random).map_err(|e| DomainError::Internal(e.to_string()))?;
     let code = Zeroizing::new(format!("{:06}", u32::from_le_bytes(random) % 1_000_000));
     let language = super::language(conn, tenant, person)?;
-    let mail = Mail { to, language: language.as_deref(), template: Template::DeviceCode, token: &code };
+    let mail =
+        Mail { to, language: language.as_deref(), template: Template::DeviceCode, token: &code, public_url: None };
     mail::queue(conn, master, tenant, person, mail)?;
     Ok(crypto::hash_secret(&code))
 }
@@ -116,6 +117,7 @@ fn insert_token(
 pub fn request_verification(
     conn: &mut Db,
     master: &MasterKey,
+    public_url: &str,
     tenant: &TenantId,
     person: &PersonId,
 ) -> Result<bool, TxError> {
@@ -125,7 +127,13 @@ pub fn request_verification(
     }
     let token = insert_token(conn, tenant, person, TokenPurpose::VerifyEmail, Some(&email_id), VERIFY_TTL)?;
     let language = super::language(conn, tenant, person)?;
-    let mail = Mail { to: &address, language: language.as_deref(), template: Template::VerifyEmail, token: &token };
+    let mail = Mail {
+        to: &address,
+        language: language.as_deref(),
+        template: Template::VerifyEmail,
+        token: &token,
+        public_url: Some(public_url),
+    };
     mail::queue(conn, master, tenant, person, mail)?;
     Ok(true)
 }
@@ -139,6 +147,7 @@ pub fn request_verification(
 pub fn remind_verification(
     conn: &mut Db,
     master: &MasterKey,
+    public_url: &str,
     tenant: &TenantId,
     person: &PersonId,
 ) -> Result<bool, TxError> {
@@ -155,7 +164,7 @@ pub fn remind_verification(
         .count()
         .get_result(conn)?;
     if recent == 0 {
-        request_verification(conn, master, tenant, person)?;
+        request_verification(conn, master, public_url, tenant, person)?;
     }
     Ok(true)
 }
@@ -163,7 +172,13 @@ pub fn remind_verification(
 /// Queue a password reset mail for the account whose primary e-mail is
 /// `email`; older reset tokens of the account stop working. `None` when no
 /// such account exists (the caller answers the same either way).
-pub fn request_reset(conn: &mut Db, master: &MasterKey, tenant: &TenantId, email: &str) -> Result<Option<PersonId>> {
+pub fn request_reset(
+    conn: &mut Db,
+    master: &MasterKey,
+    public_url: &str,
+    tenant: &TenantId,
+    email: &str,
+) -> Result<Option<PersonId>> {
     let key = email.trim().to_lowercase();
     write_tx(conn, |conn| -> Result<Option<PersonId>, TxError> {
         let person: Option<String> = person_emails::table
@@ -190,8 +205,13 @@ pub fn request_reset(conn: &mut Db, master: &MasterKey, tenant: &TenantId, email
             .first(conn)?;
         let token = insert_token(conn, tenant, &person, TokenPurpose::PasswordReset, None, RESET_TTL)?;
         let language = super::language(conn, tenant, &person)?;
-        let mail =
-            Mail { to: &address, language: language.as_deref(), template: Template::PasswordReset, token: &token };
+        let mail = Mail {
+            to: &address,
+            language: language.as_deref(),
+            template: Template::PasswordReset,
+            token: &token,
+            public_url: Some(public_url),
+        };
         mail::queue(conn, master, tenant, &person, mail)?;
         Ok(Some(person))
     })

@@ -123,6 +123,9 @@ pub struct Tenant {
     pub passkey_rp_id: Option<String>,
     /// The origins allowed to use passkeys (each on the RP ID's domain).
     pub passkey_origins: Vec<String>,
+    /// kluis serves the tenant's privacy centre at `/privacy/{slug}/`, and
+    /// its mails link there unless the tenant set its own link bases.
+    pub privacy_centre: bool,
 }
 
 /// The time zone a tenant starts with.
@@ -150,6 +153,7 @@ struct TenantRow {
     reset_password_url: Option<String>,
     passkey_rp_id: Option<String>,
     passkey_origins: Option<String>,
+    privacy_centre: bool,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -182,6 +186,7 @@ impl TryFrom<TenantRow> for Tenant {
                 .transpose()
                 .map_err(|e| DomainError::Internal(format!("passkey_origins: {e}")))?
                 .unwrap_or_default(),
+            privacy_centre: row.privacy_centre,
         })
     }
 }
@@ -228,6 +233,8 @@ pub struct TenantChanges {
     pub passkey_rp_id: Option<Option<String>>,
     /// The origins allowed to use passkeys; `Some(vec![])` removes them.
     pub passkey_origins: Option<Vec<String>>,
+    /// Serve the privacy centre.
+    pub privacy_centre: Option<bool>,
 }
 
 /// The longest grace period of a self-service erasure: 30 days (Art. 12(3)
@@ -268,6 +275,7 @@ pub fn create(conn: &mut Db, new: &NewTenant) -> Result<(Tenant, IssuedClient)> 
         reset_password_url: None,
         passkey_rp_id: None,
         passkey_origins: None,
+        privacy_centre: false,
     };
     let admin =
         NewClient { name: "admin".to_owned(), scopes: Scope::tenant_client_scopes().collect(), purposes: Vec::new() };
@@ -368,6 +376,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
             changes.reset_password_url.clone().unwrap_or_else(|| current.reset_password_url.clone());
         let passkey_rp_id = changes.passkey_rp_id.clone().unwrap_or_else(|| current.passkey_rp_id.clone());
         let passkey_origins = changes.passkey_origins.clone().unwrap_or_else(|| current.passkey_origins.clone());
+        let privacy_centre = changes.privacy_centre.unwrap_or(current.privacy_centre);
         if changes.passkey_rp_id.is_some() || changes.passkey_origins.is_some() {
             let mut errors = Vec::new();
             rules::check_relying_party(passkey_rp_id.as_deref(), &passkey_origins, &mut errors);
@@ -397,6 +406,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
                 tenants::reset_password_url.eq(&reset_password_url),
                 tenants::passkey_rp_id.eq(&passkey_rp_id),
                 tenants::passkey_origins.eq(&origins_text),
+                tenants::privacy_centre.eq(privacy_centre),
                 tenants::version.eq(current.version + 1),
                 tenants::updated_at.eq(now),
             ))
@@ -418,6 +428,7 @@ pub fn update(conn: &mut Db, id: &TenantId, if_version: Option<i64>, changes: &T
             reset_password_url,
             passkey_rp_id,
             passkey_origins,
+            privacy_centre,
             version: current.version + 1,
             updated_at: now,
             ..current

@@ -205,6 +205,8 @@ impl From<ledger::Standing> for StandingView {
     fn from(s: ledger::Standing) -> Self {
         StandingView {
             purpose: s.purpose,
+            name: s.name,
+            description: s.description,
             legal_basis: s.decision.basis.into(),
             status: s.decision.status.into(),
             allowed: s.decision.allowed,
@@ -220,6 +222,10 @@ impl From<ledger::Standing> for StandingView {
 pub struct StandingView {
     /// Purpose key.
     pub purpose: String,
+    /// The purpose's display name.
+    pub name: String,
+    /// What is done with the data and why, as the tenant describes the purpose.
+    pub description: String,
     /// Its lawful basis.
     pub legal_basis: LegalBasisView,
     /// `granted`, `expired`, `withdrawn`, `objected` or `none`.
