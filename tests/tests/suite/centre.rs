@@ -5,6 +5,7 @@
 
 use kluis_tests::{StatusCode, Tenant, TestApp, assert_problem, both_backends};
 use serde_json::{Value, json};
+use totp_rs::{Algorithm, Builder, Secret};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -24,6 +25,29 @@ async fn person_with_account(app: &TestApp, tenant: &Tenant, email: &str) -> Str
     let account = app.post(&format!("/v1/people/{id}/account"), &tenant.token, &json!({"password": PASSWORD})).await;
     assert_eq!(account.status(), StatusCode::CREATED);
     id
+}
+
+/// A second person with TOTP turned on; the secret their authenticator holds.
+async fn person_with_totp(app: &TestApp, tenant: &Tenant, email: &str) -> String {
+    person_with_account(app, tenant, email).await;
+    let login = json!({"tenant": tenant.slug, "identifier": email, "password": PASSWORD});
+    let session: Value =
+        app.client.post(app.url("/v1/auth/login")).json(&login).send().await.unwrap().json().await.unwrap();
+    let access = session["access_token"].as_str().unwrap().to_owned();
+    let enrol: Value =
+        app.client.post(app.url("/v1/me/totp")).bearer_auth(&access).send().await.unwrap().json().await.unwrap();
+    let secret = enrol["secret"].as_str().unwrap().to_owned();
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(Secret::try_from_base32(&secret).unwrap())
+        .build()
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+    let confirmed = app.post("/v1/me/totp/confirm", &access, &json!({"code": totp.generate(now).to_string()})).await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    secret
 }
 
 both_backends! {
@@ -128,6 +152,7 @@ both_backends! {
         app.mailed_code(email, 1).await;
         let prefix = format!("{}/privacy/{}/", app.settings.public_url(), tenant.slug);
         let link = app.mails_to(email)[0].lines().find_map(|l| l.trim().strip_prefix(prefix.as_str()).map(str::to_owned)).expect("the link");
+        let totp_secret = person_with_totp(&app, &tenant, "tweestaps@example.nl").await;
         let centre = app.url(&format!("/privacy/{}/", tenant.slug));
         let shots = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/centre");
         std::fs::create_dir_all(&shots).unwrap();
@@ -143,6 +168,8 @@ both_backends! {
             "mail_dir": app.mail_dir(),
             "mails_before": app.mails_to(email).len(),
             "screenshot": screenshot,
+            "totp_email": "tweestaps@example.nl",
+            "totp_secret": totp_secret,
         });
         let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("centre/e2e.py");
         let python = kluis_tests::venv_python("playwright");
@@ -157,6 +184,7 @@ both_backends! {
         assert_eq!(seen["export_has_email"], true, "{seen}");
         assert_eq!(seen["export_format"], "kluis.export.v1", "{seen}");
         assert_eq!(seen["dutch_lang"], "nl", "{seen}");
+        assert_eq!(seen["totp_signed_in"], "Fenna", "{seen}");
         let errors = seen["console_errors"].as_array().unwrap();
         assert!(errors.iter().all(|e| e.as_str().unwrap().starts_with("Failed to load resource")), "CSP or script errors: {seen}");
         assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000, "a screenshot in {}", screenshot.display());
