@@ -14,7 +14,7 @@ use actix_web::dev::Server;
 use actix_web::{HttpServer, web};
 use kluis_api::{ApiConfig, AppState};
 use kluis_store::tenancy::{keys, operator};
-use kluis_store::{DbPool, MasterKey, build_pool, migrate};
+use kluis_store::{Db, DbPool, MasterKey, build_pool, migrate};
 use secrecy::ExposeSecret;
 
 use crate::settings::Settings;
@@ -146,17 +146,41 @@ pub fn open_database(settings: &Settings) -> Result<DbPool, StartupError> {
     let pool = build_pool(&url, settings.pool_options()).map_err(|e| StartupError::Database(e.to_string()))?;
     let mut conn = pool.get().map_err(|e| StartupError::Database(e.to_string()))?;
     restrict_sqlite_files(&url)?;
-    if settings.snapshot_before_migrate {
-        crate::snapshots::before_migrations(&mut conn, &url, &settings.data_dir)?;
-    }
-    let applied = migrate::run_pending(&mut conn).map_err(|e| StartupError::Migration(e.to_string()))?;
-    if !applied.is_empty() {
-        tracing::info!(count = applied.len(), "applied migrations");
-    }
-    // Per-tenant setup that tenants made before a piece existed still lack.
-    let tenants = kluis_app::setup::init_existing(&mut conn).map_err(|e| StartupError::Migration(e.to_string()))?;
-    tracing::debug!(tenants, "per-tenant setup checked");
+    one_at_a_time(&mut conn, |conn| {
+        if settings.snapshot_before_migrate {
+            crate::snapshots::before_migrations(conn, &url, &settings.data_dir)?;
+        }
+        let applied = migrate::run_pending(conn).map_err(|e| StartupError::Migration(e.to_string()))?;
+        if !applied.is_empty() {
+            tracing::info!(count = applied.len(), "applied migrations");
+        }
+        // Per-tenant setup that tenants made before a piece existed still lack.
+        let tenants = kluis_app::setup::init_existing(conn).map_err(|e| StartupError::Migration(e.to_string()))?;
+        tracing::debug!(tenants, "per-tenant setup checked");
+        Ok(())
+    })?;
     Ok(pool)
+}
+
+/// The key of the PostgreSQL advisory lock instances take at start ("kluis" + 1).
+const STARTUP_LOCK: i64 = 0x006b_6c75_6973_0001;
+
+/// Run `f` while no other kluis starting on the same PostgreSQL database
+/// runs its own: instances that start together (replicas of one
+/// deployment) take turns at what must happen once (the snapshot, the
+/// migrations, the per-tenant setup, the signing key, the first operator),
+/// and the later ones find it done. A session-level advisory lock on
+/// `conn`, released after `f`, or by the server when the connection dies
+/// with a killed instance. SQLite has one instance: `f` just runs.
+fn one_at_a_time<T>(conn: &mut Db, f: impl FnOnce(&mut Db) -> Result<T, StartupError>) -> Result<T, StartupError> {
+    kluis_store::db::lock(conn, STARTUP_LOCK)
+        .map_err(|e| StartupError::Database(format!("waiting for other instances' start: {e}")))?;
+    let result = f(conn);
+    if let Err(e) = kluis_store::db::unlock(conn, STARTUP_LOCK) {
+        // Closing the connection releases it too; say so and go on.
+        tracing::warn!(error = %e, "could not release the start-up lock");
+    }
+    result
 }
 
 /// Data directory, master key, database, signing key and first-start operator.
@@ -165,17 +189,20 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, StartupError> {
     let master = load_master_key(settings)?;
     let pool = open_database(settings)?;
     let mut conn = pool.get().map_err(|e| StartupError::Database(e.to_string()))?;
-    keys::ensure_current(&mut conn, &master).map_err(|e| StartupError::Database(e.to_string()))?;
-    if operator::none_exist(&mut conn).map_err(|e| StartupError::Database(e.to_string()))? {
-        let issued = operator::create(&mut conn, "operator").map_err(|e| StartupError::Database(e.to_string()))?;
-        let path = settings.data_dir.join(OPERATOR_FILE);
-        let json = zeroize::Zeroizing::new(
-            serde_json::json!({"client_id": issued.client_id.as_str(), "client_secret": issued.secret.as_str()})
-                .to_string(),
-        );
-        write_private(&path, json.as_bytes())?;
-        tracing::info!(path = %path.display(), client.id = %issued.client_id, "first start: wrote the operator client's credentials");
-    }
+    one_at_a_time(&mut conn, |conn| {
+        keys::ensure_current(conn, &master).map_err(|e| StartupError::Database(e.to_string()))?;
+        if operator::none_exist(conn).map_err(|e| StartupError::Database(e.to_string()))? {
+            let issued = operator::create(conn, "operator").map_err(|e| StartupError::Database(e.to_string()))?;
+            let path = settings.data_dir.join(OPERATOR_FILE);
+            let json = zeroize::Zeroizing::new(
+                serde_json::json!({"client_id": issued.client_id.as_str(), "client_secret": issued.secret.as_str()})
+                    .to_string(),
+            );
+            write_private(&path, json.as_bytes())?;
+            tracing::info!(path = %path.display(), client.id = %issued.client_id, "first start: wrote the operator client's credentials");
+        }
+        Ok(())
+    })?;
     drop(conn);
     Ok(Prepared { pool, master: Arc::new(master) })
 }

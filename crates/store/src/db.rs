@@ -283,6 +283,25 @@ where
     }
 }
 
+/// Take the session-level advisory lock `key` on PostgreSQL, waiting while
+/// another connection (another instance) holds it; it is released by
+/// [`unlock`], or by the server when the connection closes. On SQLite this
+/// does nothing: one instance owns the file.
+pub fn lock(conn: &mut Db, key: i64) -> Result<(), diesel::result::Error> {
+    if let Db::Pg(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<diesel::sql_types::BigInt, _>(key).execute(pg)?;
+    }
+    Ok(())
+}
+
+/// Release what [`lock`] took on this connection.
+pub fn unlock(conn: &mut Db, key: i64) -> Result<(), diesel::result::Error> {
+    if let Db::Pg(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<diesel::sql_types::BigInt, _>(key).execute(pg)?;
+    }
+    Ok(())
+}
+
 fn in_transaction<C>(conn: &mut C) -> bool
 where
     C: Connection<TransactionManager = AnsiTransactionManager>,
