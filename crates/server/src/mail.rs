@@ -37,7 +37,22 @@ impl std::fmt::Debug for Delivery {
 
 impl Delivery {
     /// SMTP from a URL such as `smtps://user:pass@mail.example.nl` or `smtp://localhost:25`.
+    /// A plain `smtp://` URL is plaintext (lettre starts TLS only when
+    /// asked with `?tls=required` or `?tls=opportunistic`): with a password
+    /// for a host other than this machine, it is refused rather than sent
+    /// in the clear.
     pub fn smtp(url: &str) -> Result<Delivery, String> {
+        if let Ok(parsed) = url::Url::parse(url)
+            && parsed.scheme() == "smtp"
+            && parsed.password().is_some()
+            && !parsed.query_pairs().any(|(key, _)| key == "tls")
+            && !matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+        {
+            return Err(format!(
+                "KLUIS_SMTP_URL: smtp:// would send the password to {} unencrypted; use smtps:// (TLS from the start) or add ?tls=required (STARTTLS)",
+                parsed.host_str().unwrap_or("the server")
+            ));
+        }
         let transport = SmtpTransport::from_url(url).map_err(|e| format!("KLUIS_SMTP_URL: {e}"))?.build();
         Ok(Delivery::Smtp(Box::new(transport)))
     }
@@ -154,6 +169,20 @@ mod tests {
     fn formatted(payload: serde_json::Value) -> Result<String, String> {
         let message = message(&from(), &serde_json::to_vec(&payload).unwrap())?;
         Ok(String::from_utf8(message.formatted()).unwrap())
+    }
+
+    #[test]
+    fn a_password_is_never_sent_over_plain_smtp_to_another_host() {
+        let refused = Delivery::smtp("smtp://user:secret@mail.example.nl:587").unwrap_err();
+        assert!(refused.contains("unencrypted") && refused.contains("mail.example.nl") && !refused.contains("secret"));
+        for fine in [
+            "smtps://user:secret@mail.example.nl",
+            "smtp://user:secret@mail.example.nl:587?tls=required",
+            "smtp://user:secret@localhost:1025",
+            "smtp://mail.example.nl:25",
+        ] {
+            assert!(Delivery::smtp(fine).is_ok(), "{fine}");
+        }
     }
 
     #[test]
