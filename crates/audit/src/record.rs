@@ -553,6 +553,26 @@ pub(crate) fn append(conn: &mut Db, tenant: &TenantId, entries: Vec<Pending>, cr
     }
     let count = i64::try_from(entries.len()).map_err(|e| DomainError::Internal(e.to_string()))?;
     write_tx(conn, |conn| -> Result<(), TxError> {
+        // Who each entry names is looked up before the head lock, which
+        // serialises the tenant's appenders until commit on PostgreSQL, so
+        // that under it run only the writes. A person's first key is still
+        // made under the lock: two appenders never race to make it.
+        let mut named = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let subject_known = match &entry.target.person {
+                Some(person) => subject::subject_ref(conn, tenant, person)?,
+                None => None,
+            };
+            // A person acting is named like a person acted on: by reference,
+            // so erasing them makes their own actions unlinkable too.
+            let acting = (entry.ctx.actor_kind == ActorKind::Subject && entry.ctx.actor_id != ANONYMOUS)
+                .then(|| PersonId(entry.ctx.actor_id.clone()));
+            let acting_known = match &acting {
+                Some(person) => subject::subject_ref(conn, tenant, person)?,
+                None => None,
+            };
+            named.push((entry, subject_known, acting, acting_known));
+        }
         let locked = diesel::update(audit_heads::table.find(tenant.as_str()))
             .set(audit_heads::seq.eq(audit_heads::seq + count))
             .execute(conn)?;
@@ -564,24 +584,18 @@ pub(crate) fn append(conn: &mut Db, tenant: &TenantId, entries: Vec<Pending>, cr
             .select((audit_heads::seq, audit_heads::hash))
             .unique_row(conn)?
             .ok_or(DomainError::NotFound)?;
-        let mut rows = Vec::with_capacity(entries.len());
-        for (seq, entry) in (last - count + 1..).zip(entries) {
-            let subject_ref = match &entry.target.person {
-                Some(person) if create_keys => Some(subject::ref_creating_key(conn, tenant, person)?),
-                Some(person) => subject::subject_ref(conn, tenant, person)?,
-                None => None,
+        let mut rows = Vec::with_capacity(named.len());
+        for (seq, (entry, subject_known, acting, acting_known)) in (last - count + 1..).zip(named) {
+            let subject_ref = match (&entry.target.person, subject_known) {
+                (Some(_), Some(known)) => Some(known),
+                (Some(person), None) if create_keys => Some(subject::ref_creating_key(conn, tenant, person)?),
+                _ => None,
             };
-            // A person acting is named like a person acted on: by reference,
-            // so erasing them makes their own actions unlinkable too.
-            let actor_id = match entry.ctx.actor_kind {
-                ActorKind::Subject if entry.ctx.actor_id != ANONYMOUS && create_keys => {
-                    subject::ref_creating_key(conn, tenant, &PersonId(entry.ctx.actor_id.clone()))?
-                }
-                ActorKind::Subject if entry.ctx.actor_id != ANONYMOUS => {
-                    let person = PersonId(entry.ctx.actor_id.clone());
-                    subject::subject_ref(conn, tenant, &person)?.unwrap_or_else(|| ANONYMOUS.to_owned())
-                }
-                _ => entry.ctx.actor_id,
+            let actor_id = match (acting, acting_known) {
+                (Some(_), Some(known)) => known,
+                (Some(person), None) if create_keys => subject::ref_creating_key(conn, tenant, &person)?,
+                (Some(_), None) => ANONYMOUS.to_owned(),
+                (None, _) => entry.ctx.actor_id.clone(),
             };
             let fields = serde_json::to_string(&entry.fields).map_err(|e| DomainError::Internal(e.to_string()))?;
             let mut row = EventRow {

@@ -185,7 +185,9 @@ pub fn record(
     let mut check = Check::default();
     check_event(&mut check, new, occurred_at, now);
     write_tx(conn, |conn| -> Result<ConsentEvent, TxError> {
-        let seq = setup::lock(conn, tenant, 1)?;
+        // The checks read before the tenant's head lock, which serialises
+        // the tenant's writers until commit on PostgreSQL: the lock is taken
+        // last, so that what it holds up is only the writes.
         match purposes::find(conn, tenant, &new.purpose)? {
             Some(purpose) => check_basis(&mut check, &purpose.key, purpose.legal_basis, new.action, actor.kind),
             None => check.fail("purpose", "no such purpose"),
@@ -196,6 +198,7 @@ pub fn record(
             check.fail("policy_version", "no published privacy policy has this version");
         }
         std::mem::take(&mut check).into_result()?;
+        let seq = setup::lock(conn, tenant, 1)?;
         let event = ConsentEvent {
             seq,
             id: kluis_core::new_id(),

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use kluis_audit::{Action, Context, Target};
 use kluis_core::category::Category;
 use kluis_core::{Actor, ActorKind, DomainError, Result, TenantId};
-use kluis_store::error::{StoreResultExt, TxError, is_unique_violation};
+use kluis_store::error::{StoreResultExt, TxError, UniqueRow, is_unique_violation};
 use kluis_store::schema::{consent_heads as h, consent_purposes as p};
 use kluis_store::{Db, write_tx};
 
@@ -178,7 +178,8 @@ pub(crate) fn lock(conn: &mut Db, tenant: &TenantId, advance: i64) -> Result<i64
     if locked == 0 {
         return Err(DomainError::Internal(format!("tenant {tenant} has no consent head")).into());
     }
-    Ok(h::table.find(tenant.as_str()).select(h::seq).first(conn)?)
+    let seq = h::table.find(tenant.as_str()).select(h::seq).unique_row(conn)?;
+    Ok(seq.ok_or(DomainError::NotFound)?)
 }
 
 /// The key that signs the tenant's unsubscribe links; `None` before its setup.
