@@ -371,13 +371,16 @@ struct BackendRun {
 /// Export the seeded tenant over HTTP, as an operator would, and download
 /// the archive: its time, size and rows, and kluis's peak RSS meanwhile
 /// (the archive is written and streamed in chunks, never whole in memory).
-async fn tenant_export(server: &Server, token: &str) -> Res<Value> {
+/// The token is renewed while it waits: a large tenant's export outlasts one.
+async fn tenant_export(server: &Server, admin: &mut seed::Credentials) -> Res<Value> {
     // A client of its own: the scenarios' pooled connections may have been
     // closed by kluis's keep-alive timeout while the last one ran.
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
     server.reset_peak_rss();
+    let rss_before = server.rss_mib()?;
     let started = Instant::now();
-    let response = http.post(format!("{}/v1/exports", server.base)).bearer_auth(token).json(&json!({})).send().await?;
+    let token = admin.token(&http, &server.base).await?;
+    let response = http.post(format!("{}/v1/exports", server.base)).bearer_auth(&token).json(&json!({})).send().await?;
     if response.status() != reqwest::StatusCode::ACCEPTED {
         return Err(format!("POST /v1/exports answered {}: {}", response.status(), response.text().await?).into());
     }
@@ -385,8 +388,9 @@ async fn tenant_export(server: &Server, token: &str) -> Res<Value> {
     let id = job["id"].as_str().ok_or("no export id")?.to_owned();
     let job = loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
+        let token = admin.token(&http, &server.base).await?;
         let job: Value =
-            http.get(format!("{}/v1/exports/{id}", server.base)).bearer_auth(token).send().await?.json().await?;
+            http.get(format!("{}/v1/exports/{id}", server.base)).bearer_auth(&token).send().await?.json().await?;
         match job["state"].as_str() {
             Some("running") => continue,
             Some("done") => break job,
@@ -394,7 +398,8 @@ async fn tenant_export(server: &Server, token: &str) -> Res<Value> {
         }
     };
     let written = started.elapsed().as_secs_f64();
-    let mut download = http.get(format!("{}/v1/exports/{id}/download", server.base)).bearer_auth(token).send().await?;
+    let token = admin.token(&http, &server.base).await?;
+    let mut download = http.get(format!("{}/v1/exports/{id}/download", server.base)).bearer_auth(&token).send().await?;
     if !download.status().is_success() {
         return Err(format!("the download answered {}", download.status()).into());
     }
@@ -412,6 +417,7 @@ async fn tenant_export(server: &Server, token: &str) -> Res<Value> {
         "with_download_s": round(seconds),
         "rows_per_s": (job["rows_total"].as_f64().unwrap_or(0.0) / written.max(0.001)).round(),
         "peak_rss_mib": round(server.peak_rss_mib()?),
+        "rss_before_mib": round(rss_before),
     }))
 }
 
@@ -473,15 +479,15 @@ fn run_backend(config: &Config, backend: &str, rt: &tokio::runtime::Runtime) -> 
     }
     let export = if config.export {
         println!("== {backend}: exporting the tenant");
-        let token = rt.block_on(seeded.admin.token(&http, &server.base))?;
-        let export = rt.block_on(tenant_export(&server, &token))?;
+        let export = rt.block_on(tenant_export(&server, &mut seeded.admin))?;
         println!(
-            "   {backend:<8} {:<26} {} rows, {} bytes, written in {} s ({} with the download), peak RSS {} MiB",
+            "   {backend:<8} {:<26} {} rows, {} bytes, written in {} s ({} with the download), RSS {} MiB before, peak {} MiB",
             "tenant_export",
             export["rows"],
             export["bytes"],
             export["written_s"],
             export["with_download_s"],
+            export["rss_before_mib"],
             export["peak_rss_mib"]
         );
         Some(export)
@@ -765,13 +771,13 @@ fn markdown_report(report: &Value) -> String {
     ));
     if let Some(exports) = report["exports"].as_object().filter(|e| !e.is_empty()) {
         md.push_str(
-            "\n| backend | tenant export rows | archive bytes | written s | with download s | peak RSS MiB |\n",
+            "\n| backend | tenant export rows | archive bytes | written s | with download s | RSS before MiB | peak RSS MiB |\n",
         );
-        md.push_str("|---|---:|---:|---:|---:|---:|\n");
+        md.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
         for (backend, e) in exports {
             md.push_str(&format!(
-                "| {backend} | {} | {} | {} | {} | {} |\n",
-                e["rows"], e["bytes"], e["written_s"], e["with_download_s"], e["peak_rss_mib"]
+                "| {backend} | {} | {} | {} | {} | {} | {} |\n",
+                e["rows"], e["bytes"], e["written_s"], e["with_download_s"], e["rss_before_mib"], e["peak_rss_mib"]
             ));
         }
     }

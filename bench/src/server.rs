@@ -151,13 +151,23 @@ impl Server {
 
     /// Peak RSS (`VmHWM`) in MiB.
     pub fn peak_rss_mib(&self) -> Res<f64> {
+        self.status_mib("VmHWM")
+    }
+
+    /// RSS now (`VmRSS`) in MiB: what the process holds, which the peak
+    /// after a reset starts from (glibc keeps freed memory in its arenas).
+    pub fn rss_mib(&self) -> Res<f64> {
+        self.status_mib("VmRSS")
+    }
+
+    fn status_mib(&self, field: &str) -> Res<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
         let kib = status
             .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .find_map(|l| l.strip_prefix(field).and_then(|l| l.strip_prefix(':')))
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse::<f64>().ok())
-            .ok_or("no VmHWM in /proc/<pid>/status")?;
+            .ok_or_else(|| format!("no {field} in /proc/<pid>/status"))?;
         Ok(kib / 1024.0)
     }
 
