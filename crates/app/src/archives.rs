@@ -31,6 +31,56 @@ pub fn archive_path(dir: &Path, tenant: &TenantId, id: &str) -> PathBuf {
     dir.join(jobs::file_name(tenant, id))
 }
 
+/// Why an export cut off by a stop is failed, as its job shows it.
+pub const INTERRUPTED: &str = "interrupted: kluis stopped while writing this archive; start a new export";
+
+/// What a stop left of the exports this instance was writing. An export is
+/// written only by the instance that took it, into its own exports
+/// directory, through a `.part` file that exists from the job's first step
+/// to its rename; so at startup, before this instance can start one, a
+/// `.part` there whose job is still `running` is an export cut off by a
+/// crash or a kill. Its job is marked failed (otherwise it would show
+/// `running` for ever and its download answer 409 for ever) and the part
+/// file, which holds personal data, is removed, as is a part file whose
+/// job ended or is gone. Returns the jobs marked failed.
+pub fn recover_interrupted(app: &App) -> usize {
+    let Ok(tenants) = fs::read_dir(&app.settings.archive_dir) else { return 0 };
+    let mut failed = 0;
+    for part in tenants.flatten().filter_map(|t| fs::read_dir(t.path()).ok()).flatten().flatten() {
+        let path = part.path();
+        if path.extension().is_none_or(|e| e != "part") {
+            continue;
+        }
+        let (Some(id), Some(tenant)) = (
+            path.file_stem().and_then(|s| s.to_str()).map(str::to_owned),
+            path.parent().and_then(|d| d.file_name()).and_then(|s| s.to_str()).map(|s| TenantId(s.to_owned())),
+        ) else {
+            continue;
+        };
+        let outcome =
+            checkout(&app.pool).map_err(from_pool).and_then(|mut conn| match jobs::get(&mut conn, &tenant, &id) {
+                Ok(job) if job.state == JobState::Running => {
+                    jobs::finish(&mut conn, &tenant, &id, Err(INTERRUPTED)).map(|()| true)
+                }
+                Ok(_) | Err(DomainError::NotFound) => Ok(false),
+                Err(e) => Err(e),
+            });
+        match outcome {
+            Ok(marked) => {
+                if marked {
+                    failed += 1;
+                    tracing::warn!(tenant.id = %tenant, export.id = %id, "tenant export interrupted by a stop: marked failed");
+                }
+                if let Err(e) = fs::remove_file(&path) {
+                    tracing::warn!(export.id = %id, error = %e, "the part file of an interrupted export was not removed");
+                }
+            }
+            Err(e) => tracing::warn!(export.id = %id, error = %e, "an interrupted export could not be checked"),
+        }
+    }
+    failed
+}
+
 /// Start an export of the caller's tenant: a job row now (answered 202),
 /// the archive written in the background. With a passphrase the archive
 /// opens on any kluis given it; without, only where this master key is.

@@ -276,6 +276,8 @@ impl Application {
         if let Err(e) = &state.app.backups {
             return Err(StartupError::Backups(e.clone()));
         }
+        // Before this instance can start an export: what a stop cut off.
+        kluis_app::archives::recover_interrupted(&state.app);
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|source| StartupError::Bind { addr: settings.bind.clone(), source })?;
         let port =

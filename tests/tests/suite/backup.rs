@@ -306,6 +306,43 @@ both_backends! {
         assert!(tenants["items"].as_array().unwrap().iter().all(|t| t["slug"] != "from-the-future"));
     }
 
+    async fn an_export_cut_off_by_a_stop_is_failed_at_the_next_start(app) {
+        use diesel::RunQueryDsl;
+        let tenant = app.new_tenant().await;
+        let other = app.new_tenant().await;
+        let job = export(&app, &tenant, &json!({})).await;
+        let id = job["id"].as_str().unwrap();
+        // What a kill in the middle of an export leaves: the job running and
+        // its `.part` file; and a part file whose job is gone.
+        let dir = app.settings.data_dir.join("exports").join(tenant.id.as_str());
+        let part = dir.join(format!("{id}.part"));
+        std::fs::rename(dir.join(format!("{id}.kluis")), &part).unwrap();
+        let orphan = dir.join(format!("{}.part", kluis_core::ids::new_id()));
+        std::fs::write(&orphan, b"cut off").unwrap();
+        let reset = format!("UPDATE tenant_exports SET state = 'running', manifest = NULL, finished_at = NULL WHERE id = '{id}'");
+        assert_eq!(diesel::sql_query(reset).execute(&mut app.conn()).unwrap(), 1);
+        let running: Value = app.get(&format!("/v1/exports/{id}"), &tenant.token).await.json().await.unwrap();
+        assert_eq!(running["state"], "running");
+        // The instance starts again on its data directory and database.
+        let restarted = kluis_server::startup::Application::build(&app.settings).unwrap();
+        let base = format!("http://127.0.0.1:{}", restarted.port());
+        actix_web::rt::spawn(restarted.run_until_stopped());
+        let get = |path: String, token: String| {
+            let request = app.client.get(format!("{base}{path}")).bearer_auth(token);
+            async move { request.send().await.unwrap() }
+        };
+        let failed: Value = get(format!("/v1/exports/{id}"), tenant.token.clone()).await.json().await.unwrap();
+        assert_eq!(failed["state"], "failed", "{failed}");
+        assert!(failed["error"].as_str().unwrap().starts_with("interrupted"), "{failed}");
+        assert!(!part.exists() && !orphan.exists(), "the part files hold personal data and are removed");
+        let response = get(format!("/v1/exports/{id}/download"), tenant.token.clone()).await;
+        assert_problem(response, StatusCode::CONFLICT, "export_not_ready").await;
+        // Another tenant still sees none of it; a new export works.
+        let response = get(format!("/v1/exports/{id}"), other.token.clone()).await;
+        assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+        export(&app, &tenant, &json!({})).await;
+    }
+
     async fn export_jobs_are_the_tenants_own_and_need_retention_admin(app) {
         let tenant = app.new_tenant().await;
         let other = app.new_tenant().await;
