@@ -34,21 +34,27 @@ pub fn archive_path(dir: &Path, tenant: &TenantId, id: &str) -> PathBuf {
 /// Why an export cut off by a stop is failed, as its job shows it.
 pub const INTERRUPTED: &str = "interrupted: kluis stopped while writing this archive; start a new export";
 
-/// What a stop left of the exports this instance was writing. An export is
-/// written only by the instance that took it, into its own exports
-/// directory, through a `.part` file that exists from the job's first step
-/// to its rename; so at startup, before this instance can start one, a
-/// `.part` there whose job is still `running` is an export cut off by a
-/// crash or a kill. Its job is marked failed (otherwise it would show
-/// `running` for ever and its download answer 409 for ever) and the part
-/// file, which holds personal data, is removed, as is a part file whose
-/// job ended or is gone. Returns the jobs marked failed.
+/// What a stop left of the exports being written. An export is written
+/// through a `.part` file that exists from the job's first step to its
+/// rename, and its writer holds an exclusive lock on it all along. So at
+/// startup a `.part` whose lock can be taken has no live writer (replicas
+/// sharing one volume keep theirs), and if its job is still `running` it
+/// is an export cut off by a crash or a kill. Its job is marked failed
+/// (otherwise it would show `running` for ever and its download answer 409
+/// for ever) and the part file, which holds personal data, is removed, as
+/// is an unlocked part file whose job ended or is gone. Returns the jobs
+/// marked failed.
 pub fn recover_interrupted(app: &App) -> usize {
     let Ok(tenants) = fs::read_dir(&app.settings.archive_dir) else { return 0 };
     let mut failed = 0;
     for part in tenants.flatten().filter_map(|t| fs::read_dir(t.path()).ok()).flatten().flatten() {
         let path = part.path();
         if path.extension().is_none_or(|e| e != "part") {
+            continue;
+        }
+        // Kept until the part file is dealt with: no writer can be alive.
+        let Ok(file) = fs::File::open(&path) else { continue };
+        if file.try_lock().is_err() {
             continue;
         }
         let (Some(id), Some(tenant)) = (
@@ -244,6 +250,9 @@ fn write_file(
     }
     let part = path.with_extension("part");
     let file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&part)?;
+    // Held until the file is closed: it tells an instance starting on the
+    // same (shared) exports directory that this export is alive.
+    file.lock()?;
     let result = archive::export(conn, tenant, BufWriter::with_capacity(256 * 1024, file), secret, progress);
     let (manifest, out, bytes) = match result {
         Ok(done) => done,

@@ -319,6 +319,11 @@ both_backends! {
         std::fs::rename(dir.join(format!("{id}.kluis")), &part).unwrap();
         let orphan = dir.join(format!("{}.part", kluis_core::ids::new_id()));
         std::fs::write(&orphan, b"cut off").unwrap();
+        // And one that a live writer (another replica on a shared volume) holds.
+        let alive = dir.join(format!("{}.part", kluis_core::ids::new_id()));
+        std::fs::write(&alive, b"being written").unwrap();
+        let writer = std::fs::File::open(&alive).unwrap();
+        writer.lock().unwrap();
         let reset = format!("UPDATE tenant_exports SET state = 'running', manifest = NULL, finished_at = NULL WHERE id = '{id}'");
         assert_eq!(diesel::sql_query(reset).execute(&mut app.conn()).unwrap(), 1);
         let running: Value = app.get(&format!("/v1/exports/{id}"), &tenant.token).await.json().await.unwrap();
@@ -335,6 +340,8 @@ both_backends! {
         assert_eq!(failed["state"], "failed", "{failed}");
         assert!(failed["error"].as_str().unwrap().starts_with("interrupted"), "{failed}");
         assert!(!part.exists() && !orphan.exists(), "the part files hold personal data and are removed");
+        assert!(alive.exists(), "a part file a live writer holds is left alone");
+        drop(writer);
         let response = get(format!("/v1/exports/{id}/download"), tenant.token.clone()).await;
         assert_problem(response, StatusCode::CONFLICT, "export_not_ready").await;
         // Another tenant still sees none of it; a new export works.
