@@ -320,7 +320,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The same contract in OpenAPI 3.0.3 (what `/openapi-3.0.json` serves and
 /// `openapi/openapi-3.0.json` must equal), for generators that read only 3.0.
 pub fn openapi_3_0() -> serde_json::Value {
-    openapi30::from_3_1(&serde_json::to_value(openapi()).unwrap_or_default())
+    as_3_0(&openapi())
+}
+
+fn as_3_0(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    openapi30::from_3_1(&serde_json::to_value(api).unwrap_or_default())
 }
 
 /// The contract as served, in both versions: built and serialised once per
@@ -338,8 +342,7 @@ fn documents() -> &'static Documents {
     static DOCUMENTS: std::sync::OnceLock<Documents> = std::sync::OnceLock::new();
     DOCUMENTS.get_or_init(|| {
         let api = openapi();
-        let v3_0 = openapi30::from_3_1(&serde_json::to_value(&api).unwrap_or_default()).to_string();
-        Documents { v3_1: serde_json::to_string(&api).unwrap_or_default(), v3_0 }
+        Documents { v3_1: serde_json::to_string(&api).unwrap_or_default(), v3_0: as_3_0(&api).to_string() }
     })
 }
 

@@ -405,11 +405,16 @@ mod tests {
         assert_eq!(sqlite_path("sqlite:///var/lib/kluis.db"), Some("/var/lib/kluis.db"));
     }
 
+    /// A pool on a fresh SQLite file (kept while the directory lives).
+    fn sqlite_pool(options: PoolOptions) -> (tempfile::TempDir, DbPool) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = build_pool(&format!("sqlite://{}/t.db", dir.path().display()), options).unwrap();
+        (dir, pool)
+    }
+
     #[test]
     fn sqlite_connections_get_their_pragmas() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let pool = build_pool(&url, PoolOptions::default()).unwrap();
+        let (_dir, pool) = sqlite_pool(PoolOptions::default());
         let mut conn = pool.get().unwrap();
         #[derive(QueryableByName)]
         struct Row {
@@ -461,9 +466,7 @@ mod tests {
     /// order was whatever its polling found.)
     #[test]
     fn writers_are_served_in_arrival_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let pool = build_pool(&url, PoolOptions::default()).unwrap();
+        let (_dir, pool) = sqlite_pool(PoolOptions::default());
         let mut conn = pool.get().unwrap();
         diesel::sql_query("CREATE TABLE t (n INTEGER)").execute(&mut *conn).unwrap();
         let (release, released) = std::sync::mpsc::channel::<()>();
@@ -516,10 +519,8 @@ mod tests {
     /// own wait would make it, and the queue serves it later.
     #[test]
     fn a_turn_that_does_not_come_within_the_busy_timeout_is_unavailable() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let options = PoolOptions { busy_timeout: Duration::from_millis(50), ..PoolOptions::default() };
-        let pool = build_pool(&url, options).unwrap();
+        let (_dir, pool) =
+            sqlite_pool(PoolOptions { busy_timeout: Duration::from_millis(50), ..PoolOptions::default() });
         let mut conn = pool.get().unwrap();
         diesel::sql_query("CREATE TABLE t (x INTEGER)").execute(&mut *conn).unwrap();
         let mut other = pool.get().unwrap();
@@ -537,9 +538,7 @@ mod tests {
 
     #[test]
     fn write_tx_rolls_back_on_error_and_nests() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let pool = build_pool(&url, PoolOptions::default()).unwrap();
+        let (_dir, pool) = sqlite_pool(PoolOptions::default());
         let mut conn = pool.get().unwrap();
         diesel::sql_query("CREATE TABLE t (x INTEGER)").execute(&mut *conn).unwrap();
         let failed: Result<(), diesel::result::Error> = write_tx(&mut conn, |c| {

@@ -171,12 +171,25 @@ async fn an_archive_moves_a_tenant_from_sqlite_to_postgres_and_back() {
     };
     let dir = tempfile::tempdir().unwrap();
     let tenant = seeded(&sqlite).await;
+    // More rows than an archive reads at once (1,000), under a composite
+    // key: every export below reads this table a page after another.
+    let visits = format!(
+        "INSERT INTO visits (tenant_id, day, path, ip_prefix, ua_family, count) \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2345) \
+         SELECT '{}', printf('2026-%02d-%02d', 1 + i % 12, 1 + i % 28), printf('/p/%d', i), '192.0.2.0/24', 'Firefox', i FROM n",
+        tenant.id
+    );
+    {
+        use diesel::RunQueryDsl;
+        assert_eq!(diesel::sql_query(visits).execute(&mut sqlite.conn()).unwrap(), 2345);
+    }
     let before = seen_over_http(&sqlite, &tenant.token).await;
     let job = export(&sqlite, &tenant, &json!({"passphrase": PASSPHRASE})).await;
     assert_eq!(job["key"], "passphrase");
     assert_eq!(job["rows_done"], job["rows_total"]);
     let archived = manifest_tables(&job);
     assert!(archived.iter().any(|t| t.name == "person_emails" && t.rows == 2), "{archived:?}");
+    assert!(archived.iter().any(|t| t.name == "visits" && t.rows >= 2345), "{archived:?}");
     let file = download(&sqlite, &tenant, &job, dir.path()).await;
 
     // Into PostgreSQL: the rows are the archive's, table by table.
