@@ -36,6 +36,9 @@ const SCENARIOS: [&str; 11] = [
     "check_during_sweep",
 ];
 
+/// The scenarios whose p99 at 1M persons is held against the kept 10k run.
+const SCALE_SCENARIOS: [&str; 2] = ["consent_check", "person_read"];
+
 #[derive(Debug)]
 struct Config {
     quick: bool,
@@ -639,25 +642,33 @@ fn run() -> Res<bool> {
     let rps = |backend: &str, name: &str| get(backend, name).map(|f| f.measured.rps);
     let p99 = |backend: &str, name: &str| get(backend, name).map(|f| f.measured.p99_ms);
 
-    // The scale figure: this run's consent-check p99 at >= 1M persons against
-    // a kept full run at 10k, per backend run; the ratio is the worse one.
+    // The scale figure: this run's consent-check and person-read p99 at
+    // >= 1M persons against a kept full run at 10k, per backend run; the
+    // ratio is the worst of them.
     let ten_k = config.results.join("people-10000.json");
     let base: Option<Value> = std::fs::read_to_string(&ten_k).ok().and_then(|t| serde_json::from_str::<Value>(&t).ok());
     let mut scale_detail = serde_json::Map::new();
     if config.people >= 1_000_000 {
         for backend in ["sqlite", "postgres"] {
-            let at_10k = base.as_ref().and_then(|b| b["scenarios"][backend]["consent_check"]["p99_ms"].as_f64());
-            let at_1m = p99(backend, "consent_check");
-            if let (Some(at_10k), Some(at_1m)) = (at_10k, at_1m) {
-                scale_detail.insert(
-                    backend.to_owned(),
-                    json!({"p99_10k_ms": at_10k, "p99_1M_ms": at_1m, "ratio": ratio(Some(at_1m), Some(at_10k))}),
-                );
+            let mut per_scenario = serde_json::Map::new();
+            for name in SCALE_SCENARIOS {
+                let at_10k = base.as_ref().and_then(|b| b["scenarios"][backend][name]["p99_ms"].as_f64());
+                if let (Some(at_10k), Some(at_1m)) = (at_10k, p99(backend, name)) {
+                    per_scenario.insert(
+                        name.to_owned(),
+                        json!({"p99_10k_ms": at_10k, "p99_1M_ms": at_1m, "ratio": ratio(Some(at_1m), Some(at_10k))}),
+                    );
+                }
+            }
+            if !per_scenario.is_empty() {
+                scale_detail.insert(backend.to_owned(), Value::Object(per_scenario));
             }
         }
     }
     let scale = scale_detail
         .values()
+        .filter_map(Value::as_object)
+        .flat_map(|per_scenario| per_scenario.values())
         .filter_map(|d| d["ratio"].as_f64())
         .fold(None, |worst: Option<f64>, r| Some(worst.map_or(r, |w| w.max(r))));
     let scale = scale.map_or(Value::Null, |r| json!(r));
@@ -725,9 +736,21 @@ fn run() -> Res<bool> {
     let text = serde_json::to_string_pretty(&report)?;
     let latest = config.results.join("latest.json");
     std::fs::write(&latest, format!("{text}\n"))?;
-    let complete = config.backends.len() == 2 && config.scenarios.len() == SCENARIOS.len();
-    if !config.quick && config.people == 10_000 && complete {
-        std::fs::write(&ten_k, format!("{text}\n"))?;
+    // A full run at 10k keeps its figures per backend, for a later run at 1M.
+    if !config.quick && config.people == 10_000 {
+        let mut kept = base.filter(|b| b["scenarios"].is_object()).unwrap_or_else(|| json!({"scenarios": {}}));
+        let mut changed = false;
+        for (backend, figures) in &scenarios {
+            if SCALE_SCENARIOS.iter().all(|name| figures.contains_key(*name)) {
+                kept["scenarios"][*backend] = report["scenarios"][*backend].clone();
+                kept["dates"][*backend] = json!(date);
+                kept["baselines"][*backend] = report["baselines"].clone();
+                changed = true;
+            }
+        }
+        if changed {
+            std::fs::write(&ten_k, format!("{}\n", serde_json::to_string_pretty(&kept)?))?;
+        }
     }
 
     print_table(&report);
@@ -779,6 +802,19 @@ fn markdown_report(report: &Value) -> String {
                 "| {backend} | {} | {} | {} | {} | {} | {} |\n",
                 e["rows"], e["bytes"], e["written_s"], e["with_download_s"], e["rss_before_mib"], e["peak_rss_mib"]
             ));
+        }
+    }
+    if let Some(scale) = report["scale"].as_object().filter(|s| !s.is_empty()) {
+        md.push_str(
+            "\n| backend | scenario | p99 ms at 10k | p99 ms at 1M | p99 1M / 10k |\n|---|---|---:|---:|---:|\n",
+        );
+        for (backend, per_scenario) in scale {
+            for (name, d) in per_scenario.as_object().into_iter().flatten() {
+                md.push_str(&format!(
+                    "| {backend} | `{name}` | {} | {} | {} |\n",
+                    d["p99_10k_ms"], d["p99_1M_ms"], d["ratio"]
+                ));
+            }
         }
     }
     md.push_str("\n| ratio | value |\n|---|---:|\n");
