@@ -7,9 +7,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection, TransactionManager,
+};
 use diesel::prelude::*;
 use diesel::r2d2::{self, CustomizeConnection, ManageConnection};
 use diesel::sqlite::SqliteConnection;
@@ -124,20 +126,31 @@ impl ManageConnection for DbManager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<Db, r2d2::Error> {
-        Db::open(&self.url).map_err(r2d2::Error::ConnectionError)
+        let mut conn = Db::open(&self.url).map_err(r2d2::Error::ConnectionError)?;
+        if let Db::Pg(c) = &mut conn {
+            c.set_instrumentation(LastAnswer::default());
+        }
+        Ok(conn)
     }
 
     /// Checked on every checkout. An embedded SQLite connection cannot go
-    /// stale, so it is not pinged; a PostgreSQL one is (a server restart or
-    /// failover must not cost requests), with a prepared statement, not a
-    /// query parsed anew on every checkout.
+    /// stale, so it is not pinged. A PostgreSQL one is pinged (with a
+    /// prepared statement, not a query parsed anew) unless it answered a
+    /// statement within [`PING_AFTER_IDLE`]: a server restart or failover
+    /// must not cost requests, but a ping before every request doubles the
+    /// round trips of a one-query request such as a consent check.
     fn is_valid(&self, conn: &mut Db) -> Result<(), r2d2::Error> {
         match conn {
             Db::Sqlite(_) => Ok(()),
-            Db::Pg(_) => diesel::select(1i32.into_sql::<diesel::sql_types::Integer>())
-                .get_result::<i32>(conn)
-                .map(|_| ())
-                .map_err(r2d2::Error::QueryError),
+            Db::Pg(c) => {
+                if LastAnswer::within(c, PING_AFTER_IDLE) {
+                    return Ok(());
+                }
+                diesel::select(1i32.into_sql::<diesel::sql_types::Integer>())
+                    .get_result::<i32>(c)
+                    .map(|_| ())
+                    .map_err(r2d2::Error::QueryError)
+            }
         }
     }
 
@@ -145,6 +158,43 @@ impl ManageConnection for DbManager {
         match conn {
             Db::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
             Db::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+        }
+    }
+}
+
+/// How long after its last answer a pooled PostgreSQL connection is handed
+/// out without a ping: HikariCP's `aliveBypassWindowMs`, 500 ms. A
+/// connection that answered half a second ago almost always answers now.
+/// The price: a server restart or failover within that half second costs
+/// each connection used in it one request, answered 503 with Retry-After (a
+/// closed connection is "unavailable", see `error.rs`); that failure clears
+/// the connection's last answer, so its next checkout pings it and r2d2
+/// replaces it.
+pub const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
+
+/// When a PostgreSQL connection last finished a statement without an error
+/// (diesel reports every statement to the connection's instrumentation).
+#[derive(Debug, Default)]
+struct LastAnswer {
+    at: Option<Instant>,
+}
+
+impl LastAnswer {
+    /// Whether `conn` answered within `window` and has failed no statement since.
+    fn within(conn: &mut PgConnection, window: Duration) -> bool {
+        conn.instrumentation()
+            .downcast_ref::<LastAnswer>()
+            .and_then(|last| last.at)
+            .is_some_and(|at| at.elapsed() < window)
+    }
+}
+
+impl Instrumentation for LastAnswer {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::FinishQuery { error, .. } = event {
+            // Any error, not only a closed connection: a ping more after a
+            // constraint violation costs less than telling them apart.
+            self.at = if error.is_none() { Some(Instant::now()) } else { None };
         }
     }
 }
@@ -534,6 +584,62 @@ mod tests {
         })
         .unwrap();
         write_tx(&mut conn, |c| diesel::sql_query("INSERT INTO t VALUES (3)").execute(c)).unwrap();
+    }
+
+    /// A PostgreSQL server for this crate's own tests (as the HTTP suite's:
+    /// `KLUIS_TEST_DATABASE_URL`, skipped when it does not answer unless
+    /// `KLUIS_REQUIRE_POSTGRES=1`).
+    fn postgres_url() -> Option<String> {
+        let url = std::env::var("KLUIS_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let required =
+            std::env::var("KLUIS_REQUIRE_POSTGRES").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        match PgConnection::establish(&url) {
+            Ok(_) => Some(url),
+            Err(e) => {
+                assert!(!required, "KLUIS_REQUIRE_POSTGRES=1 but PostgreSQL at {url} does not answer: {e}");
+                eprintln!("skipping: no PostgreSQL at {url} ({e})");
+                None
+            }
+        }
+    }
+
+    #[derive(Debug, QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+
+    /// A PostgreSQL connection that answered a moment ago is handed out
+    /// without a ping; one that failed a statement since, or never
+    /// answered, is pinged. A server that dropped it in between costs one
+    /// statement, reported as unavailable (503), and the next checkout's
+    /// ping finds it dead.
+    #[test]
+    fn postgres_connections_are_pinged_only_after_a_pause_or_a_failure() {
+        let Some(url) = postgres_url() else { return };
+        let manager = DbManager { url: url.clone() };
+        let mut conn = manager.connect().unwrap();
+        let answered = |conn: &mut Db, window| match conn {
+            Db::Pg(c) => LastAnswer::within(c, window),
+            Db::Sqlite(_) => unreachable!(),
+        };
+        let hour = Duration::from_secs(3600);
+        assert!(!answered(&mut conn, hour), "a new connection has answered nothing yet: pinged");
+        let Pid { pid } = diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result(&mut conn).unwrap();
+        assert!(answered(&mut conn, hour), "it answered: not pinged");
+        assert!(!answered(&mut conn, Duration::ZERO), "after a pause: pinged");
+        manager.is_valid(&mut conn).unwrap();
+
+        // The server drops the connection while it sits in the pool (the
+        // timeout makes pg_terminate_backend wait until the backend is gone).
+        let mut admin = PgConnection::establish(&url).unwrap();
+        diesel::sql_query(format!("SELECT pg_terminate_backend({pid}, 10000)")).execute(&mut admin).unwrap();
+        let gone = diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result::<Pid>(&mut conn).unwrap_err();
+        let error = kluis_core::DomainError::from(crate::error::TxError::from(gone));
+        assert!(matches!(error, kluis_core::DomainError::Unavailable(_)), "{error:?}");
+        assert!(!answered(&mut conn, hour), "a failed statement clears the last answer");
+        assert!(manager.is_valid(&mut conn).is_err(), "so the next checkout pings it and finds it dead");
     }
 
     #[test]
