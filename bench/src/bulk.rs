@@ -244,9 +244,9 @@ fn write_persons(conn: &mut Db, tenant: &str, client_id: &str, run: &str, people
 /// `[#########...........]  45% 4500/10000 persons, 1520/s, 4 s left`
 fn progress_of(done: usize, total: usize, started: Instant, what: &str) {
     const WIDTH: usize = 30;
-    let filled = done * WIDTH / total.max(1);
+    let filled = (done * WIDTH / total.max(1)).min(WIDTH);
     let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
-    let left = (total - done) as f64 / rate.max(0.001);
+    let left = total.saturating_sub(done) as f64 / rate.max(0.001);
     eprint!(
         "\r  [{}{}] {:>3}% {done}/{total} {what}, {rate:.0}/s, {left:.0} s left   ",
         "#".repeat(filled),
