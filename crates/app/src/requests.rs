@@ -434,11 +434,15 @@ impl Done<'_> {
                 Ok(json!({"objections": purposes}))
             }
             Kind::Restriction => {
+                // The person's own words, or a fixed text: never one made
+                // from the request's id, whose random digits can read as a
+                // card number and fail the check (a 422 on a field the
+                // caller never sent). The restriction keeps the request's id.
                 let reason = request
                     .details
                     .clone()
                     .filter(|d| restriction::check_reason("reason", d).is_ok())
-                    .unwrap_or_else(|| format!("restriction request {}", request.id));
+                    .unwrap_or_else(|| "restriction request".to_owned());
                 let existing = restriction::get(conn, id, person)?;
                 if existing.is_none() {
                     restriction::set(conn, id, person, &reason, Some(&request.id), None)?;

@@ -516,6 +516,10 @@ both_backends! {
         let other_id = other["id"].as_str().unwrap();
         expect(app.post(&format!("/v1/requests/{other_id}/verify"), &tenant.token, &json!({})).await, StatusCode::OK).await;
         expect(complete(&app, &tenant, other_id, json!({})).await, StatusCode::OK).await;
+        // Without details the restriction's reason is a fixed text (one made
+        // from the request's id failed the card-number check now and then).
+        let restriction = expect(app.get(&format!("/v1/people/{person}/restriction"), &tenant.token).await, StatusCode::OK).await;
+        assert_eq!((restriction["reason"].as_str(), restriction["request_id"].as_str()), (Some("restriction request"), Some(other_id)));
         let got = receiver.wait_for(7).await;
         let events: Vec<Value> = got.iter().map(|r| serde_json::from_str(&r.body).unwrap()).collect();
         let seen: Vec<(&str, &str, &str)> = events.iter().map(|e| (e["type"].as_str().unwrap(), e["data"]["request_id"].as_str().unwrap(), e["data"]["state"].as_str().unwrap())).collect();
