@@ -50,6 +50,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde::de::IgnoredAny::deserialize(&mut syntax)
         .and_then(|_| syntax.end())
         .map_err(|e| ApiError::Malformed(format!("line {} column {}", e.line(), e.column())))?;
+    // PostgreSQL text cannot hold NUL, and no field of kluis means one: a
+    // body that writes it is refused here, naming the field, on both backends.
+    if writes_nul(bytes) {
+        let field = serde_json::from_slice::<serde_json::Value>(bytes).ok().and_then(|v| nul_field(&v, ""));
+        let field = field.filter(|f| !f.is_empty()).unwrap_or_else(|| "body".to_owned());
+        return Err(ApiError::invalid(field, "must not contain the NUL character (U+0000)"));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let first = match serde_path_to_error::deserialize(&mut de) {
         Ok(value) => return Ok(value),
@@ -64,6 +71,43 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Ok(value);
     }
     Err(data_error(first))
+}
+
+/// Whether a JSON text, its syntax already checked, writes a NUL in a string
+/// or a key: JSON can only write it as the escape `\u0000`. A backslash
+/// always starts an escape, so the scan steps over each escape whole (`\\u0000`
+/// is a backslash and the text `u0000`).
+fn writes_nul(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(at) = bytes[i..].iter().position(|&b| b == b'\\') {
+        let escape = i + at;
+        if bytes.get(escape + 1..escape + 6) == Some(&b"u0000"[..]) {
+            return true;
+        }
+        i = escape + 2;
+        if i >= bytes.len() {
+            return false;
+        }
+    }
+    false
+}
+
+/// Where in `value` a string or a key holds NUL, in the form of a body's
+/// field errors (`purposes[1]`, `address.city`); `at` is the path so far.
+fn nul_field(value: &serde_json::Value, at: &str) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0').then(|| at.to_owned()),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| nul_field(item, &format!("{at}[{i}]")))
+        }
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                return Some(at.to_owned());
+            }
+            nul_field(item, &if at.is_empty() { key.clone() } else { format!("{at}.{key}") })
+        }),
+        _ => None,
+    }
 }
 
 /// A body's data error (an unknown field, a wrong type) as a 422 naming its field.
@@ -281,6 +325,35 @@ pub fn consent_proof(req: &HttpRequest) -> kluis_consent::Proof {
 /// Whether the request carries Global Privacy Control: `Sec-GPC: 1`.
 pub fn sends_gpc(req: &HttpRequest) -> bool {
     req.headers().get("sec-gpc").is_some_and(|v| v.as_bytes().trim_ascii() == b"1")
+}
+
+#[cfg(test)]
+mod nul_tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_anywhere_in_a_body_is_found_and_an_escaped_backslash_is_not_one() {
+        assert!(writes_nul(br#"{"a": "x\u0000"}"#));
+        assert!(writes_nul(br#"{"a\u0000": 1}"#));
+        assert!(writes_nul(br#"["\\\u0000"]"#), "an escaped backslash, then a NUL");
+        assert!(!writes_nul(br#"{"a": "\\u0000"}"#), "a backslash and the text u0000");
+        assert!(writes_nul(br#"{"a": "\u00001"}"#), "a NUL, then 1");
+        assert!(!writes_nul(br#"{"a": "\u0001\u1000\\"}"#));
+        assert!(!writes_nul(br#""\\""#));
+    }
+
+    #[test]
+    fn the_field_holding_a_nul_is_named() {
+        let at = |body: &[u8]| match parse_json::<serde_json::Value>(body) {
+            Err(ApiError::Validation(errors)) => errors[0].field.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(at(br#"{"name": "ok", "purposes": ["a", "b\u0000"]}"#), "purposes[1]");
+        assert_eq!(at(br#"{"address": {"city": "\u0000"}}"#), "address.city");
+        assert_eq!(at(br#"{"a": {"\u0000": 1}}"#), "a");
+        assert_eq!(at(br#""\u0000""#), "body");
+        assert!(parse_json::<serde_json::Value>(br#"{"a": "\\u0000"}"#).is_ok());
+    }
 }
 
 #[cfg(test)]

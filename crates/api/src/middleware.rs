@@ -1,18 +1,20 @@
 //! Per-request plumbing: a request id (echoed when the caller sent a sane
 //! one), a tracing span that carries ids only, one log line per request
 //! (method, route pattern, status, latency: never a query string, body,
-//! token, name or IP), the client's IP resolved once, and the request metrics.
+//! token, name or IP), the client's IP resolved once, the request metrics,
+//! and a NUL in the path or the query refused before any handler.
 
 use std::net::IpAddr;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{CACHE_CONTROL, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 use tracing::Instrument;
 
+use crate::error::ApiError;
 use crate::metrics::{RequestLabels, RouteLabels};
 use crate::state::AppState;
 
@@ -104,11 +106,26 @@ fn security_headers(route: &str, headers: &mut actix_web::http::header::HeaderMa
     }
 }
 
+/// A NUL (`%00`) in the path names nothing (404); in the query it makes its
+/// parameter invalid (422). No path or parameter of kluis means one, and
+/// PostgreSQL text cannot hold it: refused here, the same on both backends,
+/// rather than answered 500 by a query. (A body's NUL is refused by its
+/// extractor; a header cannot carry one.)
+fn refuse_nul(req: &ServiceRequest) -> Option<ApiError> {
+    const NUL: &str = "%00";
+    if req.path().contains(NUL) {
+        return Some(ApiError::NotFound);
+    }
+    let pair = req.query_string().split('&').find(|pair| pair.contains(NUL))?;
+    let name = pair.split('=').next().filter(|name| !name.is_empty() && !name.contains(NUL)).unwrap_or("query");
+    Some(ApiError::invalid(name, "must not contain the NUL character (U+0000)"))
+}
+
 /// The middleware: wrap it around the whole app.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
     let started = Instant::now();
     let request_id = req
         .headers()
@@ -135,7 +152,10 @@ pub async fn observe(
         client.id = tracing::field::Empty,
         session.id = tracing::field::Empty,
     );
-    let result = next.call(req).instrument(span.clone()).await;
+    let result = match refuse_nul(&req) {
+        Some(refusal) => Ok(req.error_response(refusal).map_into_right_body()),
+        None => next.call(req).instrument(span.clone()).await.map(ServiceResponse::map_into_left_body),
+    };
     // A write may have revoked a client, a session or a tenant: kept token
     // states go stale before this answer is sent (and on errors).
     if let Some(state) = &state

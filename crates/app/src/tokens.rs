@@ -49,7 +49,8 @@ pub async fn client_credentials(
     request: ClientCredentials,
 ) -> AppResult<Result<IssuedToken, Refusal>> {
     let ClientCredentials { client_id, secret, scope } = request;
-    if client_id.is_empty() || client_id.len() > 64 {
+    // Never a client's id, and PostgreSQL text cannot hold NUL: refused unlooked-up.
+    if client_id.is_empty() || client_id.len() > 64 || client_id.chars().any(char::is_control) {
         return Ok(Err(Refusal::BadClient));
     }
     app.limiter.check(&client_id).map_err(AppError::RateLimited)?;
