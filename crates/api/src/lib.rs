@@ -36,7 +36,7 @@ pub use state::{ApiConfig, AppState};
 #[openapi(
     info(
         title = "kluis",
-        description = "Keeps people's personal data the way the GDPR asks: profiles, accounts, consents, devices, retention and a tamper-evident audit log, per tenant.",
+        description = "Keeps people's personal data the way the GDPR asks: profiles, accounts, consents, devices, retention and a tamper-evident audit log, per tenant. No text it takes may hold the NUL character (U+0000): in a body field or a query parameter it is refused with 422 naming the field, in a path with 404.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
     modifiers(&BearerScheme),
