@@ -541,6 +541,10 @@ pub fn record_many<'a>(conn: &mut Db, tenant: &TenantId, entries: impl IntoItera
     append(conn, tenant, pending, true)
 }
 
+/// Rows per INSERT on PostgreSQL: 16 columns each, well under its 65,535
+/// bound parameters.
+const ROWS_PER_INSERT: usize = 1000;
+
 /// Append entries to one tenant's chain. Taking the head row's lock first
 /// (the `UPDATE`) serialises appenders of a tenant on PostgreSQL; on SQLite
 /// the write transaction already does. `create_keys` is false for entries
@@ -553,26 +557,24 @@ pub(crate) fn append(conn: &mut Db, tenant: &TenantId, entries: Vec<Pending>, cr
     }
     let count = i64::try_from(entries.len()).map_err(|e| DomainError::Internal(e.to_string()))?;
     write_tx(conn, |conn| -> Result<(), TxError> {
-        // Who each entry names is looked up before the head lock, which
+        // Who the entries name is looked up before the head lock, which
         // serialises the tenant's appenders until commit on PostgreSQL, so
-        // that under it run only the writes. A person's first key is still
-        // made under the lock: two appenders never race to make it.
-        let mut named = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let subject_known = match &entry.target.person {
-                Some(person) => subject::subject_ref(conn, tenant, person)?,
-                None => None,
-            };
-            // A person acting is named like a person acted on: by reference,
-            // so erasing them makes their own actions unlinkable too.
-            let acting = (entry.ctx.actor_kind == ActorKind::Subject && entry.ctx.actor_id != ANONYMOUS)
-                .then(|| PersonId(entry.ctx.actor_id.clone()));
-            let acting_known = match &acting {
-                Some(person) => subject::subject_ref(conn, tenant, person)?,
-                None => None,
-            };
-            named.push((entry, subject_known, acting, acting_known));
-        }
+        // that under it run only the writes: the people of the whole group
+        // in one query. A person's first key is still made under the lock:
+        // two appenders never race to make it.
+        let named: Vec<(Pending, Option<PersonId>)> = entries
+            .into_iter()
+            .map(|entry| {
+                // A person acting is named like a person acted on: by reference,
+                // so erasing them makes their own actions unlinkable too.
+                let acting = (entry.ctx.actor_kind == ActorKind::Subject && entry.ctx.actor_id != ANONYMOUS)
+                    .then(|| PersonId(entry.ctx.actor_id.clone()));
+                (entry, acting)
+            })
+            .collect();
+        let persons: Vec<&PersonId> =
+            named.iter().flat_map(|(entry, acting)| entry.target.person.iter().chain(acting)).collect();
+        let mut known = subject::subject_refs(conn, tenant, &persons)?;
         let locked = diesel::update(audit_heads::table.find(tenant.as_str()))
             .set(audit_heads::seq.eq(audit_heads::seq + count))
             .execute(conn)?;
@@ -584,18 +586,28 @@ pub(crate) fn append(conn: &mut Db, tenant: &TenantId, entries: Vec<Pending>, cr
             .select((audit_heads::seq, audit_heads::hash))
             .unique_row(conn)?
             .ok_or(DomainError::NotFound)?;
+        // The reference of a person named, with their key made first when
+        // `create_keys` and they have none (kept for the rest of the group).
+        let mut reference = |conn: &mut Db, person: &PersonId| -> Result<Option<String>, TxError> {
+            if let Some(known) = known.get(person.as_str()) {
+                return Ok(Some(known.clone()));
+            }
+            if !create_keys {
+                return Ok(None);
+            }
+            let made = subject::ref_creating_key(conn, tenant, person)?;
+            known.insert(person.0.clone(), made.clone());
+            Ok(Some(made))
+        };
         let mut rows = Vec::with_capacity(named.len());
-        for (seq, (entry, subject_known, acting, acting_known)) in (last - count + 1..).zip(named) {
-            let subject_ref = match (&entry.target.person, subject_known) {
-                (Some(_), Some(known)) => Some(known),
-                (Some(person), None) if create_keys => Some(subject::ref_creating_key(conn, tenant, person)?),
-                _ => None,
+        for (seq, (entry, acting)) in (last - count + 1..).zip(named) {
+            let subject_ref = match &entry.target.person {
+                Some(person) => reference(conn, person)?,
+                None => None,
             };
-            let actor_id = match (acting, acting_known) {
-                (Some(_), Some(known)) => known,
-                (Some(person), None) if create_keys => subject::ref_creating_key(conn, tenant, &person)?,
-                (Some(_), None) => ANONYMOUS.to_owned(),
-                (None, _) => entry.ctx.actor_id.clone(),
+            let actor_id = match &acting {
+                Some(person) => reference(conn, person)?.unwrap_or_else(|| ANONYMOUS.to_owned()),
+                None => entry.ctx.actor_id.clone(),
             };
             let fields = serde_json::to_string(&entry.fields).map_err(|e| DomainError::Internal(e.to_string()))?;
             let mut row = EventRow {
@@ -620,10 +632,20 @@ pub(crate) fn append(conn: &mut Db, tenant: &TenantId, entries: Vec<Pending>, cr
             prev = row.hash.clone();
             rows.push(row);
         }
-        // One statement per row: MultiBackend has no multi-row INSERT. They
-        // share the transaction, so a group still costs one commit.
-        for row in &rows {
-            diesel::insert_into(audit_events::table).values(row).execute(conn)?;
+        // PostgreSQL takes the group in multi-row INSERTs (a round trip
+        // each); SQLite, in process, a statement per row. Either way one
+        // transaction, so a group costs one commit.
+        match conn {
+            Db::Pg(pg) => {
+                for chunk in rows.chunks(ROWS_PER_INSERT) {
+                    diesel::insert_into(audit_events::table).values(chunk).execute(pg)?;
+                }
+            }
+            Db::Sqlite(sqlite) => {
+                for row in &rows {
+                    diesel::insert_into(audit_events::table).values(row).execute(sqlite)?;
+                }
+            }
         }
         diesel::update(audit_heads::table.find(tenant.as_str())).set(audit_heads::hash.eq(&prev)).execute(conn)?;
         Ok(())

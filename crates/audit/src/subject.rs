@@ -2,6 +2,8 @@
 //! with a random key of their own. While the key exists their entries can be
 //! found; once it is deleted they cannot be linked to them by anyone.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use hmac::{Hmac, Mac};
 use kluis_core::{DomainError, PersonId, Result, TenantId};
@@ -25,6 +27,34 @@ fn key_of(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Option<
 pub fn subject_ref(conn: &mut Db, tenant: &TenantId, person: &PersonId) -> Result<Option<String>> {
     key_of(conn, tenant, person)?.map(|key| hmac_hex(&key, person)).transpose()
 }
+
+/// The subject references of those of `persons` who have a key, by person
+/// id: one query per [`REFS_PER_QUERY`] of them (a group of appended
+/// entries names its people at once).
+pub(crate) fn subject_refs(conn: &mut Db, tenant: &TenantId, persons: &[&PersonId]) -> Result<HashMap<String, String>> {
+    let mut ids: Vec<&str> = persons.iter().map(|person| person.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut refs = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(REFS_PER_QUERY) {
+        let keys: Vec<(String, Vec<u8>)> = subject_keys::table
+            .filter(subject_keys::tenant_id.eq(tenant.as_str()))
+            .filter(subject_keys::person_id.eq_any(chunk))
+            .select((subject_keys::person_id, subject_keys::key))
+            .load(conn)
+            .domain()?;
+        for (person, key) in keys {
+            let person = PersonId(person);
+            let reference = hmac_hex(&key, &person)?;
+            refs.insert(person.0, reference);
+        }
+    }
+    Ok(refs)
+}
+
+/// People named per lookup in [`subject_refs`] (well under SQLite's and
+/// PostgreSQL's bound-parameter limits).
+const REFS_PER_QUERY: usize = 500;
 
 /// The reference, making the person's key on first use. Runs under the
 /// chain's lock, so two appenders never race to make the same key.

@@ -219,6 +219,59 @@ both_backends! {
         assert_eq!(other["items"].as_array().unwrap().len(), 1);
     }
 
+    async fn a_group_of_entries_naming_people_is_appended_whole_with_each_persons_reference(app) {
+        // More entries than one multi-row INSERT on PostgreSQL holds, naming
+        // five people (each many times, some acting themselves): one append.
+        let tenant = app.new_tenant().await;
+        let tenant_id = TenantId(tenant.id.clone());
+        let people: Vec<PersonId> = (0..5).map(|_| PersonId(kluis_core::new_id())).collect();
+        let staff = context(&tenant);
+        let acting: Vec<Context> = people.iter().map(|p| Context::person(tenant_id.clone(), Some(p), None, None)).collect();
+        const ENTRIES: usize = 2345;
+        let before = verify(&app, &tenant.token).await["checked"].as_i64().unwrap();
+        {
+            let mut conn = app.conn();
+            let entries = (0..ENTRIES).map(|i| {
+                let ctx = if i % 3 == 0 { &acting[(i + 1) % 5] } else { &staff };
+                (ctx, Action::PersonRead, Target::person("person", &people[i % 5]), &["first_name"][..], None)
+            });
+            kluis_audit::record_many(&mut conn, &tenant_id, entries).unwrap();
+        }
+        let result = verify(&app, &tenant.token).await;
+        assert_eq!(result["ok"], true, "{result}");
+        assert_eq!(result["checked"].as_i64().unwrap(), before + ENTRIES as i64, "gapless, every entry there");
+
+        let mut conn = app.conn();
+        let refs: Vec<String> = people.iter().map(|p| kluis_audit::subject_ref(&mut conn, &tenant_id, p).unwrap().expect("a key made")).collect();
+        for (k, reference) in refs.iter().enumerate() {
+            let about: i64 = audit_events::table.filter(audit_events::tenant_id.eq(&tenant.id))
+                .filter(audit_events::subject_ref.eq(reference)).count().get_result(&mut conn).unwrap();
+            assert_eq!(about, (0..ENTRIES).filter(|i| i % 5 == k).count() as i64, "person {k} is named by their own reference");
+            let by: i64 = audit_events::table.filter(audit_events::tenant_id.eq(&tenant.id))
+                .filter(audit_events::actor_id.eq(reference)).count().get_result(&mut conn).unwrap();
+            assert_eq!(by, (0..ENTRIES).filter(|i| i % 3 == 0 && (i + 1) % 5 == k).count() as i64, "person {k} acting too");
+        }
+
+        // The reads appender makes no key: a person without one (erased in
+        // between) stays unnamed, one with a key is named, in one group.
+        let unknown = PersonId(kluis_core::new_id());
+        for person in [&people[0], &unknown, &people[0]] {
+            app.state.audit_reads.read(&staff, Action::PersonRead, Target::person("person", person), &["first_name"], None).await;
+        }
+        app.state.audit_reads.flush();
+        assert_eq!(kluis_audit::subject_ref(&mut conn, &tenant_id, &unknown).unwrap(), None, "no key made for a read");
+        let latest: Vec<Option<String>> = audit_events::table.filter(audit_events::tenant_id.eq(&tenant.id))
+            .order(audit_events::seq.desc()).limit(3).select(audit_events::subject_ref).load(&mut conn).unwrap();
+        assert_eq!(latest, vec![Some(refs[0].clone()), None, Some(refs[0].clone())]);
+        drop(conn);
+        let result = verify(&app, &tenant.token).await;
+        assert_eq!(result["ok"], true, "{result}");
+        // Another tenant sees none of it.
+        let other = app.new_tenant().await;
+        let theirs: Value = app.get(&format!("/v1/audit/events?person_id={}", people[0]), &other.token).await.json().await.unwrap();
+        assert!(theirs["items"].as_array().unwrap().is_empty());
+    }
+
     async fn twenty_concurrent_writers_make_a_gapless_verifying_chain(app) {
         let tenant = app.new_tenant().await;
         let client_id = tenant.admin.client_id.clone();
