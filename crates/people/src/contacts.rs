@@ -3,7 +3,9 @@
 //! contact per kind is primary: the first is, and making another primary
 //! (or deleting the primary) moves the mark.
 
+use diesel::dsl::AsExprOf;
 use diesel::prelude::*;
+use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 use kluis_core::{DomainError, PersonId, Result, TenantId};
 use kluis_store::error::{StoreResultExt, TxError, is_unique_violation};
 use kluis_store::personal::Purge;
@@ -51,155 +53,180 @@ fn label_of(text: &str) -> Result<Label> {
     Label::parse(text).ok_or_else(|| DomainError::Internal(format!("unknown label {text}")))
 }
 
-type EmailRow =
-    (String, String, String, String, bool, Option<PrimitiveDateTime>, i64, PrimitiveDateTime, PrimitiveDateTime);
-type AddressRow = (
+/// A contact row of any kind in the projection the four tables share: the
+/// kind's code, the common columns, and the data in seven columns (an
+/// e-mail, phone number or website in the first, an address in all seven).
+type ContactRow = (
+    i32,
     String,
     String,
-    (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, String),
     String,
     bool,
+    Option<PrimitiveDateTime>,
     i64,
     PrimitiveDateTime,
     PrimitiveDateTime,
+    (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>),
 );
-type UrlRow = (String, String, String, String, bool, i64, PrimitiveDateTime, PrimitiveDateTime);
 
-/// Every contact of `people` of one kind, oldest first.
-/// Load the rows of `people`: `=` for one person (a profile read: the
+/// The code of a kind in [`ContactRow`].
+const fn code_of(kind: ContactKind) -> i32 {
+    match kind {
+        ContactKind::Email => 0,
+        ContactKind::Phone => 1,
+        ContactKind::Address => 2,
+        ContactKind::Website => 3,
+    }
+}
+
+/// No text, to pad a table's row to the shared projection.
+fn no_text() -> AsExprOf<Option<String>, Nullable<Text>> {
+    None::<String>.into_sql::<Nullable<Text>>()
+}
+
+/// No instant: websites and addresses are not verified.
+fn no_instant() -> AsExprOf<Option<PrimitiveDateTime>, Nullable<Timestamp>> {
+    None::<PrimitiveDateTime>.into_sql::<Nullable<Timestamp>>()
+}
+
+/// The `SELECT` of one kind's contacts of `$people` in the shared
+/// projection. `$filter` is `eq` for one person (a profile read: the
 /// statement stays in SQLite's prepared-statement cache, which an `IN`
-/// list never does), `IN` for a page of them.
-macro_rules! load_for {
-    ($query:expr, $column:expr, $people:expr, $conn:expr) => {
-        match $people {
-            [one] => $query.filter($column.eq(one)).load($conn),
-            many => $query.filter($column.eq_any(many)).load($conn),
+/// list never does), `eq_any` for a page of them.
+macro_rules! select_kind {
+    (@ $t:ident, $kind:expr, $verified:expr, $data:expr, $tenant:expr, $filter:ident, $people:expr) => {
+        $t::table.filter($t::tenant_id.eq($tenant)).filter($t::person_id.$filter($people)).select((
+            code_of($kind).into_sql::<Integer>(),
+            $t::id,
+            $t::person_id,
+            $t::label,
+            $t::is_primary,
+            $verified,
+            $t::version,
+            $t::created_at,
+            $t::updated_at,
+            $data,
+        ))
+    };
+    (Email, $($rest:tt)*) => {{
+        use person_emails as t;
+        let data = (t::address.nullable(), no_text(), no_text(), no_text(), no_text(), no_text(), no_text());
+        select_kind!(@ t, ContactKind::Email, t::verified_at, data, $($rest)*)
+    }};
+    (Phone, $($rest:tt)*) => {{
+        use person_phones as t;
+        let data = (t::number.nullable(), no_text(), no_text(), no_text(), no_text(), no_text(), no_text());
+        select_kind!(@ t, ContactKind::Phone, t::verified_at, data, $($rest)*)
+    }};
+    (Address, $($rest:tt)*) => {{
+        use person_addresses as t;
+        let data = (t::street, t::house_number, t::addition, t::postal_code, t::city, t::region, t::country.nullable());
+        select_kind!(@ t, ContactKind::Address, no_instant(), data, $($rest)*)
+    }};
+    (Website, $($rest:tt)*) => {{
+        use person_websites as t;
+        let data = (t::url.nullable(), no_text(), no_text(), no_text(), no_text(), no_text(), no_text());
+        select_kind!(@ t, ContactKind::Website, no_instant(), data, $($rest)*)
+    }};
+}
+
+/// Load `$query`'s [`ContactRow`]s on either backend: the query is built
+/// with diesel's `UNION ALL`, which its multi-backend connection lacks.
+macro_rules! load_rows {
+    ($conn:expr, $query:expr) => {
+        match $conn {
+            Db::Pg(pg) => $query.load::<ContactRow>(pg),
+            Db::Sqlite(sqlite) => $query.load::<ContactRow>(sqlite),
         }
     };
 }
 
+/// Every contact of `people` of one kind, oldest first.
 pub(crate) fn load(conn: &mut Db, tenant: &TenantId, kind: ContactKind, people: &[String]) -> Result<Vec<Contact>> {
-    let contact = |id, person: String, label: &str, primary, verified_at, version, created_at, updated_at, data| {
-        Ok(Contact {
-            id,
-            person_id: PersonId(person),
-            label: label_of(label)?,
-            primary,
-            verified_at,
-            version,
-            created_at,
-            updated_at,
-            data,
-        })
-    };
-    match kind {
-        ContactKind::Email => {
-            use person_emails as e;
-            let rows: Vec<EmailRow> = load_for!(
-                e::table.filter(e::tenant_id.eq(tenant.as_str())).order((e::person_id.asc(), e::id.asc())).select((
-                    e::id,
-                    e::person_id,
-                    e::address,
-                    e::label,
-                    e::is_primary,
-                    e::verified_at,
-                    e::version,
-                    e::created_at,
-                    e::updated_at,
-                )),
-                e::person_id,
-                people,
-                conn
-            )
-            .domain()?;
-            rows.into_iter()
-                .map(|(id, p, a, l, pr, v, ver, c, u)| contact(id, p, &l, pr, v, ver, c, u, ContactData::Email(a)))
-                .collect()
-        }
-        ContactKind::Phone => {
-            use person_phones as t;
-            let rows: Vec<EmailRow> = load_for!(
-                t::table.filter(t::tenant_id.eq(tenant.as_str())).order((t::person_id.asc(), t::id.asc())).select((
-                    t::id,
-                    t::person_id,
-                    t::number,
-                    t::label,
-                    t::is_primary,
-                    t::verified_at,
-                    t::version,
-                    t::created_at,
-                    t::updated_at,
-                )),
-                t::person_id,
-                people,
-                conn
-            )
-            .domain()?;
-            rows.into_iter()
-                .map(|(id, p, n, l, pr, v, ver, c, u)| contact(id, p, &l, pr, v, ver, c, u, ContactData::Phone(n)))
-                .collect()
-        }
-        ContactKind::Website => {
-            use person_websites as t;
-            let rows: Vec<UrlRow> = load_for!(
-                t::table.filter(t::tenant_id.eq(tenant.as_str())).order((t::person_id.asc(), t::id.asc())).select((
-                    t::id,
-                    t::person_id,
-                    t::url,
-                    t::label,
-                    t::is_primary,
-                    t::version,
-                    t::created_at,
-                    t::updated_at,
-                )),
-                t::person_id,
-                people,
-                conn
-            )
-            .domain()?;
-            rows.into_iter()
-                .map(|(id, p, url, l, pr, ver, c, u)| {
-                    contact(id, p, &l, pr, None, ver, c, u, ContactData::Website(url))
-                })
-                .collect()
-        }
-        ContactKind::Address => {
-            use person_addresses as t;
-            let rows: Vec<AddressRow> = load_for!(
-                t::table.filter(t::tenant_id.eq(tenant.as_str())).order((t::person_id.asc(), t::id.asc())).select((
-                    t::id,
-                    t::person_id,
-                    (t::street, t::house_number, t::addition, t::postal_code, t::city, t::region, t::country),
-                    t::label,
-                    t::is_primary,
-                    t::version,
-                    t::created_at,
-                    t::updated_at,
-                )),
-                t::person_id,
-                people,
-                conn
-            )
-            .domain()?;
-            rows.into_iter()
-                .map(
-                    |(
-                        id,
-                        p,
-                        (street, house_number, addition, postal_code, city, region, country),
-                        l,
-                        pr,
-                        ver,
-                        c,
-                        u,
-                    )| {
-                        let data = AddressData { street, house_number, addition, postal_code, city, region, country };
-                        contact(id, p, &l, pr, None, ver, c, u, ContactData::Address(data))
-                    },
-                )
-                .collect()
-        }
+    let tenant = tenant.as_str();
+    macro_rules! of_kind {
+        ($filter:ident, $people:expr) => {
+            match kind {
+                ContactKind::Email => load_rows!(conn, select_kind!(Email, tenant, $filter, $people)),
+                ContactKind::Phone => load_rows!(conn, select_kind!(Phone, tenant, $filter, $people)),
+                ContactKind::Address => load_rows!(conn, select_kind!(Address, tenant, $filter, $people)),
+                ContactKind::Website => load_rows!(conn, select_kind!(Website, tenant, $filter, $people)),
+            }
+        };
     }
+    let rows = match people {
+        [one] => of_kind!(eq, one),
+        many => of_kind!(eq_any, many),
+    }
+    .domain()?;
+    Ok(into_contacts(rows)?.into_iter().map(|(_, contact)| contact).collect())
+}
+
+/// Every contact of `people` of every kind, in one query (a profile read
+/// costs one round trip for them, not four), each kind oldest first.
+pub(crate) fn load_all(conn: &mut Db, tenant: &TenantId, people: &[String]) -> Result<Vec<(ContactKind, Contact)>> {
+    let tenant = tenant.as_str();
+    macro_rules! of_every_kind {
+        ($filter:ident, $people:expr) => {
+            load_rows!(
+                conn,
+                select_kind!(Email, tenant, $filter, $people)
+                    .union_all(select_kind!(Phone, tenant, $filter, $people))
+                    .union_all(select_kind!(Address, tenant, $filter, $people))
+                    .union_all(select_kind!(Website, tenant, $filter, $people))
+            )
+        };
+    }
+    let rows = match people {
+        [one] => of_every_kind!(eq, one),
+        many => of_every_kind!(eq_any, many),
+    }
+    .domain()?;
+    into_contacts(rows)
+}
+
+/// Contacts from their rows, by kind, person and age (a UUIDv7 id sorts by
+/// creation time).
+fn into_contacts(mut rows: Vec<ContactRow>) -> Result<Vec<(ContactKind, Contact)>> {
+    rows.sort_unstable_by(|a, b| (a.0, &a.2, &a.1).cmp(&(b.0, &b.2, &b.1)));
+    rows.into_iter()
+        .map(|(code, id, person, label, primary, verified_at, version, created_at, updated_at, data)| {
+            let (first, house_number, addition, postal_code, city, region, country) = data;
+            let text = |value: Option<String>| {
+                value.ok_or_else(|| DomainError::Internal(format!("contact {id} has no value")))
+            };
+            let (kind, data) = match code {
+                0 => (ContactKind::Email, ContactData::Email(text(first)?)),
+                1 => (ContactKind::Phone, ContactData::Phone(text(first)?)),
+                2 => (
+                    ContactKind::Address,
+                    ContactData::Address(AddressData {
+                        street: first,
+                        house_number,
+                        addition,
+                        postal_code,
+                        city,
+                        region,
+                        country: text(country)?,
+                    }),
+                ),
+                3 => (ContactKind::Website, ContactData::Website(text(first)?)),
+                other => return Err(DomainError::Internal(format!("unknown contact kind {other}"))),
+            };
+            let contact = Contact {
+                id,
+                person_id: PersonId(person),
+                label: label_of(&label)?,
+                primary,
+                verified_at,
+                version,
+                created_at,
+                updated_at,
+                data,
+            };
+            Ok((kind, contact))
+        })
+        .collect()
 }
 
 fn has_primary(conn: &mut Db, tenant: &TenantId, person: &PersonId, kind: ContactKind) -> Result<bool, TxError> {

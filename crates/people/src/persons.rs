@@ -139,7 +139,7 @@ pub fn create(conn: &mut Db, tenant: &TenantId, new: NewPerson) -> Result<Person
     get(conn, tenant, &id)
 }
 
-/// Attach every person's contacts and attribute values with a few queries
+/// Attach every person's contacts and attribute values with two queries
 /// for the whole page.
 fn with_contacts(conn: &mut Db, tenant: &TenantId, mut persons: Vec<Person>) -> Result<Vec<Person>> {
     let ids: Vec<String> = persons.iter().map(|p| p.id.0.clone()).collect();
@@ -147,15 +147,13 @@ fn with_contacts(conn: &mut Db, tenant: &TenantId, mut persons: Vec<Person>) -> 
     for person in &mut persons {
         person.attributes = values.remove(person.id.as_str()).unwrap_or_default();
     }
-    for kind in [ContactKind::Email, ContactKind::Phone, ContactKind::Address, ContactKind::Website] {
-        for contact in contacts::load(conn, tenant, kind, &ids)? {
-            if let Some(person) = persons.iter_mut().find(|p| p.id == contact.person_id) {
-                match kind {
-                    ContactKind::Email => person.emails.push(contact),
-                    ContactKind::Phone => person.phones.push(contact),
-                    ContactKind::Address => person.addresses.push(contact),
-                    ContactKind::Website => person.websites.push(contact),
-                }
+    for (kind, contact) in contacts::load_all(conn, tenant, &ids)? {
+        if let Some(person) = persons.iter_mut().find(|p| p.id == contact.person_id) {
+            match kind {
+                ContactKind::Email => person.emails.push(contact),
+                ContactKind::Phone => person.phones.push(contact),
+                ContactKind::Address => person.addresses.push(contact),
+                ContactKind::Website => person.websites.push(contact),
             }
         }
     }

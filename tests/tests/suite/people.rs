@@ -83,6 +83,66 @@ both_backends! {
         }
     }
 
+    async fn a_page_of_people_carries_each_persons_own_contacts_of_every_kind_oldest_first(app) {
+        // A page reads the contacts of all its people, of all four kinds, in
+        // one query; each person must get exactly their own, in order.
+        let tenant = app.new_tenant().await;
+        let other = app.new_tenant().await;
+        let anna = create(&app, &tenant, &full_person()).await;
+        let bare = create(&app, &tenant, &json!({"first_name": "Bram"})).await;
+        let carla = create(&app, &tenant, &json!({
+            "first_name": "Carla",
+            "addresses": [
+                {"street": "Kade", "house_number": "1", "postal_code": "3511AA", "city": "Utrecht", "country": "NL", "label": "private"},
+                {"country": "BE", "label": "work"}
+            ],
+            "websites": [{"url": "https://carla.example", "label": "private"}]
+        })).await;
+        // The same address in another tenant is another tenant's person.
+        create(&app, &other, &json!({"first_name": "Anna", "emails": [{"address": "anna@fietsen.example", "label": "work"}]})).await;
+        let anna_path = format!("/v1/people/{}", anna["id"].as_str().unwrap());
+        for address in ["later@devries.example", "latest@devries.example"] {
+            let response = app.post(&format!("{anna_path}/emails"), &tenant.token, &json!({"address": address, "label": "private"})).await;
+            assert_eq!(response.status(), StatusCode::CREATED);
+        }
+        let response = app.post(&format!("{anna_path}/phones"), &tenant.token, &json!({"number": "+31301234567", "label": "work"})).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+
+        let page: Value = app.get("/v1/people?limit=10", &tenant.token).await.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert_eq!(items.len(), 3, "{page}");
+        for item in items {
+            let one: Value = app.get(&format!("/v1/people/{}", item["id"].as_str().unwrap()), &tenant.token).await.json().await.unwrap();
+            assert_eq!(item, &one, "a page shows each person as a read of them does");
+        }
+        let anna_read = &items[0];
+        let emails: Vec<&str> = anna_read["emails"].as_array().unwrap().iter().map(|e| e["address"].as_str().unwrap()).collect();
+        assert_eq!(emails, ["Anna@DeVries.example", "anna@fietsen.example", "later@devries.example", "latest@devries.example"]);
+        let phones: Vec<&str> = anna_read["phones"].as_array().unwrap().iter().map(|e| e["number"].as_str().unwrap()).collect();
+        assert_eq!(phones, ["+31612345678", "+31201234567", "+31301234567"]);
+        assert_eq!(anna_read["addresses"], anna["addresses"]);
+        assert_eq!(anna_read["websites"], anna["websites"]);
+        assert_eq!(items[1]["id"], bare["id"]);
+        for kind in ["emails", "phones", "addresses", "websites"] {
+            assert_eq!(items[1][kind], json!([]), "Bram has no {kind}");
+        }
+        assert_eq!(items[2]["id"], carla["id"]);
+        assert_eq!(items[2]["addresses"], carla["addresses"]);
+        assert_eq!(items[2]["addresses"][1]["country"], "BE");
+        assert!(items[2]["addresses"][1]["street"].is_null(), "an address without a street has none");
+        assert_eq!(items[2]["websites"][0]["url"], "https://carla.example");
+        assert_eq!(items[2]["emails"], json!([]));
+
+        // The other tenant sees only its own Anna and none of these.
+        let theirs: Value = app.get("/v1/people", &other.token).await.json().await.unwrap();
+        assert_eq!(theirs["items"].as_array().unwrap().len(), 1);
+        assert_eq!(theirs["items"][0]["emails"].as_array().unwrap().len(), 1);
+        let response = app.get(&anna_path, &other.token).await;
+        assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+        let response = app.get("/v1/people?limit=0", &tenant.token).await;
+        assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+
     async fn refused_input_is_422_naming_the_field_and_stores_nothing(app) {
         let tenant = app.new_tenant().await;
         let before = row_counts(&app, &tenant);
